@@ -1,0 +1,107 @@
+# Weekend Planner. `make run` serves the site on the embedded default; `make test` runs every check.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+MANAGE := $(BIN)/python manage.py
+
+# The suite's services; override to point elsewhere.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/weekend_planner
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
+TEST_ENV := DJANGO_SETTINGS_MODULE=planner.test_settings DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)}
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: help run install install-dev test lint format types imports migrations-check deploy-check schema-check \
+        services browser-deps unit browser bench clean
+
+help:
+	@echo "make run     serve http://127.0.0.1:8000 on the embedded default (SQLite, in-process tasks, demo account)"
+	@echo "make test    every check: lint, types, import contract, migrations, deploy check, API schema, pytest, browser"
+	@echo "finer loops: make lint | types | imports | unit | browser | bench"
+
+# --- Installing: a virtualenv from the lock files, re-synced whenever a lock file changes ----------------
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed-base: requirements/base.txt | $(BIN)/uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/base.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements/dev.txt | $(BIN)/uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/dev.txt
+	@touch $@ $(VENV)/.installed-base
+
+install: $(VENV)/.installed-base
+install-dev: $(VENV)/.installed-dev
+
+# Re-lock after editing dependencies in pyproject.toml.
+lock: | $(BIN)/uv
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 -q --generate-hashes -o requirements/base.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -q --generate-hashes -o requirements/dev.txt
+
+# --- The site ----------------------------------------------------------------------------------------------
+
+run: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) create_demo_account
+	$(MANAGE) runserver 127.0.0.1:8000
+
+# --- Checks ------------------------------------------------------------------------------------------------
+
+test: install-dev services browser-deps lint types imports migrations-check deploy-check schema-check
+	$(TEST_ENV) $(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+types: install-dev
+	$(TEST_ENV) $(BIN)/mypy
+
+imports: install-dev
+	$(BIN)/lint-imports
+
+migrations-check: install-dev
+	$(TEST_ENV) $(MANAGE) makemigrations --check --dry-run
+
+# The production settings, with throwaway secrets, must pass Django's deployment checklist.
+deploy-check: install-dev
+	$(BIN)/python scripts/deploy_check.py
+
+schema-check: install-dev
+	$(TEST_ENV) $(MANAGE) spectacular --validate --fail-on-warn --file /dev/null
+
+services: install-dev
+	$(TEST_ENV) $(BIN)/python scripts/check_services.py
+
+browser-deps:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "chromium is missing and apt-get needs root: sudo apt-get install chromium" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+unit: install-dev services
+	$(TEST_ENV) $(BIN)/pytest -m "not browser"
+
+browser: install-dev services browser-deps
+	$(TEST_ENV) $(BIN)/pytest -m browser
+
+bench: install-dev services
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "wrk is missing: sudo apt-get install wrk" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	fi
+	$(TEST_ENV) $(BIN)/python bench/http_me_vs_health.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles test-results

@@ -1,0 +1,101 @@
+"""Rate limits stored in the shared cache (Redis in production), as fixed-window counters.
+
+One INCR per request keeps the cost flat however high the limit. If the cache is down, requests are let
+through with a warning: an outage of Redis must not take the API down with it.
+"""
+
+import hashlib
+import math
+import time
+from typing import TYPE_CHECKING
+
+import structlog
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+if TYPE_CHECKING:  # DRF imports throttles while defining APIView
+    from rest_framework.views import APIView
+
+logger = structlog.get_logger(__name__)
+
+
+class FixedWindowThrottle(BaseThrottle):
+    scope = "default"
+
+    def __init__(self) -> None:
+        self.wait_seconds: float | None = None
+
+    def limit(self) -> tuple[int, float]:
+        """(requests allowed, window in seconds)."""
+        raise NotImplementedError
+
+    def identity(self, request: Request, view: "APIView") -> str | None:
+        """Who is counted; None exempts the request from this throttle."""
+        raise NotImplementedError
+
+    def allow_request(self, request: Request, view: "APIView") -> bool:
+        identity = self.identity(request, view)
+        if identity is None:
+            return True
+        allowed, window = self.limit()
+        now = time.time()
+        window_index = int(now // window)
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+        key = f"throttle:{self.scope}:{digest}:{window_index}"
+        try:
+            cache.add(key, 0, timeout=math.ceil(window) + 1)
+            count = cache.incr(key)
+        except Exception as exc:  # noqa: BLE001 - fail open, loudly
+            logger.warning("throttle_unavailable", scope=self.scope, error=type(exc).__name__)
+            return True
+        if count > allowed:
+            self.wait_seconds = (window_index + 1) * window - now
+            return False
+        return True
+
+    def wait(self) -> float | None:
+        return None if self.wait_seconds is None else math.ceil(self.wait_seconds)
+
+
+class ClientRateThrottle(FixedWindowThrottle):
+    """RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW ms, per user, or per client IP when anonymous."""
+
+    scope = "client"
+
+    def limit(self) -> tuple[int, float]:
+        return settings.RATE_LIMIT_MAX, settings.RATE_LIMIT_WINDOW / 1000
+
+    def identity(self, request: Request, view: "APIView") -> str | None:
+        if request.user and request.user.is_authenticated:
+            return f"user:{request.user.pk}"
+        return f"ip:{self.get_ident(request)}"
+
+
+class AuthIpThrottle(FixedWindowThrottle):
+    """Log-in and token endpoints: a few attempts a minute per client IP."""
+
+    scope = "auth-ip"
+
+    def limit(self) -> tuple[int, float]:
+        return settings.AUTH_RATE_LIMIT_PER_MINUTE, 60.0
+
+    def identity(self, request: Request, view: "APIView") -> str | None:
+        return f"ip:{self.get_ident(request)}"
+
+
+class AuthAccountThrottle(FixedWindowThrottle):
+    """Log-in: a few attempts a minute per account named in the body, from any number of IPs."""
+
+    scope = "auth-account"
+
+    def limit(self) -> tuple[int, float]:
+        return settings.AUTH_RATE_LIMIT_PER_MINUTE, 60.0
+
+    def identity(self, request: Request, view: "APIView") -> str | None:
+        data = request.data
+        email = data.get("email") if hasattr(data, "get") else None
+        if not isinstance(email, str) or not email.strip():
+            return None
+        return f"account:{email.strip().lower()}"

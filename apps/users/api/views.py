@@ -1,0 +1,83 @@
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api.throttling import AuthAccountThrottle, AuthIpThrottle, ClientRateThrottle
+from apps.users import selectors, services
+from apps.users.api.serializers import MeSerializer, RefreshSerializer, TokenObtainSerializer, TokenPairSerializer
+
+
+class _TokenEndpoint(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ClientRateThrottle, AuthIpThrottle, AuthAccountThrottle]
+
+
+class TokenObtainView(_TokenEndpoint):
+    @extend_schema(request=TokenObtainSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        serializer = TokenObtainSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            pair = services.token_obtain(request=request._request, **serializer.validated_data)
+        except services.InvalidCredentials as exc:
+            raise AuthenticationFailed("No active account with these credentials.", code="invalid_credentials") from exc
+        return Response({"access": pair.access, "refresh": pair.refresh})
+
+
+class TokenRefreshView(_TokenEndpoint):
+    @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            pair = services.token_refresh(raw_refresh=serializer.validated_data["refresh"])
+        except services.InvalidRefreshToken as exc:
+            raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
+        return Response({"access": pair.access, "refresh": pair.refresh})
+
+
+class LogoutView(_TokenEndpoint):
+    @extend_schema(request=RefreshSerializer, responses={204: OpenApiResponse(description="Revoked.")}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.token_revoke(raw_refresh=serializer.validated_data["refresh"])
+        except services.InvalidRefreshToken as exc:
+            raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer, tags=["me"])
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(selectors.profile_for(user=request.user)).data)
+
+    @extend_schema(request=MeSerializer, responses=MeSerializer, tags=["me"])
+    def patch(self, request: Request) -> Response:
+        profile = selectors.profile_for(user=request.user)
+        serializer = MeSerializer(profile, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        profile = services.profile_update(profile=profile, data=serializer.validated_data)
+        return Response(MeSerializer(profile).data)
+
+    @extend_schema(responses={204: OpenApiResponse(description="The account and all its data are gone.")}, tags=["me"])
+    def delete(self, request: Request) -> Response:
+        services.user_delete(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeExportView(APIView):
+    @extend_schema(responses={200: OpenApiResponse(description="Everything we hold about you, as JSON.")}, tags=["me"])
+    def get(self, request: Request) -> HttpResponse:
+        response = Response(selectors.user_export(user=request.user))
+        response["Content-Disposition"] = 'attachment; filename="weekend-planner-export.json"'
+        return response

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class UsersConfig(AppConfig):
+    name = "apps.users"
+    label = "users"
+    verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from apps.users import personal_data, selectors, signals  # noqa: F401 - connects receivers
+
+        personal_data.register("account", export=selectors.account_export)
+        personal_data.register("profile", export=selectors.profile_export)

@@ -1,0 +1,125 @@
+"""JWTs signed RS256 with a key id; verified against the current and, during a rotation, the previous key.
+
+simplejwt does the token lifecycle (claims, expiry, outstanding and blacklisted refresh tokens); this
+module only decides which keys sign and verify. The key id is the RFC 7638 thumbprint of the public key,
+so issuer and verifiers agree on it without sharing anything but the key.
+"""
+
+import base64
+import hashlib
+import json
+from functools import cache
+from typing import Any
+
+import jwt
+import structlog
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
+from django.core.signals import setting_changed
+from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
+
+ALGORITHM = "RS256"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64url_uint(value: int) -> str:
+    return _b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+
+def key_id(public_key_pem: str) -> str:
+    public_key = serialization.load_pem_public_key(public_key_pem.encode())
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise ValueError("JWT keys must be RSA keys.")
+    numbers = public_key.public_numbers()
+    jwk = {"e": _b64url_uint(numbers.e), "kty": "RSA", "n": _b64url_uint(numbers.n)}
+    return _b64url(hashlib.sha256(json.dumps(jwk, separators=(",", ":"), sort_keys=True).encode()).digest())
+
+
+class KeyRingTokenBackend(TokenBackend):
+    def __init__(self, *, private_key: str, public_keys: list[str], audience: str, issuer: str) -> None:
+        super().__init__(ALGORITHM, private_key, public_keys[0], audience, issuer)
+        algorithm = jwt.algorithms.RSAAlgorithm(jwt.algorithms.RSAAlgorithm.SHA256)  # type: ignore[attr-defined]
+        self.signing_kid = key_id(public_keys[0])
+        self.verifying_keys = {key_id(pem): algorithm.prepare_key(pem) for pem in public_keys}
+
+    def encode(self, payload: dict[str, Any]) -> str:
+        claims = {**payload, "aud": self.audience, "iss": self.issuer}
+        return jwt.encode(claims, self.prepared_signing_key, algorithm=ALGORITHM, headers={"kid": self.signing_kid})
+
+    def decode(self, token: Token | str | bytes, verify: bool = True) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(str(token) if not isinstance(token, bytes) else token)
+        except jwt.InvalidTokenError as exc:
+            raise TokenBackendError("Token is invalid") from exc
+        # Only RS256 with a key we know: this refuses "alg: none" and HS256 keyed with the public key.
+        if header.get("alg") != ALGORITHM:
+            raise TokenBackendError("Invalid algorithm specified")
+        key = self.verifying_keys.get(str(header.get("kid", "")))
+        if key is None:
+            raise TokenBackendError("Token is signed with an unknown key")
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"verify_signature": verify, "require": ["exp", "iat", "jti", "aud", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenBackendExpiredToken("Token is expired") from exc
+        except jwt.InvalidTokenError as exc:
+            raise TokenBackendError("Token is invalid") from exc
+
+
+@cache
+def token_backend() -> KeyRingTokenBackend:
+    public_keys = [settings.JWT_PUBLIC_KEY]
+    if settings.JWT_PREVIOUS_PUBLIC_KEY:
+        public_keys.append(settings.JWT_PREVIOUS_PUBLIC_KEY)
+    return KeyRingTokenBackend(
+        private_key=settings.JWT_PRIVATE_KEY,
+        public_keys=public_keys,
+        audience=settings.JWT_AUDIENCE,
+        issuer=settings.JWT_ISSUER,
+    )
+
+
+def _reset_backend(*, setting: str, **_kwargs: object) -> None:
+    if setting.startswith("JWT_"):
+        token_backend.cache_clear()
+
+
+setting_changed.connect(_reset_backend)
+
+
+class UserAccessToken(AccessToken):
+    @property
+    def token_backend(self) -> TokenBackend:
+        return token_backend()
+
+
+class UserRefreshToken(RefreshToken):
+    access_token_class = UserAccessToken
+
+    @property
+    def token_backend(self) -> TokenBackend:
+        return token_backend()
+
+
+class BearerTokenAuthentication(JWTAuthentication):
+    """`Authorization: Bearer <access JWT>`; binds the user id to this request's log lines."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        result = super().authenticate(request)
+        if result is not None:
+            structlog.contextvars.bind_contextvars(user_id=result[0].pk)
+        return result

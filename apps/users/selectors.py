@@ -1,0 +1,49 @@
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
+
+from apps.users import personal_data
+from apps.users.models import Profile, User
+
+
+def profile_for(*, user: User) -> Profile:
+    return Profile.objects.select_related("user").get(user=user)
+
+
+def user_export(*, user: User) -> dict[str, Any]:
+    """Everything the project holds about a person, section by section, as JSON-ready data."""
+    return {section.name: section.export(user) for section in personal_data.sections()}
+
+
+def account_export(user: User) -> dict[str, Any]:
+    return {
+        "email": user.email,
+        "date_joined": user.date_joined.isoformat(),
+        "last_login": user.last_login.isoformat() if user.last_login else None,
+        "email_addresses": [
+            {"email": a.email, "verified": a.verified, "primary": a.primary}
+            for a in EmailAddress.objects.filter(user=user).order_by("pk")
+        ],
+        "linked_accounts": [
+            {"provider": s.provider, "uid": s.uid, "date_joined": s.date_joined.isoformat()}
+            for s in SocialAccount.objects.filter(user=user).order_by("pk")
+        ],
+    }
+
+
+def profile_export(user: User) -> dict[str, Any]:
+    profile = profile_for(user=user)
+    return {
+        "display_name": profile.display_name,
+        "home_address": profile.home_address,
+        "home_lat": profile.home_lat,
+        "home_lon": profile.home_lon,
+        "timezone": profile.timezone,
+        "interests": profile.interests,
+        "budget": str(profile.budget) if profile.budget is not None else None,
+        "currency": profile.currency,
+        "travel_mode": profile.travel_mode,
+        "max_distance_km": profile.max_distance_km,
+        "updated_at": profile.updated_at.isoformat(),
+    }

@@ -1,0 +1,52 @@
+import json
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from apps.users import selectors, services
+from apps.users.forms import DeleteAccountForm, ProfileForm
+from apps.users.models import User
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_edit(request: HttpRequest) -> HttpResponse:
+    profile = selectors.profile_for(user=_user(request))
+    form = ProfileForm(request.POST or None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        services.profile_update(profile=profile, data={name: form.cleaned_data[name] for name in form.fields})
+        messages.success(request, "Your profile is saved.")
+        return redirect("profile")
+    return render(request, "users/profile.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET"])
+def account_export(request: HttpRequest) -> HttpResponse:
+    body = json.dumps(selectors.user_export(user=_user(request)), cls=DjangoJSONEncoder, indent=2)
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Disposition"] = 'attachment; filename="weekend-planner-export.json"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request: HttpRequest) -> HttpResponse:
+    form = DeleteAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = _user(request)
+        logout(request)
+        services.user_delete(user=user)
+        messages.success(request, "Your account and its data are deleted.")
+        return redirect("home")
+    return render(request, "users/delete.html", {"form": form}, status=400 if form.errors else 200)
