@@ -1,9 +1,16 @@
 """Fixtures shared by every app's tests. The suite runs on real PostgreSQL and Redis (planner.test_settings)."""
 
+import contextlib
 import os
-from collections.abc import Iterator
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -107,3 +114,75 @@ def screenshot(request, page):  # type: ignore[no-untyped-def]
         return path
 
     return take
+
+
+# --- Servers in a subprocess, for what only a real process shows (settings at start-up, probes) ----------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def start_server():  # type: ignore[no-untyped-def]
+    """start_server(env, argv=None) runs the project under gunicorn (or argv, with {port} filled in) on
+    127.0.0.1 and returns its base URL once /health answers. Every server is stopped after the test."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(env: dict[str, str], argv: list[str] | None = None) -> str:
+        port = free_port()
+        bin_dir = Path(sys.executable).parent
+        command = argv or [
+            str(bin_dir / "gunicorn"),
+            "planner.wsgi:application",
+            "--bind",
+            "127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--timeout",
+            "30",
+        ]
+        command = [part.replace("{port}", str(port)) for part in command]
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        processes.append(process)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"server exited with {process.returncode}:\n{output[-4000:]}")
+            try:
+                httpx.get(f"{base}/health", timeout=1)
+                return base
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        pytest.fail("server did not answer /health within 60 s")
+
+    yield start
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+PROJECT_ENV_PREFIXES = ("DATABASE_URL", "REDIS_URL", "DJANGO_", "JWT_", "CELERY_", "RATE_LIMIT", "ALLOWED_HOSTS")
+
+
+@pytest.fixture
+def clean_env() -> Callable[..., dict[str, str]]:
+    """clean_env(**overrides): a fresh process's environment, without this run's project settings."""
+
+    def make(**overrides: str) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith(PROJECT_ENV_PREFIXES)}
+        env.update(overrides)
+        return env
+
+    return make

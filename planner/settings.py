@@ -6,6 +6,7 @@ cache and Celery tasks run in-process. `DJANGO_ENV=production` refuses to start 
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import django_stubs_ext
 import environ
@@ -16,9 +17,10 @@ from planner.keys import ensure_dev_rsa_keypair
 django_stubs_ext.monkeypatch()  # lets model admin and form classes take type parameters at run time
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
-
 env = environ.Env()
+
+# Local state of the embedded default (SQLite database, generated dev keys, demo password); git-ignored.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 PRODUCTION = DJANGO_ENV == "production"
@@ -318,8 +320,17 @@ USE_TZ = True
 # --- Celery ----------------------------------------------------------------------------------------------
 # Queues, routes and limits live in planner/celery.py; only the connection is configured here.
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or None
+
+def _next_redis_database(url: str) -> str:
+    """The broker lives in the Redis database after the cache's: clearing the cache (FLUSHDB) must never
+    drop queued tasks."""
+    parsed = urlsplit(url)
+    database = int(parsed.path.strip("/") or 0)
+    return urlunsplit(parsed._replace(path=f"/{database + 1}"))
+
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_next_redis_database(REDIS_URL) if REDIS_URL else "memory://")
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL if REDIS_URL else None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 

@@ -10,7 +10,7 @@ class ProfileInline(admin.StackedInline[Profile, User]):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin[User]):
     inlines = (ProfileInline,)
     ordering = ("email",)
     list_display = ("email", "is_active", "is_staff", "date_joined", "last_login")

@@ -35,7 +35,9 @@ class ProfileForm(forms.ModelForm[Profile]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = [(tz, tz.replace("_", " ")) for tz in sorted(available_timezones())]
+        timezone_field = self.fields["timezone"]
+        assert isinstance(timezone_field, forms.ChoiceField)
+        timezone_field.choices = [(tz, tz.replace("_", " ")) for tz in sorted(available_timezones())]
         self.fields["currency"].widget.attrs.update({"maxlength": 3, "autocapitalize": "characters", "size": 4})
         for name in ("home_lat", "home_lon"):
             self.fields[name].widget.attrs.update({"step": "any", "inputmode": "decimal"})

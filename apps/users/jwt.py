@@ -46,17 +46,18 @@ def key_id(public_key_pem: str) -> str:
 class KeyRingTokenBackend(TokenBackend):
     def __init__(self, *, private_key: str, public_keys: list[str], audience: str, issuer: str) -> None:
         super().__init__(ALGORITHM, private_key, public_keys[0], audience, issuer)
-        algorithm = jwt.algorithms.RSAAlgorithm(jwt.algorithms.RSAAlgorithm.SHA256)  # type: ignore[attr-defined]
+        algorithm = jwt.algorithms.RSAAlgorithm(jwt.algorithms.RSAAlgorithm.SHA256)
         self.signing_kid = key_id(public_keys[0])
-        self.verifying_keys = {key_id(pem): algorithm.prepare_key(pem) for pem in public_keys}
+        self.verifying_keys: dict[str, Any] = {key_id(pem): algorithm.prepare_key(pem) for pem in public_keys}
 
     def encode(self, payload: dict[str, Any]) -> str:
         claims = {**payload, "aud": self.audience, "iss": self.issuer}
         return jwt.encode(claims, self.prepared_signing_key, algorithm=ALGORITHM, headers={"kid": self.signing_kid})
 
     def decode(self, token: Token | str | bytes, verify: bool = True) -> dict[str, Any]:
+        raw = token if isinstance(token, (str, bytes)) else str(token)
         try:
-            header = jwt.get_unverified_header(str(token) if not isinstance(token, bytes) else token)
+            header = jwt.get_unverified_header(raw)
         except jwt.InvalidTokenError as exc:
             raise TokenBackendError("Token is invalid") from exc
         # Only RS256 with a key we know: this refuses "alg: none" and HS256 keyed with the public key.
@@ -67,7 +68,7 @@ class KeyRingTokenBackend(TokenBackend):
             raise TokenBackendError("Token is signed with an unknown key")
         try:
             return jwt.decode(
-                token,
+                raw,
                 key,
                 algorithms=[ALGORITHM],
                 audience=self.audience,

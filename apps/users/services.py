@@ -115,7 +115,12 @@ def _outstanding_refresh(raw_refresh: str) -> OutstandingToken:
         raise InvalidRefreshToken(str(exc)) from exc
     if payload.get("token_type") != "refresh":
         raise InvalidRefreshToken("Not a refresh token.")
-    outstanding = OutstandingToken.objects.select_for_update().select_related("user").filter(jti=payload["jti"]).first()
+    outstanding = (
+        OutstandingToken.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(jti=payload["jti"])
+        .first()
+    )
     if outstanding is None or outstanding.user is None or not outstanding.user.is_active:
         raise InvalidRefreshToken("Token is invalid")
     return outstanding
@@ -158,5 +163,5 @@ def token_revoke(*, raw_refresh: str) -> None:
 
 def refresh_tokens_flush_expired() -> int:
     """Deletes refresh-token records past their expiry (their blacklist rows cascade). Safe to repeat."""
-    deleted, _ = OutstandingToken.objects.filter(expires_at__lt=timezone.now()).delete()
-    return deleted
+    _, deleted_by_model = OutstandingToken.objects.filter(expires_at__lt=timezone.now()).delete()
+    return deleted_by_model.get(OutstandingToken._meta.label, 0)

@@ -9,19 +9,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from apps.users import selectors, services
+from apps.users.auth import request_user
 from apps.users.forms import DeleteAccountForm, ProfileForm
-from apps.users.models import User
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile_edit(request: HttpRequest) -> HttpResponse:
-    profile = selectors.profile_for(user=_user(request))
+    profile = selectors.profile_for(user=request_user(request))
     form = ProfileForm(request.POST or None, instance=profile)
     if request.method == "POST" and form.is_valid():
         services.profile_update(profile=profile, data={name: form.cleaned_data[name] for name in form.fields})
@@ -33,7 +28,7 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET"])
 def account_export(request: HttpRequest) -> HttpResponse:
-    body = json.dumps(selectors.user_export(user=_user(request)), cls=DjangoJSONEncoder, indent=2)
+    body = json.dumps(selectors.user_export(user=request_user(request)), cls=DjangoJSONEncoder, indent=2)
     response = HttpResponse(body, content_type="application/json")
     response["Content-Disposition"] = 'attachment; filename="weekend-planner-export.json"'
     return response
@@ -44,7 +39,7 @@ def account_export(request: HttpRequest) -> HttpResponse:
 def account_delete(request: HttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = _user(request)
+        user = request_user(request)
         logout(request)
         services.user_delete(user=user)
         messages.success(request, "Your account and its data are deleted.")

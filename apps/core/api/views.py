@@ -1,0 +1,34 @@
+"""Base classes for every API view of the project."""
+
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.views import APIView as DRFAPIView
+
+
+class ThrottleFirstMixin:
+    """Counts every request against the rate limits, including refused ones.
+
+    DRF checks permissions before throttles and gives up at a bad token before either, so an anonymous
+    client hammering a protected endpoint, or guessing tokens, would never be throttled.
+    """
+
+    def perform_authentication(self, request: Request) -> None:
+        try:
+            super().perform_authentication(request)  # type: ignore[misc]
+        except exceptions.APIException:
+            self.check_throttles(request)  # counted as the anonymous client it now is
+            raise
+
+    def check_permissions(self, request: Request) -> None:
+        self.check_throttles(request)
+        super().check_permissions(request)  # type: ignore[misc]
+
+    def check_throttles(self, request: Request) -> None:
+        if getattr(request, "_throttles_checked", False):
+            return
+        request._throttles_checked = True  # type: ignore[attr-defined]
+        super().check_throttles(request)  # type: ignore[misc]
+
+
+class APIView(ThrottleFirstMixin, DRFAPIView):
+    pass

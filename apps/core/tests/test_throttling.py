@@ -1,0 +1,109 @@
+"""Rate limits kept in Redis: per user, per client IP, and tighter on log-in; open when Redis is down."""
+
+import logging
+
+import pytest
+from django.test import override_settings
+
+pytestmark = pytest.mark.django_db
+
+ME_URL = "/api/v1/me"
+TOKEN_URL = "/api/v1/auth/token"
+UNREACHABLE_REDIS = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+    }
+}
+
+
+@override_settings(RATE_LIMIT_MAX=3, RATE_LIMIT_WINDOW=60_000)
+def test_requests_over_the_limit_get_429_with_retry_after(auth_client):
+    for _ in range(3):
+        assert auth_client.get(ME_URL).status_code == 200
+
+    response = auth_client.get(ME_URL)
+
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "throttled"
+    assert 1 <= int(response["Retry-After"]) <= 60
+
+
+@override_settings(RATE_LIMIT_MAX=2, RATE_LIMIT_WINDOW=60_000)
+def test_the_limit_is_per_user(auth_client, other_user, api_client):
+    from apps.users import services
+
+    for _ in range(2):
+        auth_client.get(ME_URL)
+    assert auth_client.get(ME_URL).status_code == 429
+
+    pair = services.token_obtain(request=None, email=other_user.email, password=other_user.raw_password)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
+    assert api_client.get(ME_URL).status_code == 200
+
+
+@override_settings(RATE_LIMIT_MAX=2, RATE_LIMIT_WINDOW=60_000)
+def test_anonymous_clients_are_counted_by_ip_and_a_forged_forwarded_header_does_not_help(api_client):
+    for n in range(2):
+        assert api_client.get(ME_URL, HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code == 401
+    # No trusted proxy is configured: X-Forwarded-For is the client's to invent, and is ignored.
+    assert api_client.get(ME_URL, HTTP_X_FORWARDED_FOR="10.9.9.9").status_code == 429
+    assert api_client.get(ME_URL, REMOTE_ADDR="192.0.2.7").status_code == 401
+
+
+@override_settings(
+    RATE_LIMIT_MAX=2,
+    RATE_LIMIT_WINDOW=60_000,
+    REST_FRAMEWORK={
+        **__import__("django.conf").conf.settings.REST_FRAMEWORK,
+        "NUM_PROXIES": 1,
+    },
+)
+def test_behind_a_trusted_proxy_the_client_ip_comes_from_its_forwarded_header(api_client):
+    for _ in range(2):
+        assert api_client.get(ME_URL, HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 401
+    assert api_client.get(ME_URL, HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 429
+    # A different client behind the same proxy has its own budget; a prefix the client added is ignored.
+    assert api_client.get(ME_URL, HTTP_X_FORWARDED_FOR="203.0.113.5").status_code == 401
+    assert api_client.get(ME_URL, HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.1").status_code == 429
+
+
+@override_settings(AUTH_RATE_LIMIT_PER_MINUTE=10)
+def test_log_in_is_limited_per_ip(api_client):
+    for n in range(10):
+        response = api_client.post(TOKEN_URL, {"email": f"x{n}@example.test", "password": "wrong"}, format="json")
+        assert response.status_code == 401
+    response = api_client.post(TOKEN_URL, {"email": "y@example.test", "password": "wrong"}, format="json")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) <= 60
+
+
+@override_settings(AUTH_RATE_LIMIT_PER_MINUTE=10)
+def test_log_in_is_limited_per_account_across_ips(api_client, user):
+    for n in range(10):
+        api_client.post(
+            TOKEN_URL, {"email": user.email, "password": "wrong"}, format="json", REMOTE_ADDR=f"192.0.2.{n}"
+        )
+    response = api_client.post(
+        TOKEN_URL,
+        {"email": user.email.upper(), "password": user.raw_password},
+        format="json",
+        REMOTE_ADDR="192.0.2.200",
+    )
+    assert response.status_code == 429
+
+
+@override_settings(CACHES=UNREACHABLE_REDIS, RATE_LIMIT_MAX=1)
+def test_throttling_fails_open_with_a_warning_when_redis_is_down(auth_client, caplog):
+    with caplog.at_level(logging.WARNING):
+        assert auth_client.get(ME_URL).status_code == 200
+        assert auth_client.get(ME_URL).status_code == 200
+    assert any("throttle_unavailable" in str(record.msg) for record in caplog.records)
+
+
+@override_settings(RATE_LIMIT_MAX=2, RATE_LIMIT_WINDOW=60_000)
+def test_a_client_guessing_tokens_is_throttled_too(api_client):
+    for _ in range(2):
+        assert api_client.get(ME_URL, HTTP_AUTHORIZATION="Bearer guessed.token.value").status_code == 401
+    assert api_client.get(ME_URL, HTTP_AUTHORIZATION="Bearer guessed.token.value").status_code == 429

@@ -1,0 +1,86 @@
+"""Celery: the queues and routes declared once, and a real worker running a real task, twice."""
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from apps.users.tasks import flush_expired_refresh_tokens
+from planner.celery import MAX_COUNTDOWN_SECONDS, QUEUES, app
+
+
+def test_queues_and_routes_are_declared_in_one_place():
+    assert {queue.name for queue in app.conf.task_queues} == set(QUEUES)
+    router = app.amqp.router
+    assert router.route({}, "apps.events.tasks.sync_source")["queue"].name == "sync"
+    assert router.route({}, "apps.recommendations.tasks.train")["queue"].name == "recommendations"
+    assert router.route({}, "apps.analytics.tasks.ingest")["queue"].name == "analytics"
+    assert router.route({}, "apps.users.tasks.flush_expired_refresh_tokens")["queue"].name == "default"
+
+
+def test_tasks_are_acknowledged_late_and_serialised_as_json():
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.task_serializer == "json"
+    assert app.conf.accept_content == ["json"]
+    assert app.conf.task_time_limit
+    assert app.conf.task_soft_time_limit < app.conf.task_time_limit
+    assert app.conf.broker_transport_options["visibility_timeout"] > MAX_COUNTDOWN_SECONDS
+
+
+def test_broker_and_cache_live_in_different_redis_databases():
+    assert settings.CACHES["default"]["LOCATION"] != settings.CELERY_BROKER_URL
+
+
+@pytest.fixture
+def celery_worker_process(clean_env):
+    db = connection.settings_dict
+    env = clean_env(
+        DJANGO_SETTINGS_MODULE="planner.test_settings",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        REDIS_URL=settings.CACHES["default"]["LOCATION"],
+    )
+    command = [
+        str(Path(sys.executable).parent / "celery"),
+        "-A",
+        "planner",
+        "worker",
+        "--queues=default",
+        "--pool=solo",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel=WARNING",
+    ]
+    worker = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)
+    yield worker
+    worker.terminate()
+    worker.wait(timeout=30)
+
+
+def _outstanding(user, *, expired: bool, jti: str) -> OutstandingToken:
+    expires = timezone.now() + (timedelta(days=-1) if expired else timedelta(days=1))
+    return OutstandingToken.objects.create(
+        user=user, jti=jti, token="x", created_at=timezone.now() - timedelta(days=2), expires_at=expires
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_flushes_expired_refresh_tokens_and_a_second_run_changes_nothing(user, celery_worker_process):
+    old = _outstanding(user, expired=True, jti="old")
+    BlacklistedToken.objects.create(token=old)
+    live = _outstanding(user, expired=False, jti="live")
+
+    first = flush_expired_refresh_tokens.delay()
+    assert first.get(timeout=60) == 1
+    second = flush_expired_refresh_tokens.delay()
+    assert second.get(timeout=60) == 0
+
+    assert list(OutstandingToken.objects.values_list("jti", flat=True)) == [live.jti]
+    assert not BlacklistedToken.objects.exists()
+    assert celery_worker_process.poll() is None

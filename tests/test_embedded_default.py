@@ -1,0 +1,64 @@
+"""The `make run` path: no DATABASE_URL, no REDIS_URL. SQLite, a local-memory cache, tasks in-process.
+
+Run in fresh processes, as a newcomer's machine would, so nothing PostgreSQL-only breaks it unnoticed.
+"""
+
+import re
+import subprocess
+import sys
+
+import httpx
+import pytest
+from django.conf import settings
+
+
+@pytest.fixture
+def embedded_env(clean_env, tmp_path):
+    return clean_env(DJANGO_SETTINGS_MODULE="planner.settings", VAR_DIR=str(tmp_path))
+
+
+def _manage(env, *args):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], env=env, cwd=settings.BASE_DIR, capture_output=True, text=True, check=True
+    )
+
+
+def test_make_run_path_serves_the_site_and_the_api(embedded_env, start_server, tmp_path):
+    _manage(embedded_env, "migrate", "--noinput")
+    demo = _manage(embedded_env, "create_demo_account").stdout
+    password = re.search(r"password: (\S+)", demo).group(1)
+    assert (tmp_path / "db.sqlite3").exists()
+    assert (tmp_path / "jwt-private.pem").exists()
+
+    base = start_server(embedded_env, [sys.executable, "manage.py", "runserver", "--noreload", "127.0.0.1:{port}"])
+
+    with httpx.Client(base_url=base, timeout=10) as http:
+        assert http.get("/health").status_code == 200
+        assert http.get("/ready").status_code == 200, http.get("/ready").text
+        for page in ("/", "/accounts/signup/", "/accounts/login/", "/api/docs/"):
+            assert http.get(page).status_code == 200, page
+
+        # The sign-up form creates an account and logs it in.
+        form = http.get("/accounts/signup/").text
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+        signed_up = http.post(
+            "/accounts/signup/",
+            data={
+                "csrfmiddlewaretoken": csrf,
+                "email": "newcomer@example.test",
+                "password1": "a-long-passphrase-1",
+                "password2": "a-long-passphrase-1",
+            },
+            headers={"Referer": f"{base}/accounts/signup/"},
+        )
+        assert signed_up.status_code == 302, signed_up.text[-2000:]
+        assert http.get("/profile/").status_code == 200
+
+        # The demo account gets a token and reads /api/v1/me; a forged token is refused.
+        tokens = http.post("/api/v1/auth/token", json={"email": "demo@weekendplanner.test", "password": password})
+        assert tokens.status_code == 200, tokens.text
+        me = http.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens.json()['access']}"})
+        assert me.status_code == 200
+        assert me.json()["email"] == "demo@weekendplanner.test"
+        forged = tokens.json()["access"][:-4] + "AAAA"
+        assert http.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
