@@ -5,6 +5,8 @@ import socket
 import sys
 from urllib.parse import urlparse
 
+import psycopg
+
 HOW_TO_START = {
     "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
     "Redis": 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
@@ -32,7 +34,20 @@ def main() -> int:
             f"{name} is not answering at {url.hostname}:{url.port}. Start it with:\n  {HOW_TO_START[name]}",
             file=sys.stderr,
         )
-    return 1 if down else 0
+    if down:
+        return 1
+    ensure_database(services["PostgreSQL"][0])
+    return 0
+
+
+def ensure_database(url: str) -> None:
+    """Creates the suite's database when missing: the test database is made from it, and
+    `makemigrations --check` reads migration history from it."""
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ class UsersConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.users import personal_data, selectors, signals  # noqa: F401 - connects receivers
+        from apps.users.api import schema  # noqa: F401 - registers the OpenAPI auth extension
 
         personal_data.register("account", export=selectors.account_export)
         personal_data.register("profile", export=selectors.profile_export)
