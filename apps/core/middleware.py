@@ -6,9 +6,11 @@ import uuid
 from collections.abc import Callable
 
 import structlog
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_prometheus.exports import ExportToDjangoView
 
+from apps.core.api.errors import error_body
 from apps.core.health import readiness_failures
 
 logger = structlog.get_logger("apps.request")
@@ -37,6 +39,9 @@ class OperationsEndpointsMiddleware:
                 return JsonResponse({"status": "unavailable", "failed": failures}, status=503)
             return JsonResponse({"status": "ok"})
         if path == "/metrics":
+            if settings.TRUSTED_PROXY_COUNT and "HTTP_X_FORWARDED_FOR" in request.META:
+                # Came through the load balancer from outside: metrics are for in-cluster scrapes only.
+                return JsonResponse(error_body("not_found", "Not found."), status=404)
             return ExportToDjangoView(request)  # type: ignore[no-any-return]
         return self.get_response(request)
 

@@ -48,6 +48,12 @@ def test_metrics_come_from_real_instrumentation(client):
     assert "django_db_execute_total" in body
 
 
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_metrics_are_not_served_to_requests_that_came_through_the_load_balancer(client):
+    assert client.get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 404
+    assert client.get("/metrics").status_code == 200
+
+
 def test_request_id_is_echoed_or_made(client):
     given = client.get("/api/v1/me", HTTP_X_REQUEST_ID="abc-123")
     assert given["X-Request-ID"] == "abc-123"
