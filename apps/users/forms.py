@@ -9,7 +9,7 @@ from apps.users.models import Profile
 
 class ProfileForm(forms.ModelForm[Profile]):
     interests = forms.MultipleChoiceField(choices=CATEGORY_CHOICES, required=False, widget=forms.CheckboxSelectMultiple)
-    timezone = forms.ChoiceField(choices=())
+    timezone = forms.ChoiceField(choices=(), label="Time zone")
 
     class Meta:
         model = Profile
@@ -31,6 +31,7 @@ class ProfileForm(forms.ModelForm[Profile]):
             "budget": "Budget per weekend",
             "max_distance_km": "How far you will go (km)",
         }
+        help_texts = {"budget": "The most you want to spend, in your currency. Leave empty for no limit."}
         widgets = {"travel_mode": forms.RadioSelect}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
