@@ -49,6 +49,7 @@ lock: | $(BIN)/uv
 run: install
 	$(MANAGE) migrate --noinput
 	$(MANAGE) create_demo_account
+	$(MANAGE) seed_demo --if-empty
 	$(MANAGE) runserver 127.0.0.1:8000
 
 # --- Checks ------------------------------------------------------------------------------------------------

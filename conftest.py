@@ -48,14 +48,23 @@ def other_user(db: None):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def auth_client(user) -> APIClient:  # type: ignore[no-untyped-def]
-    """An API client carrying a real access JWT for `user`."""
+def client_for() -> Callable[..., APIClient]:
+    """client_for(user): an API client carrying a real access JWT for that user."""
     from apps.users import services
 
-    pair = services.token_obtain(request=None, email=user.email, password=user.raw_password)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
-    return client
+    def make(user) -> APIClient:  # type: ignore[no-untyped-def]
+        pair = services.token_obtain(request=None, email=user.email, password=user.raw_password)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def auth_client(user, client_for) -> APIClient:  # type: ignore[no-untyped-def]
+    """An API client carrying a real access JWT for `user`."""
+    return client_for(user)
 
 
 # --- Browser tests: Debian's chromium driven by Playwright -----------------------------------------------

@@ -44,6 +44,8 @@ app.conf.update(
     broker_transport_options={"visibility_timeout": MAX_COUNTDOWN_SECONDS + 3600},
     timezone="UTC",
     beat_schedule={
+        # Each source has its own interval; this enqueues the ones that are due (see events.selectors).
+        "schedule-due-syncs": {"task": "apps.events.tasks.schedule_due_syncs", "schedule": 60.0},
         "flush-expired-refresh-tokens": {
             "task": "apps.users.tasks.flush_expired_refresh_tokens",
             "schedule": crontab(hour="3", minute="17"),

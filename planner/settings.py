@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "apps.core",
     "apps.users",
+    "apps.events",
 ]
 
 GOOGLE_OAUTH_CLIENT_ID = env.str("GOOGLE_OAUTH_CLIENT_ID", default="")
@@ -354,5 +355,25 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
+        # httpx logs each request URL at INFO, and some providers take their key in the query string.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
+
+# --- Geography (apps.core.geo) ---
+# Google Geocoding and Routes. Without a key nothing is geocoded and travel times are estimated offline.
+GOOGLE_MAPS_API_KEY = env.str("GOOGLE_MAPS_API_KEY", default="")
+GOOGLE_MAPS_API_URL = env.str("GOOGLE_MAPS_API_URL", default="https://maps.googleapis.com")
+GOOGLE_ROUTES_API_URL = env.str("GOOGLE_ROUTES_API_URL", default="https://routes.googleapis.com")
+
+# --- Event providers (apps.events.sources) ---
+# Ticketmaster Discovery API v2. Without a key, ticketmaster sources fail their runs with a clear error.
+TICKETMASTER_API_KEY = env.str("TICKETMASTER_API_KEY", default="")
+TICKETMASTER_API_URL = env.str("TICKETMASTER_API_URL", default="https://app.ticketmaster.com")
+# Eventbrite API v3 (events of configured organisations and venues; bearer token).
+EVENTBRITE_API_KEY = env.str("EVENTBRITE_API_KEY", default="")
+EVENTBRITE_API_URL = env.str("EVENTBRITE_API_URL", default="https://www.eventbriteapi.com")
+# Meetup GraphQL (POST {MEETUP_API_URL}/gql-ext; bearer OAuth token).
+MEETUP_API_KEY = env.str("MEETUP_API_KEY", default="")
+MEETUP_API_URL = env.str("MEETUP_API_URL", default="https://api.meetup.com")

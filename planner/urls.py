@@ -6,11 +6,13 @@ from apps.core.api.errors import api_not_found
 
 api_v1 = [
     path("", include("apps.users.api.urls")),
+    path("", include("apps.events.api.urls")),
 ]
 
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("", include("apps.users.urls")),
+    path("", include("apps.events.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

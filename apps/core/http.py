@@ -1,0 +1,245 @@
+"""The outbound HTTP client every integration uses: explicit timeouts, bounded retries, polite pacing.
+
+`build_client` makes an `httpx.Client` that never waits forever. `call_with_retries` runs one provider
+call with exponential backoff and full jitter, honouring the provider's own `Retry-After` (or reset)
+signal, but never sleeps longer than `max_wait`: a longer wait becomes `RetryLaterError`, so a sync
+task can checkpoint and be rescheduled instead of holding a worker. `RateLimiter` paces requests per key.
+
+A provider call is a plain function that sends a request and returns its result; it signals "try again"
+by raising `RetryableError` (usually through `check_response`). Sleeping and the clock are injectable
+so that tests never wait.
+"""
+
+import email.utils
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import httpx
+import structlog
+import tenacity
+
+logger = structlog.get_logger(__name__)
+
+# httpx logs every request URL at INFO, and some providers (Google Geocoding) take the key in the query.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+T = TypeVar("T")
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+
+# Connecting is quick or it is not happening; a provider may take a while to compute an answer.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
+USER_AGENT = "weekend-planner/1.0"
+
+
+class ProviderError(Exception):
+    """An outbound integration failed; the base of everything this module raises."""
+
+
+class CredentialsRejectedError(ProviderError):
+    """The provider refused our credentials (401/403 or its own equivalent). Retrying cannot help."""
+
+    def __init__(self, message: str = "credentials rejected", *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class ProviderUnavailableError(ProviderError):
+    """The provider kept failing (5xx, 429, timeouts, broken bodies) until the retries ran out."""
+
+
+class RetryLaterError(ProviderUnavailableError):
+    """The provider asked us to wait longer than we are willing to sleep in-process.
+
+    The caller should checkpoint and try again after `retry_after_seconds`.
+    """
+
+    def __init__(self, retry_after_seconds: float) -> None:
+        super().__init__(f"provider asks to retry in {retry_after_seconds:.0f} s")
+        self.retry_after_seconds = retry_after_seconds
+
+
+class RetryableError(ProviderError):
+    """Raised by a provider call to say "this attempt failed, another may succeed".
+
+    `retry_after` is the provider's own hint in seconds, when it gave one.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try. `attempts` counts the first try; backoff waits are full-jitter exponential:
+    uniform(0, min(max_backoff, base_delay * 2**n))."""
+
+    attempts: int = 4
+    base_delay: float = 0.5
+    max_backoff: float = 20.0
+    max_wait: float = 60.0
+    sleep: Sleep = field(default=time.sleep, compare=False)
+    clock: Clock = field(default=time.time, compare=False)
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+def build_client(
+    *,
+    base_url: str,
+    headers: Mapping[str, str] | None = None,
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    transport: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """An httpx client for one provider. `transport` lets tests answer at the network boundary."""
+    return httpx.Client(
+        base_url=base_url,
+        headers={"User-Agent": USER_AGENT, **(headers or {})},
+        timeout=timeout,
+        transport=transport,
+        # A provider that redirects is misconfigured; following could leak the key to another host.
+        follow_redirects=False,
+    )
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date. None if absent or garbled."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:  # HTTP dates are GMT; an obsolete format may parse as naive
+            return None
+        seconds = moment.timestamp() - now
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def parse_reset_epoch_ms(value: str | None, *, now: float) -> float | None:
+    """Seconds until a provider's reset time given in epoch milliseconds (Ticketmaster `Rate-Limit-Reset`)."""
+    if value is None:
+        return None
+    try:
+        reset_ms = float(value.strip())
+    except ValueError:
+        return None
+    if math.isnan(reset_ms) or math.isinf(reset_ms):
+        return None
+    return max(0.0, reset_ms / 1000 - now)
+
+
+def retry_hint(response: httpx.Response, *, now: float, reset_header: str | None = None) -> float | None:
+    """The provider's own "wait this long" signal: `Retry-After` first, else its reset header."""
+    hint = parse_retry_after(response.headers.get("Retry-After"), now=now)
+    if hint is None and reset_header is not None:
+        hint = parse_reset_epoch_ms(response.headers.get(reset_header), now=now)
+    return hint
+
+
+def check_response(
+    response: httpx.Response, *, reset_header: str | None = None, clock: Clock = time.time
+) -> httpx.Response:
+    """Raise for what the retry loop must act on; return every other response to the caller.
+
+    401/403 raise `CredentialsRejectedError`; 429 and 5xx raise `RetryableError` carrying the provider's
+    wait hint. Other statuses (2xx, 404, 400...) are the caller's to interpret.
+    """
+    status = response.status_code
+    if status in (401, 403):
+        raise CredentialsRejectedError(f"{response.request.url.host} answered {status}", status_code=status)
+    if status == 429 or status >= 500:
+        hint = retry_hint(response, now=clock(), reset_header=reset_header)
+        raise RetryableError(f"{response.request.url.host} answered {status}", retry_after=hint)
+    return response
+
+
+def call_with_retries(call: Callable[[], T], *, policy: RetryPolicy = DEFAULT_POLICY, name: str = "provider") -> T:
+    """Run `call`, retrying on `RetryableError` and httpx transport errors (timeouts included).
+
+    Raises `RetryLaterError` as soon as the provider asks for a wait longer than `policy.max_wait`, or
+    when the retries run out after it asked for any wait; otherwise `ProviderUnavailableError` once the
+    attempts are spent. Any other exception (`CredentialsRejectedError` among them) passes straight through.
+    """
+
+    def attempt() -> T:
+        try:
+            return call()
+        except RetryableError as exc:
+            if exc.retry_after is not None and exc.retry_after > policy.max_wait:
+                raise RetryLaterError(exc.retry_after) from exc
+            raise
+
+    backoff = tenacity.wait_random_exponential(multiplier=policy.base_delay, max=policy.max_backoff)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RetryableError) and error.retry_after is not None:
+            return error.retry_after  # the provider knows best; already at most max_wait
+        return min(backoff(state), policy.max_wait)
+
+    def log_retry(state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        logger.warning(
+            "provider_retry",
+            provider=name,
+            attempt=state.attempt_number,
+            error=str(error) or type(error).__name__,
+            wait_seconds=round(state.upcoming_sleep, 3),
+        )
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(max(1, policy.attempts)),
+        wait=wait,
+        retry=tenacity.retry_if_exception_type((RetryableError, httpx.TransportError)),
+        sleep=policy.sleep,
+        before_sleep=log_retry,
+    )
+    try:
+        return retrying(attempt)
+    except tenacity.RetryError as exhausted:
+        last = exhausted.last_attempt.exception()
+        if isinstance(last, RetryableError) and last.retry_after is not None:
+            raise RetryLaterError(last.retry_after) from last
+        raise ProviderUnavailableError(f"{name} failed after {policy.attempts} attempts: {last}") from last
+
+
+class RateLimiter:
+    """At most `rate_per_second` requests per key, evenly spaced; process-local and thread-safe.
+
+    Each caller reserves the next free slot under the lock and sleeps outside it, so concurrent callers
+    queue up behind each other instead of all waking at once. Sleeps only as long as needed.
+    """
+
+    def __init__(self, rate_per_second: float, *, sleep: Sleep = time.sleep, clock: Clock = time.monotonic) -> None:
+        if rate_per_second <= 0:
+            raise ValueError("rate_per_second must be positive")
+        self.interval = 1.0 / rate_per_second
+        self._sleep = sleep
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next_slot: dict[str, float] = {}
+
+    def acquire(self, key: str = "default") -> float:
+        """Wait for this key's next slot; returns the seconds slept."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next_slot.get(key, now))
+            self._next_slot[key] = slot + self.interval
+        delay = slot - now
+        if delay > 0:
+            self._sleep(delay)
+        return delay

@@ -1,0 +1,68 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from apps.events.models import Event, Source, SourceRecord, SyncRun, Venue
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin[Source]):
+    list_display = ("name", "provider", "enabled", "interval_minutes", "center_lat", "center_lon", "radius_km")
+    list_filter = ("provider", "enabled")
+    search_fields = ("name",)
+    actions = ("sync_now",)
+
+    @admin.action(description="Sync now (in the background)")
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        from apps.events.tasks import sync_source  # the admin enqueues; workers run it
+
+        for source in queryset:
+            sync_source.delay(source.pk)
+        self.message_user(request, f"Queued {queryset.count()} source(s) for syncing.", messages.SUCCESS)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin[SyncRun]):
+    list_display = ("source", "started_at", "finished_at", "outcome", "fetched", "created", "updated", "unchanged",
+                    "merged", "failed", "pages")  # fmt: skip
+    list_filter = ("outcome", "source")
+    readonly_fields = [f.name for f in SyncRun._meta.fields]
+    list_select_related = ("source",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class DuplicateInline(admin.TabularInline[Event, Event]):
+    model = Event
+    fk_name = "canonical"
+    fields = ("title", "start_utc", "status")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Merged duplicates"
+
+
+class RecordInline(admin.TabularInline[SourceRecord, Event]):
+    model = SourceRecord
+    fields = ("source", "provider_id", "url", "changed_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin[Event]):
+    list_display = ("title", "start_utc", "timezone", "category", "status", "venue", "canonical")
+    list_filter = ("status", "category", "time_tba", "is_free")
+    search_fields = ("title",)
+    date_hierarchy = "start_utc"
+    raw_id_fields = ("venue", "canonical")
+    list_select_related = ("venue", "canonical")
+    inlines = (RecordInline, DuplicateInline)
+
+
+@admin.register(Venue)
+class VenueAdmin(admin.ModelAdmin[Venue]):
+    list_display = ("name", "address", "lat", "lon", "timezone")
+    search_fields = ("name", "address", "key")

@@ -1,0 +1,132 @@
+import zoneinfo
+from datetime import datetime
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.core.taxonomy import CATEGORY_CHOICES
+from apps.core.time import parse_window_bound
+from apps.core.validators import validate_timezone
+from apps.events.models import Event
+
+
+class EventSearchParams(serializers.Serializer[Any]):
+    """Query parameters of GET /api/v1/events; each error names its parameter."""
+
+    near = serializers.CharField(required=False, help_text="lat,lon")
+    radius_km = serializers.FloatField(required=False, min_value=0.1, max_value=500, default=25)
+    starts_after = serializers.CharField(required=False, help_text="A date or a date-time with offset.")
+    starts_before = serializers.CharField(required=False, help_text="A date or a date-time with offset.")
+    weekend = serializers.ChoiceField(choices=["this", "next"], required=False)
+    tz = serializers.CharField(required=False, help_text="IANA zone for weekend and plain dates.")
+    category = serializers.ListField(child=serializers.ChoiceField(choices=CATEGORY_CHOICES), required=False)
+    q = serializers.CharField(required=False, max_length=200)
+    price_max = serializers.DecimalField(required=False, max_digits=10, decimal_places=2, min_value=0)
+    free = serializers.BooleanField(required=False, allow_null=True, default=None)
+    sort = serializers.ChoiceField(choices=["start", "distance"], required=False, default="start")
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
+
+    def validate_near(self, value: str) -> tuple[float, float]:
+        try:
+            lat_text, lon_text = value.split(",")
+            lat, lon = float(lat_text), float(lon_text)
+        except ValueError:
+            raise serializers.ValidationError("Use near=LAT,LON, e.g. near=52.52,13.405.") from None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise serializers.ValidationError("Latitude must be within ±90 and longitude within ±180.")
+        return lat, lon
+
+    def validate_tz(self, value: str) -> str:
+        try:
+            validate_timezone(value)
+        except Exception:  # noqa: BLE001 - Django's ValidationError, reported as this parameter's error
+            raise serializers.ValidationError(f"'{value}' is not a known IANA time zone.") from None
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        tz = attrs.get("tz") or self.context.get("default_tz") or "UTC"
+        attrs["tz"] = tz
+        for name in ("starts_after", "starts_before"):
+            if name in attrs:
+                try:
+                    attrs[name] = parse_window_bound(attrs[name], tz)
+                except ValueError as exc:
+                    raise serializers.ValidationError({name: [str(exc)]}) from None
+        if attrs.get("sort") == "distance" and "near" not in attrs:
+            raise serializers.ValidationError({"sort": ["sort=distance needs near=LAT,LON."]})
+        if "weekend" in attrs and ("starts_after" in attrs or "starts_before" in attrs):
+            raise serializers.ValidationError({"weekend": ["Use weekend or starts_after/starts_before, not both."]})
+        after, before = attrs.get("starts_after"), attrs.get("starts_before")
+        if after is not None and before is not None and before <= after:
+            raise serializers.ValidationError({"starts_before": ["Must be later than starts_after."]})
+        return attrs
+
+
+def _local_iso(moment: datetime | None, tz: str) -> str | None:
+    return moment.astimezone(zoneinfo.ZoneInfo(tz)).isoformat() if moment else None
+
+
+def _utc_iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+class VenueOut(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    address = serializers.CharField()
+    lat = serializers.FloatField(allow_null=True)
+    lon = serializers.FloatField(allow_null=True)
+
+
+class EventOut(serializers.ModelSerializer[Event]):
+    start = serializers.SerializerMethodField()
+    end = serializers.SerializerMethodField()
+    start_utc = serializers.SerializerMethodField()
+    end_utc = serializers.SerializerMethodField()
+    venue = VenueOut(allow_null=True)
+    distance_km = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Event
+        fields: tuple[str, ...] = (
+            "id", "title", "start", "end", "start_utc", "end_utc", "timezone", "all_day", "time_tba", "category",
+            "price_min", "price_max", "currency", "is_free", "status", "url", "image_url", "venue", "distance_km",
+        )  # fmt: skip
+
+    def get_start(self, event: Event) -> str | None:
+        return _local_iso(event.start_utc, event.timezone)
+
+    def get_end(self, event: Event) -> str | None:
+        return _local_iso(event.end_utc, event.timezone)
+
+    def get_start_utc(self, event: Event) -> str | None:
+        return _utc_iso(event.start_utc)
+
+    def get_end_utc(self, event: Event) -> str | None:
+        return _utc_iso(event.end_utc)
+
+    def get_distance_km(self, event: Event) -> float | None:
+        distance = getattr(event, "distance_km", None)
+        return round(distance, 2) if distance is not None else None
+
+
+class ListingOut(serializers.Serializer[Any]):
+    provider = serializers.CharField()
+    name = serializers.CharField(help_text="The source's name.")
+    url = serializers.CharField()
+
+
+class EventDetailOut(EventOut):
+    sources = serializers.SerializerMethodField()
+
+    class Meta(EventOut.Meta):
+        fields = (*EventOut.Meta.fields, "description", "tags", "sources")
+
+    @extend_schema_field(ListingOut(many=True))
+    def get_sources(self, event: Event) -> list[dict[str, str]]:
+        return list(self.context.get("listings", []))
+
+
+class CategoryOut(serializers.Serializer[Any]):
+    slug = serializers.CharField()
+    name = serializers.CharField()

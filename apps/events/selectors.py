@@ -1,0 +1,123 @@
+"""Reads of the catalogue: search, one event, and which sources are due for a sync."""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import F, FloatField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import ASin, Cos, Least, Power, Radians, Sin, Sqrt
+from django.utils import timezone
+
+from apps.events.models import Event, EventStatus, Provider, Source, SyncRun
+
+EARTH_RADIUS_KM = 6371.0088
+KM_PER_DEGREE_LAT = 111.2
+
+
+@dataclass(frozen=True)
+class EventSearch:
+    near: tuple[float, float] | None = None
+    radius_km: float = 25.0
+    starts_after: datetime | None = None
+    starts_before: datetime | None = None
+    categories: tuple[str, ...] = ()
+    q: str = ""
+    price_max: Decimal | None = None
+    free: bool | None = None
+    sort: str = "start"  # or "distance" (needs near)
+    include_cancelled: bool = False
+
+
+def _distance_km(lat: float, lon: float) -> object:
+    """Great-circle distance from (lat, lon) to the event's point, in SQL (PostgreSQL and SQLite alike)."""
+    half_dlat = (Radians(F("lat")) - math.radians(lat)) / 2
+    half_dlon = (Radians(F("lon")) - math.radians(lon)) / 2
+    h = Power(Sin(half_dlat), 2) + math.cos(math.radians(lat)) * Cos(Radians(F("lat"))) * Power(Sin(half_dlon), 2)
+    return 2 * EARTH_RADIUS_KM * ASin(Least(Sqrt(h), Value(1.0)))
+
+
+def events_search(search: EventSearch) -> QuerySet[Event]:
+    events = Event.objects.filter(canonical__isnull=True).select_related("venue")
+    if not search.include_cancelled:
+        events = events.exclude(status=EventStatus.CANCELLED)
+    if search.starts_after is not None:
+        events = events.filter(start_utc__gte=search.starts_after)
+    if search.starts_before is not None:
+        events = events.filter(start_utc__lt=search.starts_before)
+    if search.categories:
+        events = events.filter(category__in=search.categories)
+    if search.q:
+        events = events.filter(Q(title__icontains=search.q) | Q(description__icontains=search.q))
+    if search.free is True:
+        events = events.filter(is_free=True)
+    elif search.free is False:
+        events = events.filter(is_free=False)
+    if search.price_max is not None:
+        events = events.filter(Q(is_free=True) | Q(price_min__lte=search.price_max))
+    if search.near is not None:
+        lat, lon = search.near
+        # A bounding box the index can use first, then the exact distance.
+        dlat = search.radius_km / KM_PER_DEGREE_LAT
+        dlon = search.radius_km / max(KM_PER_DEGREE_LAT * math.cos(math.radians(lat)), 1e-6)
+        events = events.filter(lat__gte=lat - dlat, lat__lte=lat + dlat)
+        if dlon < 180:
+            events = events.filter(lon__gte=lon - dlon, lon__lte=lon + dlon)
+        events = events.annotate(distance_km=_distance_km(lat, lon)).filter(distance_km__lte=search.radius_km)
+    else:
+        events = events.annotate(distance_km=Value(None, output_field=FloatField()))
+    return events
+
+
+def event_detail(*, event_id: int) -> Event | None:
+    """The event, or the canonical event when it is a merged duplicate; None when there is none."""
+    event = Event.objects.select_related("venue", "canonical").filter(pk=event_id).first()
+    if event is None:
+        return None
+    if event.canonical_id is not None:
+        event = Event.objects.select_related("venue").get(pk=event.canonical_id)
+    return event
+
+
+def event_listings(*, event: Event) -> list[dict[str, str]]:
+    """Every source that lists the event, its duplicates included: provider, source name and link."""
+    rows = (
+        Event.objects.filter(Q(pk=event.pk) | Q(canonical_id=event.pk))
+        .values("records__source__provider", "records__source__name", "records__url")
+        .order_by("records__source__name")
+    )
+    return [
+        {
+            "provider": row["records__source__provider"],
+            "name": row["records__source__name"],
+            "url": row["records__url"],
+        }
+        for row in rows
+        if row["records__source__name"]
+    ]
+
+
+def sources_due(*, now: datetime | None = None) -> list[int]:
+    """Enabled sources whose interval has passed since their last run started. One still running is
+    included: its task finds the lock taken and does nothing, or resumes it when its worker died."""
+    now = now or timezone.now()
+    last_started = SyncRun.objects.filter(source=OuterRef("pk")).order_by("-started_at").values("started_at")[:1]
+    sources = (
+        Source.objects.filter(enabled=True)
+        .exclude(provider=Provider.DEMO)
+        .annotate(last_started=Subquery(last_started))
+        .values_list("pk", "interval_minutes", "last_started")
+    )
+    return [pk for pk, interval, last in sources if last is None or last + timedelta(minutes=interval) <= now]
+
+
+def sources_enabled() -> list[Source]:
+    return list(Source.objects.filter(enabled=True).exclude(provider=Provider.DEMO).order_by("name"))
+
+
+def source_by_name(*, name: str) -> Source | None:
+    return Source.objects.filter(name=name).first()
+
+
+def catalogue_has_events() -> bool:
+    return Event.objects.exists()

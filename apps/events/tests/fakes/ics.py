@@ -1,0 +1,149 @@
+"""A fake iCalendar feed at the network boundary, and builders for RFC 5545 text.
+
+`vevent(...)` writes one VEVENT from keyword properties (values as they appear on the wire, so a test can
+write exactly what a publisher would), `vcalendar(...)` wraps them with the usual header and optional
+VTIMEZONE / X-WR-TIMEZONE, and `FakeFeed` serves the text (as `text/calendar`) with failures scripted per
+request: 429 with Retry-After, 5xx, a timeout, a body that is not iCalendar, a private feed's 401.
+
+    fake = FakeFeed(vcalendar(vevent(UID="a@x", DTSTART="20261205T190000Z", SUMMARY="Jazz")), clock=clock)
+    connector = build_connector(source, fake)
+"""
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from apps.events.sources.ics import IcsConnector
+from apps.events.tests.fakes.network import FakeClock
+
+if TYPE_CHECKING:
+    from apps.events.models import Source
+
+FEED_URL = "https://calendar.example.test/kulturbrauerei/events.ics"
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+
+Responder = Callable[[httpx.Request], httpx.Response]
+
+# The VTIMEZONE that publishers (Google, Outlook, Thunderbird) embed for Europe/Berlin.
+VTIMEZONE_BERLIN = """BEGIN:VTIMEZONE
+TZID:Europe/Berlin
+X-LIC-LOCATION:Europe/Berlin
+BEGIN:DAYLIGHT
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+TZNAME:CEST
+DTSTART:19700329T020000
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
+END:DAYLIGHT
+BEGIN:STANDARD
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+TZNAME:CET
+DTSTART:19701025T030000
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
+END:STANDARD
+END:VTIMEZONE"""
+
+
+def vevent(**properties: Any) -> str:
+    """One VEVENT. Keys are property names (`DTSTART;TZID=Europe/Berlin` works); a list value repeats it.
+
+    DTSTAMP is added unless given; a None value leaves the property out (e.g. `UID=None`).
+    """
+    properties.setdefault("DTSTAMP", "20261101T120000Z")
+    lines = ["BEGIN:VEVENT"]
+    for name, value in properties.items():
+        if value is None:
+            continue
+        for single in value if isinstance(value, list) else [value]:
+            lines.append(f"{name.replace('__', '-')}:{single}")
+    lines.append("END:VEVENT")
+    return "\n".join(lines)
+
+
+def vcalendar(
+    *events: str, x_wr_timezone: str | None = None, timezones: tuple[str, ...] = (), name: str = "Kulturbrauerei"
+) -> str:
+    header = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Kulturbrauerei//Programm//DE",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+    ]
+    header.append(f"X-WR-CALNAME:{name}")
+    if x_wr_timezone:
+        header.append(f"X-WR-TIMEZONE:{x_wr_timezone}")
+    body = "\n".join([*header, *timezones, *events, "END:VCALENDAR"])
+    return body.replace("\n", "\r\n") + "\r\n"
+
+
+# --- Failures ------------------------------------------------------------------------------------------------
+
+
+def rate_limited(retry_after: int | str = 3) -> Responder:
+    return lambda request: httpx.Response(429, text="Too Many Requests", headers={"Retry-After": str(retry_after)})
+
+
+def server_error(status: int = 503) -> Responder:
+    return lambda request: httpx.Response(status, text="Service Unavailable")
+
+
+def timeout() -> Responder:
+    def respond(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    return respond
+
+
+def unauthorized() -> Responder:
+    return lambda request: httpx.Response(
+        401, text="Unauthorized", headers={"WWW-Authenticate": 'Basic realm="calendar"'}
+    )
+
+
+def not_a_calendar() -> Responder:
+    """What a moved feed often answers: a 200 with an HTML page."""
+    html = "<!doctype html><html><head><title>Programm</title></head><body>Calendar moved</body></html>"
+    return lambda request: httpx.Response(200, text=html, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def broken_calendar() -> Responder:
+    """A calendar cut off before its first component ends."""
+    text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:cut@x\r\nDTSTART:2026"
+    return lambda request: httpx.Response(200, text=text, headers={"Content-Type": CALENDAR_TYPE})
+
+
+# --- The fake feed ---------------------------------------------------------------------------------------------
+
+
+class FakeFeed:
+    """Serves `text` at any path; `redirect_from` paths answer 301 to `FEED_URL`'s path first."""
+
+    def __init__(self, text: str, *, clock: FakeClock, redirect_from: str | None = None) -> None:
+        self.text = text
+        self.clock = clock
+        self.redirect_from = redirect_from
+        self.requests: list[httpx.Request] = []
+        self._script: deque[Responder] = deque()
+
+    def fail_next(self, *responders: Responder) -> None:
+        self._script.extend(responders)
+
+    @property
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self._script:
+            return self._script.popleft()(request)
+        if self.redirect_from and request.url.path == self.redirect_from:
+            return httpx.Response(301, headers={"Location": str(request.url.copy_with(path=httpx.URL(FEED_URL).path))})
+        return httpx.Response(200, content=self.text.encode(), headers={"Content-Type": CALENDAR_TYPE})
+
+
+def build_connector(source: "Source", fake: FakeFeed, **options: Any) -> IcsConnector:
+    return IcsConnector(source, transport=fake.transport, sleep=fake.clock.sleep, clock=fake.clock.time, **options)

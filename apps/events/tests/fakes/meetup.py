@@ -1,0 +1,326 @@
+"""A fake Meetup GraphQL API (`POST /gql-ext`) at the network boundary (an `httpx.MockTransport`).
+
+It answers the `eventSearch` query of Meetup's published schema: an `EventSearchFilter` with `query`, `lat`,
+`lon`, `radius` (miles), `startDateRange` and `endDateRange`; Relay paging with `first`/`after`; a connection
+`{totalCount, pageInfo {hasNextPage endCursor}, edges [{node}]}` whose Event nodes carry the fields the
+connector selects, named as in the schema (`dateTime`, `endTime`, `eventUrl`, `status`, `eventType`,
+`featuredEventPhoto`, `venues`, `feeSettings`, `group`). A wrong token gets 401; failures are scripted per
+request with `fail_next(...)`: HTTP 429 with `Retry-After`, GraphQL `RATE_LIMITED` errors (HTTP 200, with
+`resetAt`), other GraphQL errors, a 500, a timeout, a truncated body.
+
+    fake = FakeMeetup()
+    fake.add(event("301001", title="Sunrise run", start=...))
+    connector = build_connector(source, fake)   # settings: MEETUP_API_URL=BASE_URL, MEETUP_API_KEY=API_KEY
+"""
+
+import base64
+import json
+import math
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from apps.core.http import RateLimiter, RetryPolicy
+from apps.events.sources.meetup import MeetupConnector
+
+if TYPE_CHECKING:
+    from apps.events.models import Source
+
+API_KEY = "meetup-test-token"
+BASE_URL = "https://meetup.test"
+
+Responder = Callable[[httpx.Request], httpx.Response]
+
+
+# --- Documented shapes ----------------------------------------------------------------------------------------
+
+
+def venue(
+    venue_id: str = "27405011",
+    name: str = "Tempelhofer Feld, Eingang Columbiadamm",
+    *,
+    address: str = "Columbiadamm 160",
+    city: str = "Berlin",
+    state: str = "",
+    country: str = "de",
+    postal_code: str = "10965",
+    lat: float = 52.4843,
+    lon: float = 13.4063,
+    venue_type: str = "",
+) -> dict[str, Any]:
+    """A Meetup Venue (`venueType` is "online" for the virtual venue, empty for an in-person one)."""
+    return {
+        "id": venue_id,
+        "name": name,
+        "address": address,
+        "city": city,
+        "state": state,
+        "country": country,
+        "postalCode": postal_code,
+        "lat": lat,
+        "lon": lon,
+        "venueType": venue_type,
+    }
+
+
+def online_venue() -> dict[str, Any]:
+    return venue(
+        "online", "Online event", address="", city="", country="", postal_code="", lat=0.0, lon=0.0, venue_type="online"
+    )
+
+
+def group(
+    urlname: str = "berlin-runners",
+    name: str = "Berlin Runners",
+    *,
+    timezone: str = "Europe/Berlin",
+    topic_urlkey: str = "sports-fitness",
+    topic_name: str = "Sports & Fitness",
+) -> dict[str, Any]:
+    return {
+        "id": "38100123",
+        "name": name,
+        "urlname": urlname,
+        "timezone": timezone,
+        "topicCategory": {"id": "546", "name": topic_name, "urlkey": topic_urlkey},
+    }
+
+
+def fee(amount: float, currency: str = "EUR", *, required: bool = True) -> dict[str, Any]:
+    """Meetup EventFeeSettings: `amount` in currency units."""
+    return {"amount": amount, "currency": currency, "required": required}
+
+
+def event(
+    event_id: str,
+    *,
+    title: str,
+    start: datetime,
+    duration: timedelta = timedelta(hours=2),
+    status: str = "ACTIVE",
+    event_type: str = "PHYSICAL",
+    venues: list[dict[str, Any]] | None = None,
+    fee_settings: dict[str, Any] | None = None,
+    the_group: dict[str, Any] | None = None,
+    description: str = "We meet at the gate and run 8 km at an easy pace.",
+    photo: bool = True,
+) -> dict[str, Any]:
+    """A Meetup Event node with the fields the connector's `eventSearch` selects.
+
+    `dateTime` and `endTime` carry the group's local offset, as Meetup sends them ("2026-06-06T09:00:00+02:00").
+    """
+    owner = the_group or group()
+    zone = ZoneInfo(owner["timezone"] or "UTC")
+    if venues is None:
+        venues = [online_venue()] if event_type == "ONLINE" else [venue()]
+    return {
+        "id": event_id,
+        "title": title,
+        "description": description,
+        "dateTime": start.astimezone(zone).isoformat(timespec="seconds"),
+        "endTime": (start + duration).astimezone(zone).isoformat(timespec="seconds"),
+        "eventUrl": f"https://www.meetup.com/{owner['urlname']}/events/{event_id}/",
+        "status": status,
+        "eventType": event_type,
+        "featuredEventPhoto": {
+            "id": f"5{event_id}",
+            "baseUrl": "https://secure.meetupstatic.com/photos/event/",
+            "highResUrl": f"https://secure.meetupstatic.com/photos/event/highres_5{event_id}.jpeg",
+        }
+        if photo
+        else None,
+        "venues": venues,
+        "feeSettings": fee_settings,
+        "group": owner,
+    }
+
+
+def graphql_error(code: str, message: str, **extensions: Any) -> dict[str, Any]:
+    return {"message": message, "locations": [], "path": ["eventSearch"], "extensions": {"code": code, **extensions}}
+
+
+# --- Scripted failures ----------------------------------------------------------------------------------------
+
+
+def rate_limited(reset_at: datetime) -> Responder:
+    """Meetup's rate limit: HTTP 200 with a `RATE_LIMITED` error that says when the budget resets."""
+    error = graphql_error(
+        "RATE_LIMITED",
+        "Too many requests, please try again shortly.",
+        consumedPoints=500,
+        resetAt=reset_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    )
+    return lambda request: httpx.Response(200, json={"errors": [error], "data": None})
+
+
+def http_429(retry_after: int = 3) -> Responder:
+    error = graphql_error("RATE_LIMITED", "Too many requests, please try again shortly.")
+    return lambda request: httpx.Response(429, headers={"Retry-After": str(retry_after)}, json={"errors": [error]})
+
+
+def errors(*errs: dict[str, Any]) -> Responder:
+    """A GraphQL-level failure: HTTP 200, `errors`, no data."""
+    return lambda request: httpx.Response(200, json={"errors": list(errs), "data": None})
+
+
+def server_error(status: int = 500) -> Responder:
+    return lambda request: httpx.Response(status, text="<html><body><h1>500 Internal Server Error</h1></body></html>")
+
+
+def timeout() -> Responder:
+    def respond(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out reading the answer", request=request)
+
+    return respond
+
+
+def truncated_body() -> Responder:
+    text = b'{"data": {"eventSearch": {"totalCount": 4, "pageInfo": {"hasNextPage": tr'
+    return lambda request: httpx.Response(200, headers={"Content-Type": "application/json"}, content=text)
+
+
+# --- The fake server --------------------------------------------------------------------------------------------
+
+
+class FakeMeetup:
+    def __init__(self, *, api_key: str = API_KEY) -> None:
+        self.api_key = api_key
+        self.events: list[dict[str, Any]] = []
+        self.requests: list[httpx.Request] = []
+        self._script: deque[Responder] = deque()
+
+    def add(self, *events: dict[str, Any]) -> None:
+        self.events.extend(events)
+
+    def add_all(self, events: Iterable[dict[str, Any]]) -> None:
+        self.events.extend(events)
+
+    def fail_next(self, *responders: Responder) -> None:
+        """The next requests get these answers, one each, before the fake answers normally again."""
+        self._script.extend(responders)
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def body(self, index: int = -1) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(self.requests[index].content)
+        return result
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self._script:
+            return self._script.popleft()(request)
+        if request.method != "POST" or request.url.path != "/gql-ext":
+            return httpx.Response(404, text="Not Found")
+        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            error = graphql_error("UNAUTHORIZED", "Invalid or expired access token")
+            return httpx.Response(401, json={"errors": [error], "data": None})
+        try:
+            payload = json.loads(request.content)
+            query, variables = payload["query"], payload.get("variables") or {}
+        except (ValueError, KeyError, TypeError):
+            return httpx.Response(
+                400, json={"errors": [graphql_error("BAD_REQUEST", "Request body is not a GraphQL request")]}
+            )
+        if "eventSearch(" not in query:
+            return httpx.Response(
+                200, json={"errors": [graphql_error("GRAPHQL_VALIDATION_FAILED", "Unknown operation")], "data": None}
+            )
+        try:
+            connection = self._search(variables)
+        except ValueError as exc:
+            return httpx.Response(
+                200, json={"errors": [graphql_error("GRAPHQL_VALIDATION_FAILED", str(exc))], "data": None}
+            )
+        return httpx.Response(200, json={"data": {"eventSearch": connection}})
+
+    def _search(self, variables: dict[str, Any]) -> dict[str, Any]:
+        flt = variables.get("filter")
+        if not isinstance(flt, dict):
+            raise ValueError("Variable 'filter' of required type 'EventSearchFilter!' was not provided.")
+        for name, kind in (("query", str), ("lat", float), ("lon", float)):
+            if name not in flt or not isinstance(flt[name], kind | (int if kind is float else kind)):
+                raise ValueError(f"Field '{name}' of required type in EventSearchFilter was not provided.")
+        start = _when(flt.get("startDateRange"))
+        end = _when(flt.get("endDateRange"))
+        radius = float(flt.get("radius") or 25.0)
+        chosen = []
+        for node in self.events:
+            moment = _when(node["dateTime"])
+            assert moment is not None
+            if (start and moment < start) or (end and moment > end):
+                continue
+            physical = [v for v in node["venues"] if v["venueType"] != "online"]
+            if physical and _miles(flt["lat"], flt["lon"], physical[0]["lat"], physical[0]["lon"]) > radius:
+                continue
+            chosen.append(node)
+        chosen.sort(key=lambda node: _when(node["dateTime"]) or datetime.min.replace(tzinfo=UTC))
+        first = int(variables.get("first") or 20)
+        after = variables.get("after")
+        offset = _decode_cursor(after) + 1 if after else 0
+        rows = chosen[offset : offset + first]
+        last = offset + len(rows) - 1
+        return {
+            "totalCount": len(chosen),
+            "pageInfo": {
+                "hasNextPage": last + 1 < len(chosen),
+                "endCursor": _encode_cursor(last) if rows else None,
+            },
+            "edges": [{"node": json.loads(json.dumps(node))} for node in rows],
+        }
+
+
+def _encode_cursor(index: int) -> str:
+    return base64.b64encode(f"arrayconnection:{index}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.b64decode(cursor.encode()).decode().split(":")[1])
+    except (ValueError, IndexError) as exc:
+        raise ValueError(f"Invalid cursor {cursor!r}") from exc
+
+
+def _when(value: Any) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _miles(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    h = (
+        math.sin((phi2 - phi1) / 2) ** 2
+        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 3958.7613 * math.asin(min(1.0, math.sqrt(h)))
+
+
+# --- The connector under test, wired to the fake ----------------------------------------------------------------
+
+
+def build_connector(
+    source: "Source",
+    fake: FakeMeetup,
+    *,
+    sleeps: list[float] | None = None,
+    page_size: int = 2,
+    clock: Callable[[], float] | None = None,
+) -> MeetupConnector:
+    """The real connector talking to `fake`: retry sleeps are recorded in `sleeps` instead of slept."""
+    record: Callable[[float], None] = sleeps.append if sleeps is not None else (lambda seconds: None)
+    policy = RetryPolicy(attempts=4, base_delay=0.5, max_backoff=20.0, max_wait=60.0, sleep=record)
+    if clock is not None:
+        policy = RetryPolicy(attempts=4, base_delay=0.5, max_backoff=20.0, max_wait=60.0, sleep=record, clock=clock)
+    return MeetupConnector(
+        source,
+        transport=fake.transport(),
+        policy=policy,
+        rate_limiter=RateLimiter(1000.0, sleep=lambda seconds: None),
+        page_size=page_size,
+    )

@@ -1,0 +1,545 @@
+"""The Eventbrite connector against a fake Eventbrite API v3 answering in its documented shapes."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from apps.core.http import CredentialsRejectedError, ProviderUnavailableError, RetryLaterError
+from apps.events import services, sync
+from apps.events.models import Event, Source, SourceRecord, SyncOutcome, SyncRun
+from apps.events.sources import connector_for
+from apps.events.sources.base import Page, SourceConfigError
+from apps.events.sources.eventbrite import EventbriteConnector, EventbriteError
+from apps.events.tests.fakes import eventbrite as fake_eb
+from apps.events.tests.fakes.eventbrite import FakeEventbrite, build_connector, event, venue
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 6, 5, 12, 0, tzinfo=UTC)  # a Friday noon; the sync window is the next 60 days
+WINDOW = (NOW, NOW + timedelta(days=60))
+
+
+@pytest.fixture(autouse=True)
+def _eventbrite_settings(settings: Any) -> None:
+    settings.EVENTBRITE_API_URL = fake_eb.BASE_URL
+    settings.EVENTBRITE_API_KEY = fake_eb.API_KEY
+
+
+@pytest.fixture
+def fake() -> FakeEventbrite:
+    return FakeEventbrite(now=NOW)
+
+
+def make_source(name: str = "eb-brooklyn", **options: Any) -> Source:
+    return services.source_create(provider="eventbrite", name=name, options=options or {"organization_id": "1001"})
+
+
+def concerts(count: int, *, first_id: int = 5001, start: datetime = NOW + timedelta(days=1)) -> list[dict[str, Any]]:
+    return [
+        event(str(first_id + n), name=f"Brooklyn concert no. {n + 1}", start=start + timedelta(days=n, hours=8))
+        for n in range(count)
+    ]
+
+
+def collect(connector: EventbriteConnector, checkpoint: dict[str, Any] | None = None) -> list[Page]:
+    return list(connector.pages(window_start=WINDOW[0], window_end=WINDOW[1], checkpoint=checkpoint))
+
+
+def ids(pages: list[Page]) -> list[str]:
+    return [item.provider_id for page in pages for item in page.items]
+
+
+# --- Paging and shapes -----------------------------------------------------------------------------------------
+
+
+def test_pages_through_an_organisation_and_normalises_each_event(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", concerts(5))
+    source = make_source()
+
+    pages = collect(build_connector(source, fake, page_size=2))
+
+    assert [len(page.items) for page in pages] == [2, 2, 1]
+    assert ids(pages) == ["5001", "5002", "5003", "5004", "5005"]
+    assert pages[-1].checkpoint is None
+    assert all(page.checkpoint is not None for page in pages[:-1])
+
+    first = pages[0].items[0]
+    assert first.title == "Brooklyn concert no. 1"
+    assert first.start_utc == datetime(2026, 6, 6, 20, 0, tzinfo=UTC)
+    assert first.end_utc == datetime(2026, 6, 6, 23, 0, tzinfo=UTC)
+    assert first.timezone == "America/New_York"
+    assert first.description == "An evening of live music."
+    assert first.category == "music"
+    assert (first.price_min, first.price_max, first.currency, first.is_free) == (
+        Decimal("25.00"),
+        Decimal("60.00"),
+        "USD",
+        False,
+    )
+    assert first.url == "https://www.eventbrite.com/e/5001"
+    assert first.image_url == "https://img.evbuc.com/5001.jpg"
+    assert first.status == "scheduled"
+    assert first.venue is not None
+    assert first.venue.key == "eventbrite:3003"
+    assert first.venue.name == "Brooklyn Bowl"
+    assert first.venue.address == "61 Wythe Ave, Brooklyn, NY 11249"
+    assert (first.venue.lat, first.venue.lon) == (40.7218, -73.9575)
+    assert first.venue.timezone == "America/New_York"
+
+
+def test_requests_carry_the_bearer_token_expansions_and_paging(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", concerts(3))
+
+    collect(build_connector(make_source(), fake, page_size=2))
+
+    assert len(fake.requests) == 2
+    first, second = fake.requests
+    assert first.headers["Authorization"] == f"Bearer {fake_eb.API_KEY}"
+    assert first.url.path == "/v3/organizations/1001/events/"
+    assert fake.params(0) == {
+        "expand": "venue,ticket_availability",
+        "status": "all",
+        "order_by": "start_asc",
+        "time_filter": "current_future",
+        "page_size": "2",
+    }
+    assert "continuation" in second.url.params
+
+
+def test_follows_several_organisations_and_venues_in_turn(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", concerts(3, first_id=5001))
+    fake.add_organization("1002", concerts(1, first_id=6001))
+    fake.add_venue("3003", concerts(2, first_id=7001))
+    source = make_source(organization_id="1001, 1002", venue_id="3003")
+
+    pages = collect(build_connector(source, fake, page_size=2))
+
+    assert ids(pages) == ["5001", "5002", "5003", "6001", "7001", "7002"]
+    assert [request.url.path for request in fake.requests] == [
+        "/v3/organizations/1001/events/",
+        "/v3/organizations/1001/events/",
+        "/v3/organizations/1002/events/",
+        "/v3/venues/3003/events/",
+    ]
+    venue_params = fake.params(-1)
+    assert venue_params["only_public"] == "true"
+    assert venue_params["start_date.range_start"] == "2026-06-05T12:00:00Z"
+    assert venue_params["start_date.range_end"] == "2026-08-04T12:00:00Z"
+    checkpoints = [page.checkpoint for page in pages]
+    assert [c["index"] if c else None for c in checkpoints] == [0, 1, 2, None]
+
+
+def test_events_outside_the_window_are_left_out_and_paging_stops_past_its_end(fake: FakeEventbrite) -> None:
+    inside = concerts(2, first_id=5001)
+    later = concerts(4, first_id=5101, start=WINDOW[1] + timedelta(days=1))
+    fake.add_organization("1001", inside + later)
+
+    pages = collect(build_connector(make_source(), fake, page_size=3))
+
+    assert ids(pages) == ["5001", "5002"]
+    assert len(fake.requests) == 1  # the first page already went past the window: no need for the rest
+    assert pages[-1].checkpoint is None
+
+
+def test_drafts_unlisted_and_online_events_are_not_for_the_catalogue(fake: FakeEventbrite) -> None:
+    start = NOW + timedelta(days=2)
+    fake.add_organization(
+        "1001",
+        [
+            event("5001", name="Public show", start=start),
+            event("5002", name="Draft show", start=start + timedelta(hours=1), status="draft"),
+            event("5003", name="Private show", start=start + timedelta(hours=2), listed=False),
+            event("5004", name="Livestream", start=start + timedelta(hours=3), online_event=True),
+        ],
+    )
+
+    pages = collect(build_connector(make_source(), fake))
+
+    assert ids(pages) == ["5001"]
+    assert not [bad for page in pages for bad in page.invalid]
+
+
+def test_an_empty_listing_is_one_empty_page(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", [])
+
+    pages = collect(build_connector(make_source(), fake))
+
+    assert len(pages) == 1
+    assert (pages[0].items, pages[0].invalid, pages[0].checkpoint) == ([], [], None)
+
+
+# --- Prices, free, cancelled, categories, bad items --------------------------------------------------------------
+
+
+def test_an_event_without_a_price_has_no_price_range(fake: FakeEventbrite) -> None:
+    fake.add_organization(
+        "1001", [event("5001", name="Pay what you can", start=NOW + timedelta(days=3), min_price=None, max_price=None)]
+    )
+
+    [item] = ids_items(collect(build_connector(make_source(), fake)))
+
+    assert (item.price_min, item.price_max, item.currency, item.is_free) == (None, None, "", False)
+
+
+def test_free_events_are_free_at_zero(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", [event("5001", name="Open rehearsal", start=NOW + timedelta(days=3), is_free=True)])
+
+    [item] = ids_items(collect(build_connector(make_source(), fake)))
+
+    assert item.is_free is True
+    assert (item.price_min, item.price_max, item.currency) == (Decimal("0.00"), Decimal("0.00"), "USD")
+
+
+def test_cancelled_events_come_through_as_cancelled(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", [event("5001", name="Called off", start=NOW + timedelta(days=3), status="canceled")])
+
+    [item] = ids_items(collect(build_connector(make_source(), fake)))
+
+    assert item.status == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("category_id", "format_id", "slug"),
+    [
+        ("110", "6", "food-drink"),
+        ("105", None, "arts-theatre"),
+        ("102", "9", "learning"),
+        (None, "5", "festivals"),
+        ("199", None, ""),
+    ],
+)
+def test_categories_map_to_the_taxonomy(
+    fake: FakeEventbrite, category_id: str | None, format_id: str | None, slug: str
+) -> None:
+    fake.add_organization(
+        "1001",
+        [event("5001", name="Something", start=NOW + timedelta(days=3), category_id=category_id, format_id=format_id)],
+    )
+
+    [item] = ids_items(collect(build_connector(make_source(), fake)))
+
+    assert item.category == slug
+
+
+def test_bad_items_are_refused_and_the_rest_of_the_page_goes_in(fake: FakeEventbrite) -> None:
+    start = NOW + timedelta(days=3)
+    no_start = event("5002", name="No start", start=start)
+    no_start["start"] = {"timezone": "America/New_York", "local": None, "utc": None}
+    bad_zone = event("5003", name="Bad zone", start=start, timezone="America/New_York")
+    bad_zone["start"]["timezone"] = "Mars/Olympus_Mons"
+    nowhere = event("5004", name="Nowhere", start=start, the_venue=venue("3999", lat=123.0, lon=-73.9))
+    fake.add_organization("1001", [event("5001", name="Fine", start=start), no_start, bad_zone, nowhere])
+
+    [page] = collect(build_connector(make_source(), fake, page_size=10))
+
+    assert [item.provider_id for item in page.items] == ["5001"]
+    assert {(bad.provider_id, bad.reason) for bad in page.invalid} == {
+        ("5002", "missing start"),
+        ("5003", "unknown time zone 'Mars/Olympus_Mons'"),
+        ("5004", "impossible coordinates"),
+    }
+
+
+def ids_items(pages: list[Page]) -> list[Any]:
+    return [item for page in pages for item in page.items]
+
+
+# --- Failures: rate limits, 5xx, timeouts, broken bodies, keys ----------------------------------------------------
+
+
+def test_a_429_is_retried_after_the_wait_eventbrite_asks_for(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", concerts(3))
+    fake.fail_next(fake_eb.rate_limited(retry_after=7))
+    sleeps: list[float] = []
+
+    pages = collect(build_connector(make_source(), fake, sleeps=sleeps))
+
+    assert ids(pages) == ["5001", "5002", "5003"]
+    assert sleeps == [7.0]
+    assert len(fake.requests) == 3  # the refused one, then two pages
+
+
+def test_a_429_asking_for_more_than_a_minute_ends_the_run_for_a_later_resume(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", concerts(3))
+    fake.fail_next(fake_eb.rate_limited(retry_after=3600))
+    sleeps: list[float] = []
+
+    with pytest.raises(RetryLaterError) as raised:
+        collect(build_connector(make_source(), fake, sleeps=sleeps))
+
+    assert raised.value.retry_after_seconds == 3600
+    assert sleeps == []
+    assert len(fake.requests) == 1
+
+
+def test_a_500_then_success(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", concerts(3))
+    fake.fail_next(fake_eb.server_error(500))
+    sleeps: list[float] = []
+
+    pages = collect(build_connector(make_source(), fake, sleeps=sleeps))
+
+    assert ids(pages) == ["5001", "5002", "5003"]
+    assert len(sleeps) == 1
+    assert 0 <= sleeps[0] <= 0.5
+
+
+def test_a_timeout_then_success(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", concerts(3))
+    fake.fail_next(fake_eb.timeout())
+
+    pages = collect(build_connector(make_source(), fake, sleeps=[]))
+
+    assert ids(pages) == ["5001", "5002", "5003"]
+    assert len(fake.requests) == 3
+
+
+def test_a_5xx_that_does_not_stop_fails_after_bounded_retries(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", concerts(3))
+    fake.fail_next(*[fake_eb.server_error(503)] * 4)
+
+    with pytest.raises(ProviderUnavailableError):
+        collect(build_connector(make_source(), fake))
+
+    assert len(fake.requests) == 4
+
+
+def test_a_truncated_body_is_retried_once_and_then_read_whole(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", concerts(1))
+    fake.fail_next(fake_eb.truncated_body())
+
+    assert ids(collect(build_connector(make_source(), fake))) == ["5001"]
+
+
+def test_a_body_of_the_wrong_shape_fails_at_once(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", concerts(1))
+    fake.fail_next(fake_eb.wrong_shape())
+
+    with pytest.raises(EventbriteError, match="without events or pagination"):
+        collect(build_connector(make_source(), fake))
+
+    assert len(fake.requests) == 1
+
+
+def test_a_wrong_key_stops_after_exactly_one_request(fake: FakeEventbrite, settings: Any) -> None:
+    settings.EVENTBRITE_API_KEY = "not-the-key"
+    fake.add_organization("1001", concerts(3))
+
+    with pytest.raises(CredentialsRejectedError, match="INVALID_AUTH") as raised:
+        collect(build_connector(make_source(), fake))
+
+    assert raised.value.status_code == 401
+    assert len(fake.requests) == 1
+
+
+def test_a_missing_key_is_a_configuration_error_before_any_request(fake: FakeEventbrite, settings: Any) -> None:
+    settings.EVENTBRITE_API_KEY = ""
+
+    with pytest.raises(SourceConfigError, match="EVENTBRITE_API_KEY"):
+        collect(build_connector(make_source(), fake))
+
+    assert fake.requests == []
+
+
+def test_an_unknown_organisation_is_a_configuration_error(fake: FakeEventbrite) -> None:
+    with pytest.raises(SourceConfigError, match="no organization 1001"):
+        collect(build_connector(make_source(), fake))
+
+    assert len(fake.requests) == 1
+
+
+def test_a_source_without_ids_is_a_configuration_error(fake: FakeEventbrite) -> None:
+    source = make_source()
+    source.options = {}
+
+    with pytest.raises(SourceConfigError, match="organization_id or venue_id"):
+        collect(build_connector(source, fake))
+
+
+def test_ids_that_could_bend_the_request_path_are_refused(fake: FakeEventbrite) -> None:
+    with pytest.raises(SourceConfigError, match="are not"):
+        collect(build_connector(make_source(organization_id="1001/../../users/me"), fake))
+
+    assert fake.requests == []
+
+
+# --- Checkpoints -----------------------------------------------------------------------------------------------
+
+
+def test_resuming_from_a_checkpoint_reads_on_from_there_and_ignores_the_window_arguments(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", concerts(3, first_id=5001))
+    fake.add_venue("3003", concerts(2, first_id=7001))
+    source = make_source(organization_id="1001", venue_id="3003")
+    uninterrupted = collect(build_connector(source, fake, page_size=2))
+    checkpoint = uninterrupted[0].checkpoint
+    assert checkpoint is not None
+    assert checkpoint["continuation"]
+    fake.requests.clear()
+
+    resumed = list(
+        build_connector(source, fake, page_size=2).pages(
+            window_start=NOW + timedelta(days=400), window_end=NOW + timedelta(days=401), checkpoint=checkpoint
+        )
+    )
+
+    assert ids(resumed) == ["5003", "7001", "7002"]
+    assert fake.requests[0].url.params["continuation"] == checkpoint["continuation"]
+    assert fake.params(-1)["start_date.range_start"] == "2026-06-05T12:00:00Z"
+
+
+def test_an_unreadable_checkpoint_starts_the_window_afresh(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", concerts(2))
+
+    pages = collect(build_connector(make_source(), fake), checkpoint={"page": 3})
+
+    assert ids(pages) == ["5001", "5002"]
+
+
+def test_the_registry_builds_this_connector_for_eventbrite_sources() -> None:
+    assert isinstance(connector_for(make_source()), EventbriteConnector)
+
+
+# --- Full sync runs ------------------------------------------------------------------------------------------------
+
+
+def _catalogue() -> list[tuple[Any, ...]]:
+    return sorted(
+        Event.objects.values_list("title", "start_utc", "status", "price_min", "price_max", "currency", "venue__key")
+    )
+
+
+def test_a_full_sync_stores_the_events_and_a_second_sync_finds_them_unchanged(fake: FakeEventbrite) -> None:
+    start = NOW + timedelta(days=1)
+    fake.add_organization(
+        "1001",
+        [
+            *concerts(3, first_id=5001),
+            event("5010", name="Sold without price", start=start + timedelta(days=9), min_price=None, max_price=None),
+            event("5011", name="Free jam", start=start + timedelta(days=10), is_free=True),
+            event("5012", name="Called-off gala", start=start + timedelta(days=11), status="canceled"),
+        ],
+    )
+    fake.add_venue("3004", [event("7001", name="Film night", start=start + timedelta(days=12), category_id="104")])
+    source = make_source(organization_id="1001", venue_id="3004")
+
+    run = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW)
+
+    assert run.outcome == SyncOutcome.COMPLETED, run.error
+    assert (run.fetched, run.created, run.updated, run.unchanged, run.failed, run.pages) == (7, 7, 0, 0, 0, 4)
+    assert run.checkpoint is None
+    assert Event.objects.count() == 7
+    assert SourceRecord.objects.filter(source=source).count() == 7
+    gala = Event.objects.get(title="Called-off gala")
+    assert gala.status == "cancelled"
+    free = Event.objects.get(title="Free jam")
+    assert (free.is_free, free.price_min) == (True, Decimal("0.00"))
+    no_price = Event.objects.get(title="Sold without price")
+    assert (no_price.price_min, no_price.price_max, no_price.currency) == (None, None, "")
+    film = Event.objects.get(title="Film night")
+    assert (film.category, film.lat, film.lon) == ("film", 40.7218, -73.9575)
+    assert film.venue is not None
+    assert film.venue.key == "eventbrite:3003"
+    before = _catalogue()
+
+    second = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW)
+
+    assert second.outcome == SyncOutcome.COMPLETED
+    assert (second.fetched, second.created, second.updated, second.unchanged) == (7, 0, 0, 7)
+    assert _catalogue() == before
+
+
+def test_a_change_at_eventbrite_updates_the_event(fake: FakeEventbrite) -> None:
+    listing = concerts(2)
+    fake.add_organization("1001", listing)
+    source = make_source()
+    sync.sync_source(source_id=source.pk, connector=build_connector(source, fake), now=NOW)
+    listing[1]["status"] = "canceled"
+
+    run = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake), now=NOW)
+
+    assert (run.created, run.updated, run.unchanged) == (0, 1, 1)
+    assert Event.objects.get(title="Brooklyn concert no. 2").status == "cancelled"
+
+
+def test_a_run_told_to_wait_resumes_where_it_stopped_with_nothing_lost_or_doubled(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", concerts(5))
+    reference = make_source("eb-reference")
+    sync.sync_source(source_id=reference.pk, connector=build_connector(reference, fake, page_size=2), now=NOW)
+    expected = sorted(Event.objects.values_list("title", "start_utc"))
+    Event.objects.all().delete()
+
+    source = make_source()
+    connector = build_connector(source, fake, page_size=2)
+    pages = connector.pages  # let two pages through, then Eventbrite asks for an hour
+
+    def two_pages_then_wait(**kwargs: Any) -> Any:
+        for number, page in enumerate(pages(**kwargs)):
+            yield page
+            if number == 1:
+                fake.fail_next(fake_eb.rate_limited(retry_after=3600))
+
+    connector.pages = two_pages_then_wait  # type: ignore[method-assign]
+    first = sync.sync_source(source_id=source.pk, connector=connector, now=NOW)
+
+    assert first.outcome == SyncOutcome.INTERRUPTED
+    assert first.pages == 2
+    assert first.created == 4
+    assert first.checkpoint is not None
+    assert first.checkpoint["continuation"]
+
+    second = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW)
+
+    assert second.outcome == SyncOutcome.COMPLETED
+    assert (second.pages, second.created) == (1, 1)
+    assert sorted(Event.objects.filter(records__source=source).values_list("title", "start_utc")) == expected
+
+
+def test_a_malformed_body_fails_the_run_and_stores_nothing(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", concerts(3))
+    fake.fail_next(*[fake_eb.truncated_body()] * 4)
+    source = make_source()
+
+    run = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake), now=NOW)
+
+    assert run.outcome == SyncOutcome.FAILED
+    assert "not JSON" in run.error
+    assert (run.pages, run.fetched) == (0, 0)
+    assert Event.objects.count() == 0
+
+
+def test_a_broken_second_page_keeps_the_first_and_the_checkpoint_to_resume(fake: FakeEventbrite) -> None:
+    fake.add_organization("1001", concerts(3))
+    source = make_source()
+    connector = build_connector(source, fake, page_size=2)
+    pages = connector.pages
+
+    def break_after_first(**kwargs: Any) -> Any:
+        for page in pages(**kwargs):
+            yield page
+            fake.fail_next(fake_eb.wrong_shape())
+
+    connector.pages = break_after_first  # type: ignore[method-assign]
+    run = sync.sync_source(source_id=source.pk, connector=connector, now=NOW)
+
+    assert run.outcome == SyncOutcome.FAILED
+    assert Event.objects.count() == 2
+    assert run.checkpoint is not None
+    resumed = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW)
+    assert (resumed.outcome, resumed.created) == (SyncOutcome.COMPLETED, 1)
+    assert Event.objects.count() == 3
+
+
+def test_a_wrong_key_fails_the_run_after_one_request(fake: FakeEventbrite, settings: Any) -> None:
+    settings.EVENTBRITE_API_KEY = "expired"
+    fake.add_organization("1001", concerts(3))
+    source = make_source()
+
+    run = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake), now=NOW)
+
+    assert run.outcome == SyncOutcome.FAILED
+    assert "INVALID_AUTH" in run.error
+    assert len(fake.requests) == 1
+    assert SyncRun.objects.filter(source=source).count() == 1
+    assert Event.objects.count() == 0

@@ -1,0 +1,508 @@
+"""The Meetup connector against a fake Meetup GraphQL API answering `eventSearch` in its published shapes."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from apps.core.http import CredentialsRejectedError, ProviderUnavailableError, RetryLaterError
+from apps.events import services, sync
+from apps.events.models import Event, Source, SourceRecord, SyncOutcome
+from apps.events.sources import connector_for
+from apps.events.sources.base import NormalizedEvent, Page, SourceConfigError
+from apps.events.sources.meetup import EVENT_SEARCH_QUERY, MeetupConnector, MeetupError
+from apps.events.tests.fakes import meetup as fake_mu
+from apps.events.tests.fakes.meetup import FakeMeetup, build_connector, event, fee, graphql_error, group, venue
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 6, 5, 12, 0, tzinfo=UTC)  # a Friday noon; the sync window is the next 60 days
+WINDOW = (NOW, NOW + timedelta(days=60))
+BERLIN = (52.52, 13.405)
+
+
+@pytest.fixture(autouse=True)
+def _meetup_settings(settings: Any) -> None:
+    settings.MEETUP_API_URL = fake_mu.BASE_URL
+    settings.MEETUP_API_KEY = fake_mu.API_KEY
+
+
+@pytest.fixture
+def fake() -> FakeMeetup:
+    return FakeMeetup()
+
+
+def make_source(name: str = "meetup-berlin", *, radius_km: float = 16.09344, **options: Any) -> Source:
+    return services.source_create(provider="meetup", name=name, near=BERLIN, radius_km=radius_km, options=options)
+
+
+def runs(count: int, *, first_id: int = 301001, start: datetime = NOW + timedelta(days=1)) -> list[dict[str, Any]]:
+    return [
+        event(str(first_id + n), title=f"Tempelhof run no. {n + 1}", start=start + timedelta(days=n, hours=-5))
+        for n in range(count)
+    ]
+
+
+def collect(connector: MeetupConnector, checkpoint: dict[str, Any] | None = None) -> list[Page]:
+    return list(connector.pages(window_start=WINDOW[0], window_end=WINDOW[1], checkpoint=checkpoint))
+
+
+def items(pages: list[Page]) -> list[NormalizedEvent]:
+    return [item for page in pages for item in page.items]
+
+
+def ids(pages: list[Page]) -> list[str]:
+    return [item.provider_id for item in items(pages)]
+
+
+def frozen_clock() -> float:
+    return NOW.timestamp()
+
+
+# --- Paging and shapes -----------------------------------------------------------------------------------------
+
+
+def test_pages_through_event_search_and_normalises_each_event(fake: FakeMeetup) -> None:
+    fake.add_all(runs(5))
+
+    pages = collect(build_connector(make_source(), fake, page_size=2))
+
+    assert [len(page.items) for page in pages] == [2, 2, 1]
+    assert ids(pages) == ["301001", "301002", "301003", "301004", "301005"]
+    assert pages[-1].checkpoint is None
+    first = pages[0].items[0]
+    assert first.title == "Tempelhof run no. 1"
+    assert first.start_utc == datetime(2026, 6, 6, 7, 0, tzinfo=UTC)
+    assert first.end_utc == datetime(2026, 6, 6, 9, 0, tzinfo=UTC)
+    assert first.timezone == "Europe/Berlin"
+    assert first.description.startswith("We meet at the gate")
+    assert first.category == "sports"
+    assert (first.price_min, first.price_max, first.currency, first.is_free) == (None, None, "", True)
+    assert first.url == "https://www.meetup.com/berlin-runners/events/301001/"
+    assert first.image_url == "https://secure.meetupstatic.com/photos/event/highres_5301001.jpeg"
+    assert first.status == "scheduled"
+    assert first.venue is not None
+    assert first.venue.key == "meetup:27405011"
+    assert first.venue.name == "Tempelhofer Feld, Eingang Columbiadamm"
+    assert first.venue.address == "Columbiadamm 160, Berlin"
+    assert (first.venue.lat, first.venue.lon, first.venue.timezone) == (52.4843, 13.4063, "Europe/Berlin")
+
+
+def test_the_request_is_the_published_event_search_with_the_area_and_window(fake: FakeMeetup) -> None:
+    fake.add_all(runs(3))
+
+    collect(build_connector(make_source(query="running"), fake, page_size=2))
+
+    assert len(fake.requests) == 2
+    request = fake.requests[0]
+    assert request.method == "POST"
+    assert request.url.path == "/gql-ext"
+    assert request.headers["Authorization"] == f"Bearer {fake_mu.API_KEY}"
+    body = fake.body(0)
+    assert body["query"] == EVENT_SEARCH_QUERY
+    assert body["variables"] == {
+        "filter": {
+            "query": "running",
+            "lat": 52.52,
+            "lon": 13.405,
+            "radius": 10.0,  # 16.09344 km in miles
+            "startDateRange": "2026-06-05T12:00:00Z",
+            "endDateRange": "2026-08-04T12:00:00Z",
+        },
+        "first": 2,
+        "after": None,
+    }
+    assert fake.body(1)["variables"]["after"] == fake_mu._encode_cursor(1)
+
+
+def test_online_events_are_left_out_and_hybrid_ones_keep_their_room(fake: FakeMeetup) -> None:
+    start = NOW + timedelta(days=2)
+    fake.add(
+        event("301001", title="Zoom talk", start=start, event_type="ONLINE"),
+        event(
+            "301002",
+            title="Hybrid talk",
+            start=start + timedelta(hours=1),
+            event_type="HYBRID",
+            venues=[fake_mu.online_venue(), venue("27405099", "betahaus")],
+        ),
+    )
+
+    [hybrid] = items(collect(build_connector(make_source(), fake)))
+
+    assert hybrid.provider_id == "301002"
+    assert hybrid.venue is not None
+    assert hybrid.venue.key == "meetup:27405099"
+
+
+def test_an_empty_result_is_one_empty_page(fake: FakeMeetup) -> None:
+    pages = collect(build_connector(make_source(), fake))
+
+    assert len(pages) == 1
+    assert (pages[0].items, pages[0].invalid, pages[0].checkpoint) == ([], [], None)
+
+
+def test_events_outside_the_area_are_not_returned(fake: FakeMeetup) -> None:
+    fake.add(
+        event(
+            "301001",
+            title="Potsdam run",
+            start=NOW + timedelta(days=2),
+            venues=[venue("1", "Park Sanssouci", lat=52.40, lon=13.04)],
+        )
+    )
+
+    assert ids(collect(build_connector(make_source(), fake))) == []
+
+
+# --- Prices, free, cancelled, categories, bad items --------------------------------------------------------------
+
+
+def test_an_event_without_fee_settings_has_no_price_and_is_free(fake: FakeMeetup) -> None:
+    fake.add(event("301001", title="Open run", start=NOW + timedelta(days=2), fee_settings=None))
+
+    [item] = items(collect(build_connector(make_source(), fake)))
+
+    assert (item.price_min, item.price_max, item.currency, item.is_free) == (None, None, "", True)
+
+
+def test_a_fee_is_the_price(fake: FakeMeetup) -> None:
+    fake.add(event("301001", title="Paid workshop", start=NOW + timedelta(days=2), fee_settings=fee(12.5, "EUR")))
+
+    [item] = items(collect(build_connector(make_source(), fake)))
+
+    assert (item.price_min, item.price_max, item.currency, item.is_free) == (
+        Decimal("12.50"),
+        Decimal("12.50"),
+        "EUR",
+        False,
+    )
+
+
+def test_a_zero_fee_is_free(fake: FakeMeetup) -> None:
+    fake.add(
+        event("301001", title="Donation run", start=NOW + timedelta(days=2), fee_settings=fee(0, "EUR", required=False))
+    )
+
+    [item] = items(collect(build_connector(make_source(), fake)))
+
+    assert (item.price_min, item.is_free) == (Decimal("0.00"), True)
+
+
+@pytest.mark.parametrize("status", ["CANCELLED", "CANCELLED_PERM"])
+def test_cancelled_events_come_through_as_cancelled(fake: FakeMeetup, status: str) -> None:
+    fake.add(event("301001", title="Storm: no run", start=NOW + timedelta(days=2), status=status))
+
+    [item] = items(collect(build_connector(make_source(), fake)))
+
+    assert item.status == "cancelled"
+
+
+def test_drafts_are_not_for_the_catalogue(fake: FakeMeetup) -> None:
+    fake.add(event("301001", title="Not yet", start=NOW + timedelta(days=2), status="DRAFT"))
+
+    assert ids(collect(build_connector(make_source(), fake))) == []
+
+
+@pytest.mark.parametrize(
+    ("urlkey", "slug"),
+    [
+        ("music", "music"),
+        ("art-culture", "arts-theatre"),
+        ("technology", "learning"),
+        ("parents-family", "family"),
+        ("games", ""),
+    ],
+)
+def test_topic_categories_map_to_the_taxonomy(fake: FakeMeetup, urlkey: str, slug: str) -> None:
+    fake.add(event("301001", title="Something", start=NOW + timedelta(days=2), the_group=group(topic_urlkey=urlkey)))
+
+    [item] = items(collect(build_connector(make_source(), fake)))
+
+    assert item.category == slug
+
+
+def test_a_group_without_a_known_zone_falls_back_to_utc_with_the_right_instant(fake: FakeMeetup) -> None:
+    fake.add(event("301001", title="Run", start=NOW + timedelta(days=2), the_group=group(timezone="")))
+
+    [item] = items(collect(build_connector(make_source(), fake)))
+
+    assert (item.timezone, item.start_utc) == ("UTC", NOW + timedelta(days=2))
+
+
+def test_bad_items_are_refused_and_the_rest_of_the_page_goes_in(fake: FakeMeetup) -> None:
+    start = NOW + timedelta(days=2)
+    backwards = event("301002", title="Backwards", start=start)
+    backwards["endTime"] = (start - timedelta(hours=1)).isoformat()
+    no_title = event("301003", title="  ", start=start)
+    bad_fee = event(
+        "301004", title="Odd fee", start=start, fee_settings={"amount": "lots", "currency": "EUR", "required": True}
+    )
+    fake.add(event("301001", title="Fine", start=start), backwards, no_title, bad_fee)
+
+    [page] = collect(build_connector(make_source(), fake, page_size=10))
+
+    assert [item.provider_id for item in page.items] == ["301001"]
+    assert {(bad.provider_id, bad.reason) for bad in page.invalid} == {
+        ("301002", "ends before it starts"),
+        ("301003", "missing title"),
+        ("301004", "unreadable fee 'lots'"),
+    }
+
+
+# --- Failures: rate limits, 5xx, timeouts, broken bodies, GraphQL errors, keys -----------------------------------
+
+
+def test_an_http_429_is_retried_after_retry_after(fake: FakeMeetup) -> None:
+    fake.add_all(runs(3))
+    fake.fail_next(fake_mu.http_429(retry_after=4))
+    sleeps: list[float] = []
+
+    pages = collect(build_connector(make_source(), fake, sleeps=sleeps))
+
+    assert len(ids(pages)) == 3
+    assert sleeps == [4.0]
+
+
+def test_a_graphql_rate_limit_waits_until_its_reset(fake: FakeMeetup) -> None:
+    fake.add_all(runs(3))
+    fake.fail_next(fake_mu.rate_limited(reset_at=NOW + timedelta(seconds=12)))
+    sleeps: list[float] = []
+
+    pages = collect(build_connector(make_source(), fake, sleeps=sleeps, clock=frozen_clock))
+
+    assert len(ids(pages)) == 3
+    assert sleeps == [12.0]
+    assert len(fake.requests) == 3
+
+
+def test_a_graphql_rate_limit_resetting_in_more_than_a_minute_ends_the_run_for_later(fake: FakeMeetup) -> None:
+    fake.add_all(runs(3))
+    fake.fail_next(fake_mu.rate_limited(reset_at=NOW + timedelta(minutes=10)))
+
+    with pytest.raises(RetryLaterError) as raised:
+        collect(build_connector(make_source(), fake, clock=frozen_clock))
+
+    assert raised.value.retry_after_seconds == 600
+    assert len(fake.requests) == 1
+
+
+def test_a_500_then_success(fake: FakeMeetup) -> None:
+    fake.add_all(runs(3))
+    fake.fail_next(fake_mu.server_error(500))
+    sleeps: list[float] = []
+
+    assert len(ids(collect(build_connector(make_source(), fake, sleeps=sleeps)))) == 3
+    assert len(sleeps) == 1
+
+
+def test_a_timeout_then_success(fake: FakeMeetup) -> None:
+    fake.add_all(runs(3))
+    fake.fail_next(fake_mu.timeout())
+
+    assert len(ids(collect(build_connector(make_source(), fake)))) == 3
+    assert len(fake.requests) == 3
+
+
+def test_a_provider_down_for_good_fails_after_bounded_retries(fake: FakeMeetup) -> None:
+    fake.fail_next(*[fake_mu.server_error(502)] * 4)
+
+    with pytest.raises(ProviderUnavailableError):
+        collect(build_connector(make_source(), fake))
+
+    assert len(fake.requests) == 4
+
+
+def test_a_graphql_error_fails_the_run_without_retrying(fake: FakeMeetup) -> None:
+    fake.fail_next(
+        fake_mu.errors(graphql_error("GRAPHQL_VALIDATION_FAILED", "Cannot query field 'venue' on type 'Event'."))
+    )
+
+    with pytest.raises(MeetupError, match="Cannot query field"):
+        collect(build_connector(make_source(), fake))
+
+    assert len(fake.requests) == 1
+
+
+def test_a_graphql_authentication_error_stops_after_one_request(fake: FakeMeetup) -> None:
+    fake.fail_next(fake_mu.errors(graphql_error("UNAUTHORIZED", "Not authorized")))
+
+    with pytest.raises(CredentialsRejectedError, match="Not authorized"):
+        collect(build_connector(make_source(), fake))
+
+    assert len(fake.requests) == 1
+
+
+def test_a_wrong_key_stops_after_exactly_one_request(fake: FakeMeetup, settings: Any) -> None:
+    settings.MEETUP_API_KEY = "revoked"
+    fake.add_all(runs(3))
+
+    with pytest.raises(CredentialsRejectedError) as raised:
+        collect(build_connector(make_source(), fake))
+
+    assert raised.value.status_code == 401
+    assert len(fake.requests) == 1
+
+
+def test_a_missing_key_is_a_configuration_error_before_any_request(fake: FakeMeetup, settings: Any) -> None:
+    settings.MEETUP_API_KEY = ""
+
+    with pytest.raises(SourceConfigError, match="MEETUP_API_KEY"):
+        collect(build_connector(make_source(), fake))
+
+    assert fake.requests == []
+
+
+def test_a_source_without_an_area_is_a_configuration_error(fake: FakeMeetup) -> None:
+    source = make_source()
+    source.center_lat = source.center_lon = None
+
+    with pytest.raises(SourceConfigError, match="centre"):
+        collect(build_connector(source, fake))
+
+
+def test_an_answer_without_data_fails(fake: FakeMeetup) -> None:
+    fake.fail_next(lambda request: httpx.Response(200, json={"data": {"eventSearch": {"edges": None}}}))
+
+    with pytest.raises(MeetupError, match="without edges or pageInfo"):
+        collect(build_connector(make_source(), fake))
+
+
+# --- Checkpoints -----------------------------------------------------------------------------------------------
+
+
+def test_resuming_from_a_checkpoint_reads_on_from_its_cursor_and_ignores_the_window_arguments(fake: FakeMeetup) -> None:
+    fake.add_all(runs(5))
+    source = make_source()
+    checkpoint = collect(build_connector(source, fake, page_size=2))[0].checkpoint
+    assert checkpoint is not None
+    assert checkpoint["after"] == fake_mu._encode_cursor(1)
+    assert checkpoint["window_start"] == NOW.isoformat()
+    fake.requests.clear()
+
+    resumed = list(
+        build_connector(source, fake, page_size=2).pages(
+            window_start=NOW + timedelta(days=400), window_end=NOW + timedelta(days=401), checkpoint=checkpoint
+        )
+    )
+
+    assert ids(resumed) == ["301003", "301004", "301005"]
+    variables = fake.body(0)["variables"]
+    assert variables["after"] == checkpoint["after"]
+    assert variables["filter"]["startDateRange"] == "2026-06-05T12:00:00Z"
+
+
+def test_an_unreadable_checkpoint_starts_the_window_afresh(fake: FakeMeetup) -> None:
+    fake.add_all(runs(2))
+
+    assert ids(collect(build_connector(make_source(), fake), checkpoint={"cursor": 7})) == ["301001", "301002"]
+
+
+def test_the_registry_builds_this_connector_for_meetup_sources() -> None:
+    assert isinstance(connector_for(make_source()), MeetupConnector)
+
+
+# --- Full sync runs ------------------------------------------------------------------------------------------------
+
+
+def _catalogue() -> list[tuple[Any, ...]]:
+    return sorted(Event.objects.values_list("title", "start_utc", "status", "price_min", "is_free", "venue__key"))
+
+
+def test_a_full_sync_stores_the_events_and_a_second_sync_finds_them_unchanged(fake: FakeMeetup) -> None:
+    start = NOW + timedelta(days=1)
+    fake.add_all(runs(3))
+    fake.add(
+        event(
+            "301010",
+            title="Paid yoga",
+            start=start + timedelta(days=5),
+            fee_settings=fee(8, "EUR"),
+            the_group=group("berlin-yoga", "Berlin Yoga", topic_urlkey="health-wellbeing"),
+        ),
+        event(
+            "301011",
+            title="Cancelled picnic",
+            start=start + timedelta(days=6),
+            status="CANCELLED",
+            the_group=group("picnics", "Picnics", topic_urlkey="social-activities"),
+        ),
+        event("301012", title="Online talk", start=start + timedelta(days=7), event_type="ONLINE"),
+    )
+    source = make_source()
+
+    run = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW)
+
+    assert run.outcome == SyncOutcome.COMPLETED, run.error
+    assert (run.fetched, run.created, run.updated, run.unchanged, run.failed, run.pages) == (5, 5, 0, 0, 0, 3)
+    assert Event.objects.count() == 5
+    assert SourceRecord.objects.filter(source=source).count() == 5
+    assert Event.objects.get(title="Cancelled picnic").status == "cancelled"
+    yoga = Event.objects.get(title="Paid yoga")
+    assert (yoga.price_min, yoga.currency, yoga.is_free, yoga.category) == (Decimal("8.00"), "EUR", False, "")
+    run_one = Event.objects.get(title="Tempelhof run no. 1")
+    assert (run_one.lat, run_one.lon, run_one.category) == (52.4843, 13.4063, "sports")
+    assert run_one.venue is not None
+    assert run_one.venue.key == "meetup:27405011"
+    before = _catalogue()
+
+    second = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW)
+
+    assert second.outcome == SyncOutcome.COMPLETED
+    assert (second.fetched, second.created, second.updated, second.unchanged) == (5, 0, 0, 5)
+    assert _catalogue() == before
+
+
+def test_a_run_told_to_wait_resumes_where_it_stopped_with_nothing_lost_or_doubled(fake: FakeMeetup) -> None:
+    fake.add_all(runs(5))
+    source = make_source()
+    connector = build_connector(source, fake, page_size=2, clock=frozen_clock)
+    pages = connector.pages
+
+    def two_pages_then_wait(**kwargs: Any) -> Any:
+        for number, page in enumerate(pages(**kwargs)):
+            yield page
+            if number == 1:
+                fake.fail_next(fake_mu.rate_limited(reset_at=NOW + timedelta(hours=1)))
+
+    connector.pages = two_pages_then_wait  # type: ignore[method-assign]
+    first = sync.sync_source(source_id=source.pk, connector=connector, now=NOW)
+
+    assert first.outcome == SyncOutcome.INTERRUPTED
+    assert (first.pages, first.created) == (2, 4)
+    assert first.checkpoint is not None
+    assert first.checkpoint["after"] == fake_mu._encode_cursor(3)
+
+    second = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW)
+
+    assert second.outcome == SyncOutcome.COMPLETED
+    assert (second.pages, second.created, second.unchanged) == (1, 1, 0)
+    assert sorted(Event.objects.values_list("title", flat=True)) == [f"Tempelhof run no. {n}" for n in range(1, 6)]
+
+
+def test_a_malformed_body_fails_the_run_and_stores_nothing(fake: FakeMeetup) -> None:
+    fake.add_all(runs(3))
+    fake.fail_next(*[fake_mu.truncated_body()] * 4)
+    source = make_source()
+
+    run = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake), now=NOW)
+
+    assert run.outcome == SyncOutcome.FAILED
+    assert "not JSON" in run.error
+    assert (run.pages, run.fetched) == (0, 0)
+    assert Event.objects.count() == 0
+
+
+def test_a_wrong_key_fails_the_run_after_one_request(fake: FakeMeetup, settings: Any) -> None:
+    settings.MEETUP_API_KEY = "revoked"
+    fake.add_all(runs(3))
+    source = make_source()
+
+    run = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake), now=NOW)
+
+    assert run.outcome == SyncOutcome.FAILED
+    assert "UNAUTHORIZED" in run.error
+    assert len(fake.requests) == 1
+    assert Event.objects.count() == 0

@@ -1,0 +1,332 @@
+"""HTML pages of the catalogue: Discover (this or next weekend near home, filtered in place with htmx) and
+the event page. Thin: read the request, call the selectors, shape what the templates show."""
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.core.paginator import Paginator
+from django.db.models import Case, IntegerField, Q, QuerySet, When
+from django.db.models.functions import ExtractHour
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.utils import dateformat, timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import push_url
+from django_htmx.middleware import HtmxDetails
+
+from apps.core.geo import LatLon, cached_travel_time, haversine_km
+from apps.core.taxonomy import CATEGORIES
+from apps.core.time import weekend_window
+from apps.events import selectors
+from apps.events.forms import TIME_OF_DAY_HOURS, DiscoverFilters, DiscoverForm
+from apps.events.models import Event, EventStatus, Provider
+from apps.users import selectors as user_selectors
+from apps.users.models import User
+
+# Where Discover looks for people without a home point: the demo city's centre (Berlin) and its zone.
+DEFAULT_CITY = "Berlin"
+DEFAULT_CENTER = LatLon(52.52, 13.405)
+DEFAULT_TIMEZONE = "Europe/Berlin"
+DEFAULT_RADIUS_KM = 25
+PAGE_SIZE = 30
+# An event without an end time stays listed this long after it started.
+STARTED_GRACE = timedelta(hours=1)
+
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+TRAVEL_MODE_PHRASES = {"walk": "on foot", "bike": "by bike", "transit": "by public transport", "drive": "by car"}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking, and from where: a signed-in person's profile, or the demo city for everyone else."""
+
+    signed_in: bool
+    home: LatLon | None
+    timezone: str
+    travel_mode: str
+    radius_km: int
+
+    @property
+    def origin(self) -> LatLon:
+        return self.home or DEFAULT_CENTER
+
+
+@dataclass(frozen=True)
+class EventCard:
+    """What a card (and the event page) shows about one event, already in words."""
+
+    event: Event
+    day: str  # "Sat 7 Jun"
+    time: str  # "19:00–21:00", "All day", "Time to be announced"
+    zone: str | None  # "Berlin time" when the event's zone differs from the viewer's
+    distance: str | None  # "2.3 km from home"
+    travel: str | None  # "about 12 min by bike"
+    price: str
+    category: str
+    status: str | None  # "Postponed", ... (never for scheduled events)
+
+
+def _viewer(request: HttpRequest) -> Viewer:
+    user = request.user
+    if isinstance(user, User):
+        profile = user_selectors.profile_for(user=user)
+        home = None
+        if profile.home_lat is not None and profile.home_lon is not None:
+            home = LatLon(profile.home_lat, profile.home_lon)
+        return Viewer(
+            signed_in=True,
+            home=home,
+            timezone=profile.timezone,
+            travel_mode=profile.travel_mode,
+            radius_km=profile.max_distance_km,
+        )
+    return Viewer(
+        signed_in=False, home=None, timezone=DEFAULT_TIMEZONE, travel_mode="transit", radius_km=DEFAULT_RADIUS_KM
+    )
+
+
+# --- Discover --------------------------------------------------------------------------------------------
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails  # set by django_htmx's middleware
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def discover(request: HtmxHttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    data = request.GET.copy()
+    data.setdefault("weekend", "this")
+    data.setdefault("distance", str(viewer.radius_km))
+    form = DiscoverForm(data, default_distance_km=viewer.radius_km)
+    filters = form.filters()
+    now = timezone.now()
+    starts_after, starts_before = weekend_window(filters.weekend, viewer.timezone, now=now)
+    events = selectors.events_search(
+        selectors.EventSearch(
+            near=(viewer.origin.lat, viewer.origin.lon),
+            radius_km=filters.distance_km,
+            starts_after=starts_after,
+            starts_before=starts_before,
+            categories=filters.categories,
+            q=filters.q,
+            price_max=filters.price_max,
+            free=True if filters.free else None,
+        )
+    )
+    events = _starting_in(_not_over(events, now=now), filters.times_of_day)
+    page = Paginator(events.order_by("start_utc", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "filters": filters,
+        "viewer": viewer,
+        "default_city": DEFAULT_CITY,
+        "page": page,
+        "cards": [_card(event, viewer) for event in page],
+        "summary": _summary(filters, page.paginator.count, starts_after, starts_before, viewer),
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        # Only the list changes; the address bar shows the filters (without the empty ones).
+        response = render(request, "events/_results.html", {**context, "oob_summary": True})
+        return push_url(response, f"{request.path}?{_query_without_blanks(request.GET)}".rstrip("?"))
+    return render(request, "events/discover.html", context)
+
+
+def _not_over(events: QuerySet[Event], *, now: datetime) -> QuerySet[Event]:
+    """Drop what has already ended (late on a Sunday, this weekend's morning events are no use)."""
+    over = Q(end_utc__lte=now) | Q(
+        end_utc__isnull=True, all_day=False, time_tba=False, start_utc__lte=now - STARTED_GRACE
+    )
+    return events.exclude(over)
+
+
+def _starting_in(events: QuerySet[Event], times_of_day: tuple[str, ...]) -> QuerySet[Event]:
+    """Events starting in one of the parts of the day, by the clock of the event's own zone. All-day events
+    count for the daytime parts; events whose time is not announced match none."""
+    if not times_of_day:
+        return events
+    hours = sorted({hour for part in times_of_day for hour in TIME_OF_DAY_HOURS[part]})
+    cases = []
+    for tz in events.order_by().values_list("timezone", flat=True).distinct():
+        try:
+            zone = zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            continue
+        cases.append(When(timezone=tz, then=ExtractHour("start_utc", tzinfo=zone)))
+    if not cases:
+        return events.none()
+    keep = Q(local_hour__in=hours, all_day=False, time_tba=False)
+    if set(times_of_day) - {"night"}:
+        keep |= Q(all_day=True)
+    return events.annotate(local_hour=Case(*cases, output_field=IntegerField())).filter(keep)
+
+
+def _summary(filters: DiscoverFilters, count: int, start: datetime, end: datetime, viewer: Viewer) -> str:
+    zone = zoneinfo.ZoneInfo(viewer.timezone)
+    saturday, sunday = start.astimezone(zone), (end - timedelta(days=1)).astimezone(zone)
+    days = f"{dateformat.format(saturday, 'D j')}–{dateformat.format(sunday, 'D j M')}"
+    where = "home" if viewer.home else "the city centre"
+    noun = "event" if count == 1 else "events"
+    which = "This weekend" if filters.weekend == "this" else "Next weekend"
+    return f"{which} ({days}): {count} {noun} within {filters.distance_km} km of {where}"
+
+
+def _query_without_blanks(query: QueryDict) -> str:
+    return urlencode([(key, value) for key, values in query.lists() for value in values if value.strip()])
+
+
+# --- The event page --------------------------------------------------------------------------------------
+
+
+@require_GET
+def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = selectors.event_detail(event_id=event_id)
+    if event is None:
+        raise Http404("There is no such event.")
+    if event.pk != event_id:
+        # A merged duplicate: its page is the canonical event's.
+        return redirect("event-detail", event_id=event.pk)
+    viewer = _viewer(request)
+    zone = zoneinfo.ZoneInfo(event.timezone)
+    listings = [
+        {
+            "provider": _provider_label(listing.get("provider")),
+            "source": listing.get("name") or listing.get("source") or "",
+            "url": listing.get("url") or "",
+        }
+        for listing in selectors.event_listings(event=event)
+    ]
+    context = {
+        "event": event,
+        "card": _card(event, viewer),
+        "viewer": viewer,
+        "when_date": dateformat.format(event.start_utc.astimezone(zone), "l j F Y"),
+        "zone_label": f"{event.timezone} ({dateformat.format(event.start_utc.astimezone(zone), 'T')})",
+        "viewer_time": _viewer_time(event, viewer),
+        "listings": listings,
+        "official_url": event.url if event.url and event.url not in {row["url"] for row in listings} else "",
+        "map_url": _map_url(event),
+    }
+    return render(request, "events/event_detail.html", context)
+
+
+def _viewer_time(event: Event, viewer: Viewer) -> str | None:
+    """The start in the viewer's own zone, when it is not the event's."""
+    if viewer.timezone == event.timezone or event.all_day or event.time_tba:
+        return None
+    here, there = zoneinfo.ZoneInfo(viewer.timezone), zoneinfo.ZoneInfo(event.timezone)
+    local, mine = event.start_utc.astimezone(there), event.start_utc.astimezone(here)
+    if local.utcoffset() == mine.utcoffset():
+        return None
+    return f"{dateformat.format(mine, 'D j M, H:i')} in your time zone ({viewer.timezone})"
+
+
+def _map_url(event: Event) -> str:
+    if event.lat is None or event.lon is None:
+        return ""
+    lat, lon = f"{event.lat:.5f}", f"{event.lon:.5f}"
+    return f"https://www.openstreetmap.org/?{urlencode({'mlat': lat, 'mlon': lon})}#map=17/{lat}/{lon}"
+
+
+def _provider_label(provider: str | None) -> str:
+    try:
+        return str(Provider(provider or "").label)
+    except ValueError:
+        return provider or ""
+
+
+# --- Shaping events into words ---------------------------------------------------------------------------
+
+
+def _card(event: Event, viewer: Viewer) -> EventCard:
+    zone = zoneinfo.ZoneInfo(event.timezone)
+    start = event.start_utc.astimezone(zone)
+    distance, travel = _distance_and_travel(event, viewer)
+    return EventCard(
+        event=event,
+        day=dateformat.format(start, "D j M"),
+        time=_time_text(event, zone),
+        zone=None if event.timezone == viewer.timezone else _zone_name(event.timezone),
+        distance=distance,
+        travel=travel,
+        price=price_text(event),
+        category=CATEGORIES.get(event.category, ""),
+        status=None if event.status == EventStatus.SCHEDULED else str(EventStatus(event.status).label),
+    )
+
+
+def _time_text(event: Event, zone: zoneinfo.ZoneInfo) -> str:
+    if event.time_tba:
+        return "Time to be announced"
+    if event.all_day:
+        return "All day"
+    start = event.start_utc.astimezone(zone)
+    if event.end_utc is None:
+        return dateformat.format(start, "H:i")
+    end = event.end_utc.astimezone(zone)
+    end_text = dateformat.format(end, "H:i" if end.date() == start.date() else "D H:i")
+    return f"{dateformat.format(start, 'H:i')}–{end_text}"
+
+
+def _zone_name(tz: str) -> str:
+    """ "Europe/Berlin" -> "Berlin time"; "UTC" stays "UTC"."""
+    if "/" not in tz:
+        return tz
+    return f"{tz.rsplit('/', 1)[1].replace('_', ' ')} time"
+
+
+def _distance_and_travel(event: Event, viewer: Viewer) -> tuple[str | None, str | None]:
+    if event.lat is None or event.lon is None:
+        return None, None
+    destination = LatLon(event.lat, event.lon)
+    km = getattr(event, "distance_km", None)
+    if km is None:
+        km = haversine_km(viewer.origin, destination)
+    where = "home" if viewer.home else "the city centre"
+    distance = f"{_km_text(km)} from {where}"
+    if viewer.home is None:
+        return distance, None
+    try:
+        travel = cached_travel_time(viewer.home, destination, viewer.travel_mode)
+    except ValueError:  # a travel mode geo does not know
+        return distance, None
+    minutes = max(1, round(travel.seconds / 60))
+    duration = f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+    phrase = TRAVEL_MODE_PHRASES.get(viewer.travel_mode, "")
+    return distance, f"{'about ' if travel.estimated else ''}{duration} {phrase}".strip()
+
+
+def _km_text(km: float) -> str:
+    if km < 1:
+        return f"{max(10, round(km * 1000, -1)):.0f} m"
+    return f"{km:.1f} km" if km < 10 else f"{km:.0f} km"
+
+
+def price_text(event: Event) -> str:
+    """ "Free", "€15", "€15–30", "Up to €30", "15–30 CHF" or "Price not announced"."""
+    if event.is_free:
+        return "Free"
+    low, high = event.price_min, event.price_max
+    if low is None and high is None:
+        return "Price not announced"
+    if low is not None and high is not None and high != low:
+        amount = f"{_amount(low)}–{_amount(high)}"
+    else:
+        amount = _amount(low if low is not None else high)
+    symbol = CURRENCY_SYMBOLS.get(event.currency.upper())
+    money = f"{symbol}{amount}" if symbol else f"{amount} {event.currency.upper()}".strip()
+    if low is None:
+        return f"Up to {money}"
+    return money
+
+
+def _amount(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    text = f"{value:.2f}"
+    return text.removesuffix(".00")

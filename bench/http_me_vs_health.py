@@ -1,0 +1,722 @@
+"""GET /api/v1/me (with a JWT) against GET /health, under gunicorn on 127.0.0.1, measured with wrk.
+
+The foundation issue's targets: /api/v1/me serves at least half the requests/s of /health (ratio me/health
+at least 0.5), and its p99 latency stays under 50 ms at 16 connections on a 2-core machine.
+
+What a run does:
+ 1. creates the database weekend_planner_bench when missing and migrates it;
+ 2. makes a bench user through apps.users.services (the project's own service, not raw SQL);
+ 3. for each gunicorn worker model: starts gunicorn on a free 127.0.0.1 port, waits for /health, takes a
+    JWT through POST /api/v1/auth/token (once per run; that endpoint allows 10 a minute per IP), warms
+    up, runs `wrk -t2 --latency` against /health and /api/v1/me at each connection count, and stops
+    gunicorn, also when anything fails;
+ 4. prints a table with the ratios and targets, and writes bench/results/http_me_vs_health.json.
+
+The server runs planner.settings with DJANGO_DEBUG=false, throttling raised (RATE_LIMIT_MAX=100000000,
+the limiter still does its Redis round trips) and LOG_LEVEL=WARNING, so that the per-request JSON access
+log line does not dominate the figures. DATABASE_URL and REDIS_URL from the caller's environment are
+ignored on purpose (`make bench` passes the test suite's): the bench has its own database and Redis db.
+
+Environment (all optional):
+  BENCH_DURATION       seconds per wrk run (default 15; BENCH_DURATION=3 is a smoke test)
+  BENCH_WARMUP         seconds of warm-up per endpoint and worker model (default 5)
+  BENCH_CONNECTIONS    comma-separated connection counts (default 16,32)
+  BENCH_WORKER_MODELS  comma-separated gunicorn models CLASS:WORKERS[xTHREADS] (default sync:5,gthread:2x4);
+                       with several, the one with the most /api/v1/me requests/s at the first connection
+                       count among those meeting the p99 target is reported as chosen
+  BENCH_DATABASE_URL   default postgres://postgres@127.0.0.1:5432/weekend_planner_bench
+  BENCH_REDIS_URL      default redis://127.0.0.1:6379/8
+  BENCH_LOG_LEVEL      the server's LOG_LEVEL (default WARNING)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import re
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "bench" / "results"
+RESULTS_FILE = RESULTS_DIR / "http_me_vs_health.json"
+HOST = "127.0.0.1"
+# gunicorn's heartbeat files in RAM rather than on disk, as its docs advise for containers.
+SHM_DIR = Path("/dev/shm")  # noqa: S108 - not a place for secrets, only gunicorn's heartbeats
+
+HEALTH_PATH = "/health"
+ME_PATH = "/api/v1/me"
+TOKEN_PATH = "/api/v1/auth/token"  # noqa: S105 - a URL path, not a secret
+
+TARGET_RATIO = 0.5
+TARGET_ME_P99_MS = 50.0
+TARGET_CONNECTIONS = 16
+
+BENCH_EMAIL = "bench-user@weekendplanner.test"
+WRK_THREADS = 2
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+DURATION_S = _env_int("BENCH_DURATION", 15)
+WARMUP_S = _env_int("BENCH_WARMUP", 5)
+CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "16,32").split(",") if c.strip()]
+WORKER_MODELS_SPEC = os.environ.get("BENCH_WORKER_MODELS", "sync:5,gthread:2x4")
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/weekend_planner_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+LOG_LEVEL = os.environ.get("BENCH_LOG_LEVEL", "WARNING").upper()
+
+
+class BenchError(Exception):
+    """The bench could not measure what it set out to; the message says why."""
+
+
+# --- Configuration of the server -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerModel:
+    worker_class: str
+    workers: int
+    threads: int
+
+    @classmethod
+    def parse(cls, spec: str) -> WorkerModel:
+        match = re.fullmatch(r"\s*(\w+):(\d+)(?:x(\d+))?\s*", spec)
+        if match is None:
+            raise BenchError(f"Worker model {spec!r} is not CLASS:WORKERS[xTHREADS], e.g. sync:5 or gthread:2x4")
+        worker_class, workers, threads = match.group(1), int(match.group(2)), int(match.group(3) or 1)
+        if worker_class == "sync" and threads != 1:
+            raise BenchError("gunicorn turns sync workers with threads into gthread: write gthread:WxT")
+        return cls(worker_class, workers, threads)
+
+    @property
+    def name(self) -> str:
+        suffix = f"x{self.threads}" if self.worker_class != "sync" else ""
+        return f"{self.worker_class}:{self.workers}{suffix}"
+
+    @property
+    def description(self) -> str:
+        if self.worker_class == "sync":
+            return f"{self.workers} sync workers"
+        return f"{self.workers} {self.worker_class} workers x {self.threads} threads"
+
+    def gunicorn_args(self) -> list[str]:
+        return ["--workers", str(self.workers), "--worker-class", self.worker_class, "--threads", str(self.threads)]
+
+
+def server_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "planner.settings",
+            "DJANGO_ENV": "development",
+            "DJANGO_DEBUG": "false",
+            "DATABASE_URL": DATABASE_URL,
+            "REDIS_URL": REDIS_URL,
+            "RATE_LIMIT_MAX": "100000000",
+            "LOG_LEVEL": LOG_LEVEL,
+            # One token serves every worker model of a long run; its lifetime does not change the cost.
+            "JWT_ACCESS_MINUTES": "120",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def venv_tool(name: str) -> str:
+    beside_python = Path(sys.executable).parent / name
+    if beside_python.exists():
+        return str(beside_python)
+    in_repo = ROOT / ".venv" / "bin" / name
+    if in_repo.exists():
+        return str(in_repo)
+    found = shutil.which(name)
+    if found is None:
+        raise BenchError(f"{name} not found (looked beside {sys.executable}, in .venv/bin and on PATH)")
+    return found
+
+
+# --- Database and bench user ----------------------------------------------------------------------------
+
+
+def ensure_database() -> None:
+    parts = urlsplit(DATABASE_URL)
+    name = parts.path.lstrip("/")
+    if not name:
+        raise BenchError(f"BENCH_DATABASE_URL has no database name: {DATABASE_URL}")
+    admin_url = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            print(f"Created database {name}")
+
+
+def manage(*args: str, extra_env: dict[str, str] | None = None) -> str:
+    env = server_env() | (extra_env or {})
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"manage.py {args[0]} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+# Run inside `manage.py shell`: a fresh bench user each run, made and removed through the users services.
+_BENCH_USER_CODE = """
+import os
+from apps.users import services
+from apps.users.models import User
+
+email = os.environ["BENCH_USER_EMAIL"]
+old = User.objects.filter(email=email).first()
+if old is not None:
+    services.user_delete(user=old)
+services.user_create(
+    email=email,
+    password=os.environ["BENCH_USER_PASSWORD"],
+    display_name="Bench User",
+    home_address="Alexanderplatz 1, Berlin",
+    home_lat=52.5219,
+    home_lon=13.4132,
+    timezone="Europe/Berlin",
+    interests=["music", "food-drink", "outdoors"],
+    currency="EUR",
+    max_distance_km=30,
+)
+print("recreated" if old is not None else "created")
+"""
+
+
+def make_bench_user() -> str:
+    """Makes the bench user and returns its password, new for each run."""
+    password = secrets.token_urlsafe(24)
+    outcome = manage(
+        "shell",
+        "-c",
+        _BENCH_USER_CODE,
+        extra_env={"BENCH_USER_EMAIL": BENCH_EMAIL, "BENCH_USER_PASSWORD": password},
+    )
+    print(f"Bench user {BENCH_EMAIL}: {outcome.strip().splitlines()[-1]} through apps.users.services.user_create")
+    return password
+
+
+# --- gunicorn ---------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def http(
+    method: str, url: str, *, body: dict[str, str] | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})  # noqa: S310 - 127.0.0.1
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - a fixed http://127.0.0.1 URL
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+
+
+@dataclass
+class Server:
+    model: WorkerModel
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    ready_dir: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def process_ids(self) -> list[int]:
+        """The master and its workers (children of the master)."""
+        master = self.process.pid
+        pids = [master]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == master:
+                    pids.append(int(stat.parent.name))
+        return pids
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the master and its workers so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.process_ids():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
+
+def wait_until_ready(server: Server, timeout_s: float = 120) -> None:
+    """Every worker has loaded the application (bench/gunicorn_ready.py marks it) and /health answers 200."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise BenchError(f"gunicorn exited with {server.process.returncode}:\n{server.log_tail()}")
+        workers = set(server.process_ids()) - {server.process.pid}
+        ready = {int(p.name) for p in server.ready_dir.iterdir() if p.name.isdigit()} & workers
+        if len(ready) >= server.model.workers:
+            with contextlib.suppress(OSError):
+                status, _ = http("GET", server.base_url + HEALTH_PATH)
+                if status == 200:
+                    return
+        time.sleep(0.2)
+    raise BenchError(f"gunicorn was not ready within {timeout_s:.0f} s:\n{server.log_tail()}")
+
+
+def stop(server: Server) -> None:
+    """SIGTERM to the master (graceful), then SIGKILL to its process group if it lingers."""
+    process = server.process
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # the group gunicorn leads (start_new_session)
+            process.wait(timeout=5)
+    # Workers that outlived their master would hold the port and skew the next model's figures.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def gunicorn(model: WorkerModel) -> Iterator[Server]:
+    port = free_port()
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = RESULTS_DIR / f"gunicorn-{model.name.replace(':', '-')}.log"
+    command = [
+        venv_tool("gunicorn"),
+        "planner.wsgi:application",
+        "--bind",
+        f"{HOST}:{port}",
+        *model.gunicorn_args(),
+        "--log-level",
+        "warning",
+        "--graceful-timeout",
+        "10",
+        "--config",
+        str(ROOT / "bench" / "gunicorn_ready.py"),
+    ]
+    if SHM_DIR.is_dir():
+        command += ["--worker-tmp-dir", str(SHM_DIR)]
+    ready_dir = Path(tempfile.mkdtemp(prefix="bench-gunicorn-ready-"))
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=server_env() | {"BENCH_READY_DIR": str(ready_dir)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(model=model, port=port, process=process, log_path=log_path, ready_dir=ready_dir)
+    try:
+        started = time.monotonic()
+        wait_until_ready(server)
+        print(f"gunicorn up on {server.base_url}, {model.workers} workers ready in {time.monotonic() - started:.1f} s")
+        yield server
+    finally:
+        stop(server)
+        shutil.rmtree(ready_dir, ignore_errors=True)
+
+
+def obtain_token(server: Server, password: str) -> str:
+    status, body = http("POST", server.base_url + TOKEN_PATH, body={"email": BENCH_EMAIL, "password": password})
+    if status != 200 or not isinstance(body, dict) or "access" not in body:
+        raise BenchError(f"POST {TOKEN_PATH} answered {status}: {body}")
+    return str(body["access"])
+
+
+def check_me(server: Server, token: str) -> None:
+    status, body = http("GET", server.base_url + ME_PATH, headers={"Authorization": f"Bearer {token}"})
+    if status != 200 or not isinstance(body, dict) or body.get("email") != BENCH_EMAIL:
+        raise BenchError(f"GET {ME_PATH} with the token answered {status}: {body}")
+
+
+# --- wrk -----------------------------------------------------------------------------------------------------
+
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def _to_ms(value: str, unit: str) -> float:
+    return float(value) * _UNIT_MS[unit]
+
+
+@dataclass
+class WrkResult:
+    endpoint: str
+    connections: int
+    duration_s: int
+    requests: int
+    requests_per_s: float
+    latency_ms: dict[str, float]
+    non_2xx_3xx: int = 0
+    socket_errors: dict[str, int] = field(default_factory=dict)
+    # Where the machine's CPU went during the run, in % of all its CPUs: gunicorn, wrk, everything else
+    # (other engineers' test runs, PostgreSQL, Redis), and time the hypervisor gave to other guests.
+    server_cpu_ms_per_request: float | None = None
+    server_cpu_pct: float | None = None
+    wrk_cpu_pct: float | None = None
+    other_cpu_pct: float | None = None
+    steal_pct: float | None = None
+    load_avg_1m_before: float | None = None
+
+    @property
+    def p50_ms(self) -> float:
+        return self.latency_ms["50%"]
+
+    @property
+    def p99_ms(self) -> float:
+        return self.latency_ms["99%"]
+
+
+def parse_wrk(output: str, *, endpoint: str, connections: int, duration_s: int) -> WrkResult:
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
+    total = re.search(r"^\s*(\d+) requests in ", output, re.MULTILINE)
+    latencies = {
+        f"{pct}%": _to_ms(value, unit)
+        for pct, value, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.MULTILINE)
+    }
+    if rps is None or total is None or not {"50%", "99%"} <= latencies.keys():
+        raise BenchError(f"Could not read wrk's output:\n{output}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    socket_errors = {}
+    if errors is not None:
+        socket_errors = dict(zip(("connect", "read", "write", "timeout"), map(int, errors.groups()), strict=True))
+    return WrkResult(
+        endpoint=endpoint,
+        connections=connections,
+        duration_s=duration_s,
+        requests=int(total.group(1)),
+        requests_per_s=float(rps.group(1)),
+        latency_ms=latencies,
+        non_2xx_3xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=socket_errors,
+    )
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """Whole-machine jiffies from /proc/stat's first line, and CPU seconds of gunicorn and of our children."""
+
+    busy: int  # user, nice, system, irq, softirq
+    steal: int
+    total: int  # busy + idle + iowait + steal
+    server_s: float
+    children_s: float  # wrk, once waited for
+
+    @classmethod
+    def take(cls, server: Server) -> CpuSnapshot:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+        values += [0] * (8 - len(values))
+        user, nice, system, _idle, _iowait, irq, softirq, steal = values
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return cls(
+            busy=user + nice + system + irq + softirq,
+            steal=steal,
+            total=sum(values),
+            server_s=server.cpu_seconds(),
+            children_s=children.ru_utime + children.ru_stime,
+        )
+
+
+def _account_cpu(result: WrkResult, before: CpuSnapshot, after: CpuSnapshot) -> None:
+    server_s = after.server_s - before.server_s
+    if result.requests:
+        result.server_cpu_ms_per_request = server_s * 1000 / result.requests
+    total_jiffies = after.total - before.total
+    if total_jiffies <= 0:
+        return
+    capacity_s = total_jiffies / os.sysconf("SC_CLK_TCK")  # CPU seconds all CPUs had during the run
+    busy_s = (after.busy - before.busy) / os.sysconf("SC_CLK_TCK")
+    wrk_s = after.children_s - before.children_s
+    result.server_cpu_pct = 100 * server_s / capacity_s
+    result.wrk_cpu_pct = 100 * wrk_s / capacity_s
+    result.other_cpu_pct = max(0.0, 100 * (busy_s - server_s - wrk_s) / capacity_s)
+    result.steal_pct = 100 * (after.steal - before.steal) / total_jiffies
+
+
+def run_wrk(server: Server, path: str, *, connections: int, duration_s: int, token: str | None) -> WrkResult:
+    command = [
+        shutil.which("wrk") or "/usr/bin/wrk",
+        f"-t{min(WRK_THREADS, connections)}",
+        f"-c{connections}",
+        f"-d{duration_s}s",
+        "--timeout",
+        "10s",
+        "--latency",
+    ]
+    if token is not None:
+        command += ["-H", f"Authorization: Bearer {token}"]
+    command.append(server.base_url + path)
+    load_before = os.getloadavg()[0]
+    before = CpuSnapshot.take(server)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60, check=False)
+    after = CpuSnapshot.take(server)
+    if done.returncode != 0:
+        raise BenchError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    result = parse_wrk(done.stdout, endpoint=path, connections=connections, duration_s=duration_s)
+    if result.non_2xx_3xx:
+        raise BenchError(
+            f"{result.non_2xx_3xx} of {result.requests} responses to {path} were not 2xx/3xx "
+            f"(throttled? token rejected?):\n{done.stdout}\n{server.log_tail()}"
+        )
+    if server.process.poll() is not None:
+        raise BenchError(f"gunicorn died during the run:\n{server.log_tail()}")
+    _account_cpu(result, before, after)
+    result.load_avg_1m_before = load_before
+    return result
+
+
+# --- One worker model --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelResult:
+    model: WorkerModel
+    runs: list[WrkResult]
+
+    def run_for(self, path: str, connections: int) -> WrkResult:
+        return next(r for r in self.runs if r.endpoint == path and r.connections == connections)
+
+    def ratio(self, connections: int) -> float:
+        health = self.run_for(HEALTH_PATH, connections).requests_per_s
+        return self.run_for(ME_PATH, connections).requests_per_s / health if health else 0.0
+
+    def me_p99_at_target(self) -> float:
+        return self.run_for(ME_PATH, TARGET_CONNECTIONS if TARGET_CONNECTIONS in CONNECTIONS else CONNECTIONS[0]).p99_ms
+
+    def meets_p99(self) -> bool:
+        return self.me_p99_at_target() < TARGET_ME_P99_MS
+
+
+def measure(model: WorkerModel, token_holder: dict[str, str], password: str) -> ModelResult:
+    print(f"\n== {model.name} ({model.description}) ==", flush=True)
+    with gunicorn(model) as server:
+        if "access" not in token_holder:
+            token_holder["access"] = obtain_token(server, password)
+            print(f"JWT obtained through POST {TOKEN_PATH}", flush=True)
+        token = token_holder["access"]
+        check_me(server, token)
+        warm = max(CONNECTIONS)
+        for path, auth in ((HEALTH_PATH, None), (ME_PATH, token)):
+            if WARMUP_S > 0:
+                run_wrk(server, path, connections=warm, duration_s=WARMUP_S, token=auth)
+        runs: list[WrkResult] = []
+        for connections in CONNECTIONS:
+            for path, auth in ((HEALTH_PATH, None), (ME_PATH, token)):
+                result = run_wrk(server, path, connections=connections, duration_s=DURATION_S, token=auth)
+                runs.append(result)
+                print(f"  {_row(model.name, result)}", flush=True)
+    return ModelResult(model=model, runs=runs)
+
+
+# --- Report ------------------------------------------------------------------------------------------------
+
+_HEADER = (
+    f"{'worker model':<14} {'endpoint':<12} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+    f"{'srv ms/req':>10} {'srv%':>5} {'wrk%':>5} {'other%':>6} {'steal%':>6}"
+)
+
+
+def _num(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _row(model_name: str, r: WrkResult) -> str:
+    return (
+        f"{model_name:<14} {r.endpoint:<12} {r.connections:>5} {r.requests_per_s:>9.1f} {r.p50_ms:>8.2f} "
+        f"{r.p99_ms:>8.2f} {_num(r.server_cpu_ms_per_request, '.2f'):>10} {_num(r.server_cpu_pct, '.0f'):>5} "
+        f"{_num(r.wrk_cpu_pct, '.0f'):>5} {_num(r.other_cpu_pct, '.0f'):>6} {_num(r.steal_pct, '.0f'):>6}"
+    )
+
+
+def _verdict(ok: bool) -> str:
+    return "MET" if ok else "MISSED"
+
+
+def choose(results: list[ModelResult]) -> ModelResult:
+    first = CONNECTIONS[0]
+    return max(results, key=lambda m: (m.meets_p99(), m.run_for(ME_PATH, first).requests_per_s))
+
+
+def machine() -> dict[str, Any]:
+    cpu_model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "kernel": platform.release(),
+        "python": sys.version.split()[0],
+    }
+
+
+def report(results: list[ModelResult]) -> dict[str, Any]:
+    chosen = choose(results)
+    target_conns = TARGET_CONNECTIONS if TARGET_CONNECTIONS in CONNECTIONS else CONNECTIONS[0]
+    print("\n" + "=" * len(_HEADER))
+    print(f"GET /api/v1/me (JWT) vs GET /health: gunicorn on 127.0.0.1, wrk -t2 --latency, {DURATION_S} s per run")
+    print(
+        f"Server: planner.settings, DJANGO_DEBUG=false, RATE_LIMIT_MAX=100000000 (throttle raised, still counted in "
+        f"Redis), LOG_LEVEL={LOG_LEVEL}" + (" (per-request JSON access log off)" if LOG_LEVEL != "INFO" else "")
+    )
+    info = machine()
+    print(f"Machine: {info['nproc']} CPUs, {info['cpu_model']}; wrk shares these CPUs with gunicorn")
+    print("=" * len(_HEADER))
+    print(_HEADER)
+    for model_result in results:
+        for run in model_result.runs:
+            print(_row(model_result.model.name, run))
+    print()
+    for model_result in results:
+        ratios = ", ".join(f"{c} conns {model_result.ratio(c):.2f}" for c in CONNECTIONS)
+        print(f"ratio me/health req/s, {model_result.model.name}: {ratios}")
+    if len(results) > 1:
+        rule = "among the models meeting the p99 target" if chosen.meets_p99() else "(none met the p99 target)"
+        print(
+            f"\nWorker model chosen: {chosen.model.name} ({chosen.model.description}): the most /api/v1/me req/s at "
+            f"{CONNECTIONS[0]} connections {rule}"
+        )
+    else:
+        print(f"\nWorker model: {chosen.model.name} ({chosen.model.description})")
+    targets = {}
+    for c in CONNECTIONS:
+        ratio = chosen.ratio(c)
+        met = ratio >= TARGET_RATIO
+        targets[f"ratio_at_{c}"] = {"value": round(ratio, 3), "target": f">= {TARGET_RATIO}", "met": met}
+        print(f"Target ratio me/health >= {TARGET_RATIO} at {c} conns: {ratio:.2f}  {_verdict(met)}")
+    p99 = chosen.me_p99_at_target()
+    targets[f"me_p99_ms_at_{target_conns}"] = {
+        "value": p99,
+        "target": f"< {TARGET_ME_P99_MS}",
+        "met": chosen.meets_p99(),
+    }
+    print(
+        f"Target p99 of /api/v1/me < {TARGET_ME_P99_MS:.0f} ms at {target_conns} conns: {p99:.2f} ms  "
+        f"{_verdict(chosen.meets_p99())}"
+    )
+    print(
+        "Columns: srv ms/req = gunicorn CPU per request; srv%, wrk%, other% and steal% = share of all the machine's "
+        "CPU during the run taken by gunicorn, by wrk, by every other process (PostgreSQL, Redis, other test runs) "
+        "and by the hypervisor. A high other% or steal% means the figures are noisy: run again on a quiet machine."
+    )
+    return {
+        "benchmark": "http_me_vs_health",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": info,
+        "command": "python bench/http_me_vs_health.py",
+        "duration_s": DURATION_S,
+        "warmup_s": WARMUP_S,
+        "wrk": {"threads": WRK_THREADS, "latency": True, "connections": CONNECTIONS},
+        "server": {
+            "settings": "planner.settings",
+            "debug": False,
+            "rate_limit_max": 100_000_000,
+            "log_level": LOG_LEVEL,
+            "database": urlsplit(DATABASE_URL).path.lstrip("/"),
+            "redis": REDIS_URL,
+        },
+        "models": [
+            {
+                "model": m.model.name,
+                "description": m.model.description,
+                "runs": [asdict(r) for r in m.runs],
+                "ratio_me_health": {str(c): round(m.ratio(c), 3) for c in CONNECTIONS},
+            }
+            for m in results
+        ],
+        "chosen_model": chosen.model.name,
+        "targets": targets,
+    }
+
+
+# --- Main --------------------------------------------------------------------------------------------------
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop gunicorn
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    if shutil.which("wrk") is None and not Path("/usr/bin/wrk").exists():
+        print("wrk is missing: apt-get install wrk", file=sys.stderr)
+        return 2
+    try:
+        models = [WorkerModel.parse(spec) for spec in WORKER_MODELS_SPEC.split(",") if spec.strip()]
+        if not models or not CONNECTIONS or DURATION_S <= 0:
+            raise BenchError("Nothing to run: check BENCH_WORKER_MODELS, BENCH_CONNECTIONS and BENCH_DURATION")
+        ensure_database()
+        manage("migrate", "--noinput")
+        password = make_bench_user()
+        token_holder: dict[str, str] = {}
+        results = [measure(model, token_holder, password) for model in models]
+        summary = report(results)
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    RESULTS_FILE.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"\nResults written to {RESULTS_FILE.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
