@@ -27,6 +27,8 @@ def test_make_run_path_serves_the_site_and_the_api(embedded_env, start_server, t
     _manage(embedded_env, "migrate", "--noinput")
     demo = _manage(embedded_env, "create_demo_account").stdout
     password = re.search(r"password: (\S+)", demo).group(1)
+    seeded = _manage(embedded_env, "seed_demo", "--if-empty").stdout
+    assert "created" in seeded, seeded
     assert (tmp_path / "db.sqlite3").exists()
     assert (tmp_path / "jwt-private.pem").exists()
 
@@ -35,8 +37,14 @@ def test_make_run_path_serves_the_site_and_the_api(embedded_env, start_server, t
     with httpx.Client(base_url=base, timeout=10) as http:
         assert http.get("/health").status_code == 200
         assert http.get("/ready").status_code == 200, http.get("/ready").text
-        for page in ("/", "/accounts/signup/", "/accounts/login/", "/api/docs/"):
+        for page in ("/", "/accounts/signup/", "/accounts/login/", "/api/docs/", "/discover/"):
             assert http.get(page).status_code == 200, page
+
+        # The demo catalogue went in through the SQLite path of the bulk upsert, and search works on it.
+        events = http.get("/api/v1/events", params={"near": "52.52,13.405", "radius_km": 30, "page_size": 5})
+        assert events.status_code == 200, events.text
+        assert len(events.json()["results"]) == 5
+        assert http.get(f"/events/{events.json()['results'][0]['id']}/").status_code == 200
 
         # The sign-up form creates an account and logs it in.
         form = http.get("/accounts/signup/").text
