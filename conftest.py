@@ -195,3 +195,32 @@ def clean_env() -> Callable[..., dict[str, str]]:
         return env
 
     return make
+
+
+@pytest.fixture
+def celery_worker(clean_env):  # type: ignore[no-untyped-def]
+    """celery_worker("queue,...") starts a real Celery worker on the test database and Redis; stopped after."""
+    from django.conf import settings
+    from django.db import connection
+
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def start(queues: str) -> subprocess.Popen[bytes]:
+        db = connection.settings_dict
+        env = clean_env(
+            DJANGO_SETTINGS_MODULE="planner.test_settings",
+            DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            REDIS_URL=settings.CACHES["default"]["LOCATION"],
+        )
+        command = [
+            str(Path(sys.executable).parent / "celery"), "-A", "planner", "worker", f"--queues={queues}",
+            "--pool=solo", "--without-gossip", "--without-mingle", "--loglevel=WARNING",
+        ]  # fmt: skip
+        worker = subprocess.Popen(command, cwd=ROOT, env=env)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.terminate()
+        worker.wait(timeout=30)

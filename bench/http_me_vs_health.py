@@ -56,6 +56,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+import redis
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -287,13 +288,36 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the master and its workers so far."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for pid in self.process_ids():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / ticks
+        return sum(process_cpu_seconds(pid) for pid in self.process_ids())
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (all its threads) so far; 0 once it is gone."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return 0.0
+
+
+def database_backend_cpu() -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the bench database (gunicorn's connections)."""
+    with (
+        contextlib.suppress(psycopg.Error),
+        psycopg.connect(DATABASE_URL, autocommit=True, connect_timeout=5) as conn,
+    ):
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+        return {int(row[0]): process_cpu_seconds(int(row[0])) for row in rows}
+    return {}
+
+
+def redis_cpu_seconds() -> float | None:
+    """CPU seconds so far of the Redis server; it is shared with anything else using it."""
+    with contextlib.suppress(redis.RedisError, OSError):
+        info = redis.Redis.from_url(REDIS_URL, socket_timeout=5).info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    return None
 
 
 def wait_until_ready(server: Server, timeout_s: float = 120) -> None:
@@ -403,9 +427,13 @@ class WrkResult:
     latency_ms: dict[str, float]
     non_2xx_3xx: int = 0
     socket_errors: dict[str, int] = field(default_factory=dict)
-    # Where the machine's CPU went during the run, in % of all its CPUs: gunicorn, wrk, everything else
-    # (other engineers' test runs, PostgreSQL, Redis), and time the hypervisor gave to other guests.
+    # CPU per request of gunicorn, of the PostgreSQL backends serving the bench database and of the Redis
+    # server (shared: it includes whatever else uses it at the time).
     server_cpu_ms_per_request: float | None = None
+    database_cpu_ms_per_request: float | None = None
+    redis_cpu_ms_per_request: float | None = None
+    # Where the machine's CPU went during the run, in % of all its CPUs: gunicorn, wrk, every process that
+    # is not part of the bench (other test runs on the machine), and time the hypervisor gave other guests.
     server_cpu_pct: float | None = None
     wrk_cpu_pct: float | None = None
     other_cpu_pct: float | None = None
@@ -456,9 +484,13 @@ class CpuSnapshot:
     total: int  # busy + idle + iowait + steal
     server_s: float
     children_s: float  # wrk, once waited for
+    database_s: dict[int, float]  # per PostgreSQL backend of the bench database
+    redis_s: float | None
 
     @classmethod
     def take(cls, server: Server) -> CpuSnapshot:
+        database_s = database_backend_cpu()
+        redis_s = redis_cpu_seconds()
         values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
         values += [0] * (8 - len(values))
         user, nice, system, _idle, _iowait, irq, softirq, steal = values
@@ -469,13 +501,19 @@ class CpuSnapshot:
             total=sum(values),
             server_s=server.cpu_seconds(),
             children_s=children.ru_utime + children.ru_stime,
+            database_s=database_s,
+            redis_s=redis_s,
         )
 
 
 def _account_cpu(result: WrkResult, before: CpuSnapshot, after: CpuSnapshot) -> None:
     server_s = after.server_s - before.server_s
+    database_s = sum(cpu - before.database_s.get(pid, 0.0) for pid, cpu in after.database_s.items())
+    redis_s = after.redis_s - before.redis_s if after.redis_s is not None and before.redis_s is not None else 0.0
     if result.requests:
         result.server_cpu_ms_per_request = server_s * 1000 / result.requests
+        result.database_cpu_ms_per_request = database_s * 1000 / result.requests
+        result.redis_cpu_ms_per_request = redis_s * 1000 / result.requests
     total_jiffies = after.total - before.total
     if total_jiffies <= 0:
         return
@@ -484,7 +522,7 @@ def _account_cpu(result: WrkResult, before: CpuSnapshot, after: CpuSnapshot) -> 
     wrk_s = after.children_s - before.children_s
     result.server_cpu_pct = 100 * server_s / capacity_s
     result.wrk_cpu_pct = 100 * wrk_s / capacity_s
-    result.other_cpu_pct = max(0.0, 100 * (busy_s - server_s - wrk_s) / capacity_s)
+    result.other_cpu_pct = max(0.0, 100 * (busy_s - server_s - wrk_s - database_s - redis_s) / capacity_s)
     result.steal_pct = 100 * (after.steal - before.steal) / total_jiffies
 
 
@@ -566,8 +604,8 @@ def measure(model: WorkerModel, token_holder: dict[str, str], password: str) -> 
 # --- Report ------------------------------------------------------------------------------------------------
 
 _HEADER = (
-    f"{'worker model':<14} {'endpoint':<12} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-    f"{'srv ms/req':>10} {'srv%':>5} {'wrk%':>5} {'other%':>6} {'steal%':>6}"
+    f"{'worker model':<12} {'endpoint':<11} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+    f"{'CPU ms/req: gunicorn':>20} {'pg':>5} {'redis':>5}  {'srv%':>4} {'wrk%':>4} {'other%':>6} {'steal%':>6}"
 )
 
 
@@ -577,9 +615,11 @@ def _num(value: float | None, spec: str) -> str:
 
 def _row(model_name: str, r: WrkResult) -> str:
     return (
-        f"{model_name:<14} {r.endpoint:<12} {r.connections:>5} {r.requests_per_s:>9.1f} {r.p50_ms:>8.2f} "
-        f"{r.p99_ms:>8.2f} {_num(r.server_cpu_ms_per_request, '.2f'):>10} {_num(r.server_cpu_pct, '.0f'):>5} "
-        f"{_num(r.wrk_cpu_pct, '.0f'):>5} {_num(r.other_cpu_pct, '.0f'):>6} {_num(r.steal_pct, '.0f'):>6}"
+        f"{model_name:<12} {r.endpoint:<11} {r.connections:>5} {r.requests_per_s:>8.1f} {r.p50_ms:>8.2f} "
+        f"{r.p99_ms:>8.2f} {_num(r.server_cpu_ms_per_request, '.2f'):>20} "
+        f"{_num(r.database_cpu_ms_per_request, '.2f'):>5} {_num(r.redis_cpu_ms_per_request, '.2f'):>5}  "
+        f"{_num(r.server_cpu_pct, '.0f'):>4} {_num(r.wrk_cpu_pct, '.0f'):>4} {_num(r.other_cpu_pct, '.0f'):>6} "
+        f"{_num(r.steal_pct, '.0f'):>6}"
     )
 
 
@@ -652,9 +692,11 @@ def report(results: list[ModelResult]) -> dict[str, Any]:
         f"{_verdict(chosen.meets_p99())}"
     )
     print(
-        "Columns: srv ms/req = gunicorn CPU per request; srv%, wrk%, other% and steal% = share of all the machine's "
-        "CPU during the run taken by gunicorn, by wrk, by every other process (PostgreSQL, Redis, other test runs) "
-        "and by the hypervisor. A high other% or steal% means the figures are noisy: run again on a quiet machine."
+        "Columns: CPU ms/req = CPU time per request of gunicorn (master and workers), of the PostgreSQL backends "
+        "serving the bench database, and of the whole Redis server; srv%, wrk%, other% and steal% = share of all "
+        "the machine's CPU during the run taken by gunicorn, by wrk, by processes that are not part of the bench "
+        "(other test runs), and by the hypervisor. A high other% or steal% means noisy figures: run again when "
+        "the machine is quiet."
     )
     return {
         "benchmark": "http_me_vs_health",

@@ -251,6 +251,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the taxonomy wherever it appears (profile interests, event category, search filter).
+    "ENUM_NAME_OVERRIDES": {"CategoryEnum": "apps.core.taxonomy.CATEGORY_CHOICES"},
 }
 
 JWT_ISSUER = env.str("JWT_ISSUER", default="weekend-planner-api")

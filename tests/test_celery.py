@@ -1,13 +1,9 @@
 """Celery: the queues and routes declared once, and a real worker running a real task, twice."""
 
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -38,31 +34,6 @@ def test_broker_and_cache_live_in_different_redis_databases():
     assert settings.CACHES["default"]["LOCATION"] != settings.CELERY_BROKER_URL
 
 
-@pytest.fixture
-def celery_worker_process(clean_env):
-    db = connection.settings_dict
-    env = clean_env(
-        DJANGO_SETTINGS_MODULE="planner.test_settings",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        REDIS_URL=settings.CACHES["default"]["LOCATION"],
-    )
-    command = [
-        str(Path(sys.executable).parent / "celery"),
-        "-A",
-        "planner",
-        "worker",
-        "--queues=default",
-        "--pool=solo",
-        "--without-gossip",
-        "--without-mingle",
-        "--loglevel=WARNING",
-    ]
-    worker = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)
-    yield worker
-    worker.terminate()
-    worker.wait(timeout=30)
-
-
 def _outstanding(user, *, expired: bool, jti: str) -> OutstandingToken:
     expires = timezone.now() + (timedelta(days=-1) if expired else timedelta(days=1))
     return OutstandingToken.objects.create(
@@ -71,7 +42,8 @@ def _outstanding(user, *, expired: bool, jti: str) -> OutstandingToken:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_flushes_expired_refresh_tokens_and_a_second_run_changes_nothing(user, celery_worker_process):
+def test_a_real_worker_flushes_expired_refresh_tokens_and_a_second_run_changes_nothing(user, celery_worker):
+    worker = celery_worker("default")
     old = _outstanding(user, expired=True, jti="old")
     BlacklistedToken.objects.create(token=old)
     live = _outstanding(user, expired=False, jti="live")
@@ -83,4 +55,4 @@ def test_a_real_worker_flushes_expired_refresh_tokens_and_a_second_run_changes_n
 
     assert list(OutstandingToken.objects.values_list("jti", flat=True)) == [live.jti]
     assert not BlacklistedToken.objects.exists()
-    assert celery_worker_process.poll() is None
+    assert worker.poll() is None

@@ -1,8 +1,14 @@
+from typing import Any
+
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.events.models import Event, Source, SourceRecord, SyncRun, Venue
+
+# Links without a scheme are https (Django 6's default; set now to skip its deprecation warning).
+URL_FIELDS: dict[type[models.Field[Any, Any]], dict[str, Any]] = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Source)
@@ -45,6 +51,7 @@ class DuplicateInline(admin.TabularInline[Event, Event]):
 
 class RecordInline(admin.TabularInline[SourceRecord, Event]):
     model = SourceRecord
+    formfield_overrides = URL_FIELDS
     fields = ("source", "provider_id", "url", "changed_at")
     readonly_fields = fields
     extra = 0
@@ -53,6 +60,7 @@ class RecordInline(admin.TabularInline[SourceRecord, Event]):
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin[Event]):
+    formfield_overrides = URL_FIELDS
     list_display = ("title", "start_utc", "timezone", "category", "status", "venue", "canonical")
     list_filter = ("status", "category", "time_tba", "is_free")
     search_fields = ("title",)
