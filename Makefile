@@ -103,6 +103,7 @@ bench: install-dev services
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	fi
 	$(TEST_ENV) $(BIN)/python bench/http_me_vs_health.py
+	$(TEST_ENV) $(BIN)/python bench/events_ingest_search.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles test-results

@@ -6,11 +6,16 @@ at least 0.5), and its p99 latency stays under 50 ms at 16 connections on a 2-co
 What a run does:
  1. creates the database weekend_planner_bench when missing and migrates it;
  2. makes a bench user through apps.users.services (the project's own service, not raw SQL);
- 3. for each gunicorn worker model: starts gunicorn on a free 127.0.0.1 port, waits for /health, takes a
-    JWT through POST /api/v1/auth/token (once per run; that endpoint allows 10 a minute per IP), warms
-    up, runs `wrk -t2 --latency` against /health and /api/v1/me at each connection count, and stops
-    gunicorn, also when anything fails;
+ 3. for each gunicorn worker model: starts gunicorn on a free 127.0.0.1 port, waits until every worker
+    has loaded the application (bench/gunicorn_ready.py) and /health answers, takes a JWT through
+    POST /api/v1/auth/token (once per run; that endpoint allows 10 a minute per IP), checks /api/v1/me
+    with it, warms up, runs `wrk -t2 --latency` against /health and /api/v1/me at each connection count,
+    and stops gunicorn, also when anything fails or the bench is interrupted;
  4. prints a table with the ratios and targets, and writes bench/results/http_me_vs_health.json.
+
+Besides wrk's figures, each run records the CPU time per request of gunicorn, of the PostgreSQL backends
+serving the bench database and of the Redis server, and how much of the machine went to processes that are
+not part of the bench: on a shared 2-core machine that is what tells a real change from noise.
 
 The server runs planner.settings with DJANGO_DEBUG=false, throttling raised (RATE_LIMIT_MAX=100000000,
 the limiter still does its Redis round trips) and LOG_LEVEL=WARNING, so that the per-request JSON access
