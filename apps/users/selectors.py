@@ -8,7 +8,8 @@ from apps.users.models import Profile, User
 
 
 def profile_for(*, user: User) -> Profile:
-    return Profile.objects.select_related("user").get(user=user)
+    # Uses the profile already loaded with the user (API authentication selects it) when there is one.
+    return user.profile
 
 
 def user_export(*, user: User) -> dict[str, Any]:
