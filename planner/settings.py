@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.users",
     "apps.events",
+    "apps.calendars",
 ]
 
 GOOGLE_OAUTH_CLIENT_ID = env.str("GOOGLE_OAUTH_CLIENT_ID", default="")
@@ -252,7 +253,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One name for the taxonomy wherever it appears (profile interests, event category, search filter).
-    "ENUM_NAME_OVERRIDES": {"CategoryEnum": "apps.core.taxonomy.CATEGORY_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "CategoryEnum": "apps.core.taxonomy.CATEGORY_CHOICES",
+        "EventStatusEnum": "apps.events.models.EventStatus",
+        "PlanStatusEnum": "apps.calendars.models.PlanStatus",
+    },
 }
 
 JWT_ISSUER = env.str("JWT_ISSUER", default="weekend-planner-api")

@@ -7,12 +7,14 @@ from apps.core.api.errors import api_not_found
 api_v1 = [
     path("", include("apps.users.api.urls")),
     path("", include("apps.events.api.urls")),
+    path("", include("apps.calendars.api.urls")),
 ]
 
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("", include("apps.users.urls")),
     path("", include("apps.events.urls")),
+    path("", include("apps.calendars.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

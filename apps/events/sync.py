@@ -18,6 +18,7 @@ from django.utils import timezone
 from apps.core.http import CredentialsRejectedError, RetryLaterError
 from apps.events import services
 from apps.events.models import Source, SourceRecord, SyncOutcome, SyncRun
+from apps.events.signals import events_changed
 from apps.events.sources import connector_for
 from apps.events.sources.base import Connector, SourceConfigError
 
@@ -129,6 +130,8 @@ def sync_source(*, source_id: int, connector: Connector | None = None, now: date
             run.merged = services.events_merge_duplicates(event_ids=sorted(set(touched)))
             run.finished_at = timezone.now()
             run.save()
+            if touched:
+                events_changed.send(sender=SyncRun, event_ids=sorted(set(touched)))
             log.info(
                 "sync_finished",
                 outcome=run.outcome,

@@ -1,0 +1,400 @@
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.calendars import selectors, services
+from apps.calendars.api.serializers import (
+    CalendarSerializer,
+    ConflictOut,
+    OccurrenceInput,
+    OccurrenceOut,
+    PlanInput,
+    PlanOut,
+)
+from apps.calendars.ical import IcsParseError, PlanData
+from apps.calendars.models import Calendar, Plan
+from apps.core.api.errors import error_body
+from apps.core.api.pagination import CursorPagination
+from apps.core.api.views import APIView
+from apps.core.time import parse_window_bound
+from apps.events import selectors as event_selectors
+from apps.users.auth import request_user
+
+MAX_IMPORT_BYTES = 10 * 1024 * 1024
+WINDOW = [
+    OpenApiParameter("start", OpenApiTypes.STR, required=True, description="A date or a date-time with offset."),
+    OpenApiParameter("end", OpenApiTypes.STR, required=True, description="Exclusive."),
+]
+
+
+class CalendarTextParser(BaseParser):
+    media_type = "text/calendar"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        """The body as bytes (read one byte past the cap, so an oversized body is recognised)."""
+        return bytes(stream.read(MAX_IMPORT_BYTES + 1)) if stream is not None else b""
+
+
+def _window(request: Request, *, tz: str) -> tuple[datetime, datetime]:
+    errors: dict[str, list[str]] = {}
+    bounds: dict[str, datetime] = {}
+    for name in ("start", "end"):
+        value = request.query_params.get(name)
+        if not value:
+            errors[name] = ["This parameter is required."]
+            continue
+        try:
+            bounds[name] = parse_window_bound(value, tz)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    if not errors and bounds["end"] <= bounds["start"]:
+        errors["end"] = ["Must be later than start."]
+    if not errors and (bounds["end"] - bounds["start"]).days > 400:
+        errors["end"] = ["A window is at most 400 days."]
+    if errors:
+        raise ValidationError(errors)
+    return bounds["start"], bounds["end"]
+
+
+def _plan_data(validated: dict[str, Any], *, uid: str = "") -> PlanData:
+    all_day = validated["all_day"]
+    start, end = validated["start"], validated["end"]
+    return PlanData(
+        uid=uid,
+        title=validated["title"],
+        notes=validated["notes"],
+        timezone=validated["timezone"],
+        all_day=all_day,
+        start_local=None if all_day else start,
+        end_local=None if all_day else end,
+        start_date=start if all_day else None,
+        end_date=end if all_day else None,
+        rrule=validated["rrule"],
+        rdates=list(validated["rdates"]),
+        exdates=list(validated["exdates"]),
+        location=validated["location"],
+        lat=validated["lat"],
+        lon=validated["lon"],
+        status=validated["status"],
+    )
+
+
+def _plan_as_input(plan: Plan) -> dict[str, Any]:
+    """The stored plan in PlanInput's shape, so a PATCH validates the whole result, not just the change."""
+    return {
+        "title": plan.title,
+        "notes": plan.notes,
+        "timezone": plan.timezone,
+        "all_day": plan.all_day,
+        "start": (plan.start_date if plan.all_day else plan.start_local).isoformat(),  # type: ignore[union-attr]
+        "end": (plan.end_date if plan.all_day else plan.end_local).isoformat(),  # type: ignore[union-attr]
+        "rrule": plan.rrule,
+        "rdates": plan.rdates,
+        "exdates": plan.exdates,
+        "location": plan.location,
+        "lat": plan.lat,
+        "lon": plan.lon,
+        "status": plan.status,
+    }
+
+
+def _reject_conflicts(request: Request) -> bool:
+    return request.query_params.get("reject_conflicts", "").lower() in {"true", "1", "yes"}
+
+
+def _plan_response(request: Request, plan: Plan, conflicts: list[Any], *, created: bool = False) -> Response:
+    body = dict(PlanOut(plan).data)
+    body["conflicts"] = [conflict.as_dict() for conflict in conflicts]
+    return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def _conflict_refusal(conflicts: list[Any]) -> Response:
+    body = error_body("conflict", "The plan clashes with others; nothing was saved.")
+    body["conflicts"] = [conflict.as_dict() for conflict in conflicts]
+    return Response(body, status=status.HTTP_409_CONFLICT)
+
+
+# --- Calendars ---------------------------------------------------------------------------------------------
+
+
+class CalendarListView(APIView):
+    @extend_schema(responses=CalendarSerializer(many=True), tags=["calendars"])
+    def get(self, request: Request) -> Response:
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(selectors.calendars_of(owner=request_user(request)), request, view=self)
+        return paginator.get_paginated_response(CalendarSerializer(page, many=True, context={"request": request}).data)
+
+    @extend_schema(request=CalendarSerializer, responses={201: CalendarSerializer}, tags=["calendars"])
+    def post(self, request: Request) -> Response:
+        serializer = CalendarSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        calendar = services.calendar_create(owner=request_user(request), **serializer.validated_data)
+        return Response(CalendarSerializer(calendar, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class CalendarDetailView(APIView):
+    def _calendar(self, request: Request, calendar_id: int) -> Calendar:
+        return selectors.calendar_of(owner=request_user(request), calendar_id=calendar_id)
+
+    @extend_schema(responses=CalendarSerializer, tags=["calendars"])
+    def get(self, request: Request, calendar_id: int) -> Response:
+        return Response(CalendarSerializer(self._calendar(request, calendar_id), context={"request": request}).data)
+
+    @extend_schema(request=CalendarSerializer, responses=CalendarSerializer, tags=["calendars"])
+    def patch(self, request: Request, calendar_id: int) -> Response:
+        calendar = self._calendar(request, calendar_id)
+        serializer = CalendarSerializer(calendar, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        calendar = services.calendar_update(calendar=calendar, data=serializer.validated_data)
+        return Response(CalendarSerializer(calendar, context={"request": request}).data)
+
+    @extend_schema(responses={204: None}, tags=["calendars"])
+    def delete(self, request: Request, calendar_id: int) -> Response:
+        services.calendar_delete(calendar=self._calendar(request, calendar_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CalendarFeedView(APIView):
+    """The private feed URL: POST makes a new one (the old stops working), DELETE revokes it."""
+
+    @extend_schema(request=None, responses=CalendarSerializer, tags=["calendars"])
+    def post(self, request: Request, calendar_id: int) -> Response:
+        calendar = selectors.calendar_of(owner=request_user(request), calendar_id=calendar_id)
+        calendar = services.calendar_feed_regenerate(calendar=calendar)
+        return Response(CalendarSerializer(calendar, context={"request": request}).data)
+
+    @extend_schema(responses={204: None}, tags=["calendars"])
+    def delete(self, request: Request, calendar_id: int) -> Response:
+        calendar = selectors.calendar_of(owner=request_user(request), calendar_id=calendar_id)
+        services.calendar_feed_revoke(calendar=calendar)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CalendarIcsView(APIView):
+    @extend_schema(responses={(200, "text/calendar"): OpenApiTypes.STR}, tags=["calendars"])
+    def get(self, request: Request, calendar_id: int) -> HttpResponse:
+        calendar = selectors.calendar_of(owner=request_user(request), calendar_id=calendar_id)
+        response = HttpResponse(selectors.calendar_ics(calendar=calendar), content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="calendar-{calendar.pk}.ics"'
+        return response
+
+
+class CalendarImportView(APIView):
+    parser_classes = [MultiPartParser, FormParser, CalendarTextParser, JSONParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}},
+            "text/calendar": OpenApiTypes.STR,
+        },
+        responses={200: OpenApiResponse(description='{"created": n, "updated": n, "refused": [{"uid", "reason"}]}')},
+        tags=["calendars"],
+    )
+    def post(self, request: Request, calendar_id: int) -> Response:
+        calendar = selectors.calendar_of(owner=request_user(request), calendar_id=calendar_id)
+        upload = request.data.get("file") if hasattr(request.data, "get") else None
+        if isinstance(request.data, bytes):
+            data = request.data
+        elif upload is not None and hasattr(upload, "read"):
+            data = upload.read(MAX_IMPORT_BYTES + 1)
+        else:
+            raise ValidationError({"file": ["Send the calendar as a multipart field `file` or a text/calendar body."]})
+        if len(data) > MAX_IMPORT_BYTES:
+            raise ValidationError({"file": ["The calendar is larger than 10 MB."]})
+        try:
+            result = services.plans_import(calendar=calendar, data=data)
+        except IcsParseError as exc:
+            raise ValidationError({"file": [f"Not a readable iCalendar file: {exc}"]}) from exc
+        return Response(
+            {"created": result.created, "updated": result.updated, "refused": result.refused, "skipped": result.skipped}
+        )
+
+
+# --- Plans -----------------------------------------------------------------------------------------------------
+
+
+class PlanListView(APIView):
+    @extend_schema(responses=PlanOut(many=True), tags=["plans"])
+    def get(self, request: Request, calendar_id: int) -> Response:
+        calendar = selectors.calendar_of(owner=request_user(request), calendar_id=calendar_id)
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(selectors.plans_of(calendar=calendar), request, view=self)
+        return paginator.get_paginated_response(PlanOut(page, many=True).data)
+
+    @extend_schema(
+        request=PlanInput,
+        parameters=[OpenApiParameter("reject_conflicts", OpenApiTypes.BOOL)],
+        responses={201: PlanOut, 409: OpenApiResponse(description="Refused: the conflicts it would cause.")},
+        tags=["plans"],
+    )
+    def post(self, request: Request, calendar_id: int) -> Response:
+        owner = request_user(request)
+        calendar = selectors.calendar_of(owner=owner, calendar_id=calendar_id)
+        serializer = PlanInput(data=request.data, context={"default_timezone": calendar.timezone})
+        serializer.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():
+                plan = services.plan_create(calendar=calendar, data=_plan_data(serializer.validated_data))
+                conflicts = selectors.conflicts_for_plan(owner=owner, plan=plan)
+                if conflicts and _reject_conflicts(request):
+                    transaction.set_rollback(True)
+                    return _conflict_refusal(conflicts)
+        except services.PlanInputError as exc:
+            raise ValidationError({exc.field: [str(exc)]}) from exc
+        return _plan_response(request, plan, conflicts, created=True)
+
+
+class PlanDetailView(APIView):
+    @extend_schema(responses=PlanOut, tags=["plans"])
+    def get(self, request: Request, calendar_id: int, plan_id: int) -> Response:
+        return Response(
+            PlanOut(selectors.plan_of(owner=request_user(request), calendar_id=calendar_id, plan_id=plan_id)).data
+        )
+
+    @extend_schema(
+        request=PlanInput,
+        parameters=[OpenApiParameter("reject_conflicts", OpenApiTypes.BOOL)],
+        responses={200: PlanOut, 409: OpenApiResponse(description="Refused: the conflicts it would cause.")},
+        tags=["plans"],
+    )
+    def patch(self, request: Request, calendar_id: int, plan_id: int) -> Response:
+        owner = request_user(request)
+        plan = selectors.plan_of(owner=owner, calendar_id=calendar_id, plan_id=plan_id)
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+        merged = {**_plan_as_input(plan), **request.data}
+        serializer = PlanInput(data=merged, context={"default_timezone": plan.timezone})
+        serializer.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():
+                plan = services.plan_update(plan=plan, data=_plan_data(serializer.validated_data, uid=plan.ical_uid))
+                conflicts = selectors.conflicts_for_plan(owner=owner, plan=plan)
+                if conflicts and _reject_conflicts(request):
+                    transaction.set_rollback(True)
+                    return _conflict_refusal(conflicts)
+        except services.PlanInputError as exc:
+            raise ValidationError({exc.field: [str(exc)]}) from exc
+        return _plan_response(request, plan, conflicts)
+
+    @extend_schema(responses={204: None}, tags=["plans"])
+    def delete(self, request: Request, calendar_id: int, plan_id: int) -> Response:
+        plan = selectors.plan_of(owner=request_user(request), calendar_id=calendar_id, plan_id=plan_id)
+        services.plan_delete(plan=plan)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OccurrenceDetailView(APIView):
+    """One occurrence of a series, by its recurrence id (its original start): moved, retitled or cancelled."""
+
+    def _plan(self, request: Request, calendar_id: int, plan_id: int, recurrence_id: str) -> Plan:
+        plan = selectors.plan_of(owner=request_user(request), calendar_id=calendar_id, plan_id=plan_id)
+        if not selectors.is_occurrence_of(plan=plan, recurrence_id=recurrence_id):
+            raise NotFound("The series has no occurrence with that recurrence id.")
+        return plan
+
+    @extend_schema(request=OccurrenceInput, responses=PlanOut, tags=["plans"])
+    def patch(self, request: Request, calendar_id: int, plan_id: int, recurrence_id: str) -> Response:
+        plan = self._plan(request, calendar_id, plan_id, recurrence_id)
+        serializer = OccurrenceInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        changes = selectors.occurrence_changes(plan=plan, validated=serializer.validated_data)
+        services.occurrence_change(plan=plan, recurrence_id=recurrence_id, changes=changes)
+        plan.refresh_from_db()
+        return _plan_response(request, plan, selectors.conflicts_for_plan(owner=request_user(request), plan=plan))
+
+    @extend_schema(responses={204: None}, tags=["plans"])
+    def delete(self, request: Request, calendar_id: int, plan_id: int, recurrence_id: str) -> Response:
+        plan = self._plan(request, calendar_id, plan_id, recurrence_id)
+        services.occurrence_change(plan=plan, recurrence_id=recurrence_id, cancelled=True)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PlanFromEventView(APIView):
+    @extend_schema(
+        request={
+            "application/json": {
+                "type": "object",
+                "properties": {"event": {"type": "integer"}, "calendar": {"type": "integer"}},
+            }
+        },
+        responses={201: PlanOut},
+        tags=["plans"],
+    )  # fmt: skip
+    def post(self, request: Request) -> Response:
+        owner = request_user(request)
+        errors: dict[str, list[str]] = {}
+        ids: dict[str, int] = {}
+        for name in ("event", "calendar"):
+            value = request.data.get(name) if hasattr(request.data, "get") else None
+            if isinstance(value, bool) or not isinstance(value, int):
+                errors[name] = ["An integer id is required."]
+            else:
+                ids[name] = value
+        if errors:
+            raise ValidationError(errors)
+        calendar = selectors.calendar_of(owner=owner, calendar_id=ids["calendar"])
+        event = event_selectors.event_detail(event_id=ids["event"])
+        if event is None:
+            raise ValidationError({"event": ["No such event."]})
+        plan = services.plan_from_event(calendar=calendar, event=event)
+        return _plan_response(request, plan, selectors.conflicts_for_plan(owner=owner, plan=plan), created=True)
+
+
+# --- Windows: occurrences, conflicts, free/busy -------------------------------------------------------------------
+
+
+class OccurrenceListView(APIView):
+    @extend_schema(
+        parameters=[*WINDOW, OpenApiParameter("include_cancelled", OpenApiTypes.BOOL)],
+        responses=OccurrenceOut(many=True),
+        tags=["plans"],
+    )
+    def get(self, request: Request, calendar_id: int) -> Response:
+        calendar = selectors.calendar_of(owner=request_user(request), calendar_id=calendar_id)
+        start, end = _window(request, tz=calendar.timezone)
+        include_cancelled = request.query_params.get("include_cancelled", "").lower() in {"true", "1", "yes"}
+        items = selectors.occurrences(
+            calendar_ids=[calendar.pk], start=start, end=end, include_cancelled=include_cancelled
+        )
+        results = [OccurrenceOut(item).data for item in items]
+        return Response({"next": None, "previous": None, "results": results})
+
+
+class ConflictListView(APIView):
+    @extend_schema(parameters=WINDOW, responses=ConflictOut(many=True), tags=["plans"])
+    def get(self, request: Request) -> Response:
+        owner = request_user(request)
+        start, end = _window(request, tz=owner.profile.timezone)
+        conflicts = selectors.conflicts_of(owner=owner, start=start, end=end)
+        return Response({"next": None, "previous": None, "results": [conflict.as_dict() for conflict in conflicts]})
+
+
+class FreeBusyView(APIView):
+    @extend_schema(
+        parameters=WINDOW,
+        responses={200: OpenApiResponse(description='{"busy": [{"start_utc", "end_utc"}]}')},
+        tags=["plans"],
+    )
+    def get(self, request: Request) -> Response:
+        owner = request_user(request)
+        start, end = _window(request, tz=owner.profile.timezone)
+        busy = selectors.freebusy(owner=owner, start=start, end=end)
+        return Response(
+            {
+                "start_utc": start.isoformat().replace("+00:00", "Z"),
+                "end_utc": end.isoformat().replace("+00:00", "Z"),
+                "busy": [
+                    {"start_utc": b.isoformat().replace("+00:00", "Z"), "end_utc": e.isoformat().replace("+00:00", "Z")}
+                    for b, e in busy
+                ],
+            }
+        )

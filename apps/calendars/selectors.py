@@ -1,0 +1,250 @@
+"""Reads of calendars and plans, always through their owner: another person's data is never found."""
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from apps.calendars import conflicts, recurrence
+from apps.calendars.ical import OverrideData, PlanData, render_calendar
+from apps.calendars.models import Calendar, Plan, PlanOverride, PlanStatus
+from apps.users import selectors as user_selectors
+from apps.users.models import User
+
+# How far ahead a new or moved plan is checked against the others (a weekly series runs on for a year).
+CONFLICT_HORIZON = timedelta(days=365)
+
+
+def calendars_of(*, owner: User) -> QuerySet[Calendar]:
+    return Calendar.objects.filter(owner=owner).order_by("-is_default", "name", "pk")
+
+
+def calendar_of(*, owner: User, calendar_id: int) -> Calendar:
+    calendar = Calendar.objects.filter(owner=owner, pk=calendar_id).first()
+    if calendar is None:
+        raise Http404("No such calendar.")
+    return calendar
+
+
+def calendar_by_feed_token(*, token: str) -> Calendar | None:
+    return Calendar.objects.filter(feed_token=token).first() if token else None
+
+
+def plans_of(*, calendar: Calendar) -> QuerySet[Plan]:
+    return calendar.plans.prefetch_related("overrides").order_by("start_utc", "pk")
+
+
+def plan_of(*, owner: User, calendar_id: int, plan_id: int) -> Plan:
+    plan = Plan.objects.filter(calendar__owner=owner, calendar_id=calendar_id, pk=plan_id).first()
+    if plan is None:
+        raise Http404("No such plan.")
+    return plan
+
+
+def plans_in_window(*, calendar_ids: list[int], start: datetime, end: datetime) -> QuerySet[Plan]:
+    """Plans whose series may have an occurrence in [start, end): the first starts before the end, and the
+    series does not end before the start (an unbounded series has no end)."""
+    return (
+        Plan.objects.filter(calendar_id__in=calendar_ids, start_utc__lt=end)
+        .filter(Q(series_end_utc__isnull=True) | Q(series_end_utc__gt=start))
+        .prefetch_related(Prefetch("overrides", queryset=PlanOverride.objects.order_by("recurrence_id")))
+    )
+
+
+def series_of(plan: Plan) -> recurrence.Series:
+    return recurrence.Series(
+        timezone=plan.timezone,
+        all_day=plan.all_day,
+        start_local=plan.start_local,
+        end_local=plan.end_local,
+        start_date=plan.start_date,
+        end_date=plan.end_date,
+        rrule=plan.rrule,
+        rdates=tuple(plan.rdates),
+        exdates=tuple(plan.exdates),
+        overrides={}
+        if plan.pk is None
+        else {
+            o.recurrence_id: recurrence.OverrideSpec(
+                cancelled=o.cancelled,
+                title=o.title or None,
+                start_local=o.start_local,
+                end_local=o.end_local,
+                start_date=o.start_date,
+                end_date=o.end_date,
+                status=o.status or None,
+            )
+            for o in plan.overrides.all()
+        },
+    )
+
+
+@dataclass(frozen=True)
+class PlanOccurrence:
+    plan: Plan
+    occurrence: recurrence.Occurrence
+
+    @property
+    def status(self) -> str:
+        if self.occurrence.cancelled:
+            return PlanStatus.CANCELLED
+        return self.occurrence.status or self.plan.status
+
+    @property
+    def title(self) -> str:
+        return self.occurrence.title or self.plan.title
+
+
+def occurrences(
+    *, calendar_ids: list[int], start: datetime, end: datetime, include_cancelled: bool = False
+) -> list[PlanOccurrence]:
+    found = []
+    for plan in plans_in_window(calendar_ids=calendar_ids, start=start, end=end):
+        for occurrence in recurrence.expand(series_of(plan), start, end):
+            item = PlanOccurrence(plan=plan, occurrence=occurrence)
+            if include_cancelled or item.status != PlanStatus.CANCELLED:
+                found.append(item)
+    found.sort(key=lambda item: (item.occurrence.start_utc, item.plan.pk))
+    return found
+
+
+def _slots(items: list[PlanOccurrence]) -> list[conflicts.Slot]:
+    return [
+        conflicts.Slot(
+            plan_id=item.plan.pk,
+            recurrence_id=item.occurrence.recurrence_id if item.plan.rrule or item.plan.rdates else None,
+            title=item.title,
+            start_utc=item.occurrence.start_utc,
+            end_utc=item.occurrence.end_utc,
+            lat=item.plan.lat,
+            lon=item.plan.lon,
+            all_day=item.plan.all_day,
+            calendar_id=item.plan.calendar_id,
+        )
+        for item in items
+    ]
+
+
+def conflicts_of(*, owner: User, start: datetime, end: datetime) -> list[conflicts.Conflict]:
+    """Every conflict among the person's occurrences in the window, across all their calendars."""
+    calendar_ids = list(calendars_of(owner=owner).values_list("pk", flat=True))
+    slots = _slots(occurrences(calendar_ids=calendar_ids, start=start, end=end))
+    mode = user_selectors.profile_for(user=owner).travel_mode
+    return conflicts.find_conflicts(slots, travel_minutes=conflicts.travel_minutes_for(mode))
+
+
+def conflicts_for_plan(*, owner: User, plan: Plan, horizon_end: datetime | None = None) -> list[conflicts.Conflict]:
+    """The conflicts a (saved, unsaved or moved) plan causes with the person's other plans."""
+    first = plan.start_utc or datetime.now(UTC)
+    end = horizon_end or max(first, datetime.now(UTC)) + CONFLICT_HORIZON
+    candidate = _slots(
+        [PlanOccurrence(plan=plan, occurrence=o) for o in recurrence.expand(series_of(plan), first, end)]
+    )
+    calendar_ids = list(calendars_of(owner=owner).values_list("pk", flat=True))
+    others = [
+        item
+        for item in occurrences(calendar_ids=calendar_ids, start=first, end=end)
+        if plan.pk is None or item.plan.pk != plan.pk
+    ]
+    mode = user_selectors.profile_for(user=owner).travel_mode
+    return conflicts.conflicts_for_candidate(
+        candidate, _slots(others), travel_minutes=conflicts.travel_minutes_for(mode)
+    )
+
+
+def freebusy(*, owner: User, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """Busy intervals merged across all the person's calendars (cancelled occurrences are free)."""
+    calendar_ids = list(calendars_of(owner=owner).values_list("pk", flat=True))
+    spans = sorted(
+        (max(item.occurrence.start_utc, start), min(item.occurrence.end_utc, end))
+        for item in occurrences(calendar_ids=calendar_ids, start=start, end=end)
+    )
+    merged: list[tuple[datetime, datetime]] = []
+    for begin, finish in spans:
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], finish))
+        else:
+            merged.append((begin, finish))
+    return merged
+
+
+def _recurrence_start_utc(plan: Plan, recurrence_id: str) -> datetime | None:
+    zone = ZoneInfo(plan.timezone)
+    try:
+        if plan.all_day:
+            return datetime.combine(date.fromisoformat(recurrence_id[:10]), time.min, tzinfo=zone).astimezone(UTC)
+        return datetime.fromisoformat(recurrence_id).replace(tzinfo=zone).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def is_occurrence_of(*, plan: Plan, recurrence_id: str) -> bool:
+    """Whether the series (as written, before any override moved it) has an occurrence with that id."""
+    moment = _recurrence_start_utc(plan, recurrence_id)
+    if moment is None:
+        return False
+    series = dataclasses.replace(series_of(plan), overrides={})
+    window = recurrence.expand(series, moment - timedelta(days=1), moment + timedelta(days=2))
+    return any(o.recurrence_id == recurrence_id for o in window)
+
+
+def occurrence_changes(*, plan: Plan, validated: dict[str, Any]) -> dict[str, Any]:
+    """An occurrence PATCH as override fields: times in the plan's own wall clock (or dates when all-day)."""
+    zone = ZoneInfo(plan.timezone)
+    changes: dict[str, Any] = {}
+    for name in ("start", "end"):
+        if name in validated:
+            local = validated[name].astimezone(zone)
+            if plan.all_day:
+                changes[f"{name}_date"] = local.date()
+            else:
+                changes[f"{name}_local"] = local.replace(tzinfo=None)
+    if "title" in validated:
+        changes["title"] = validated["title"]
+    if "status" in validated:
+        changes["status"] = validated["status"]
+    return changes
+
+
+def plan_data_of(plan: Plan) -> PlanData:
+    return PlanData(
+        uid=plan.ical_uid,
+        title=plan.title,
+        notes=plan.notes,
+        timezone=plan.timezone,
+        all_day=plan.all_day,
+        start_local=plan.start_local,
+        end_local=plan.end_local,
+        start_date=plan.start_date,
+        end_date=plan.end_date,
+        rrule=plan.rrule,
+        rdates=list(plan.rdates),
+        exdates=list(plan.exdates),
+        location=plan.location,
+        lat=plan.lat,
+        lon=plan.lon,
+        status=plan.status,
+        sequence=plan.sequence,
+        overrides=[
+            OverrideData(
+                recurrence_id=o.recurrence_id,
+                cancelled=o.cancelled,
+                title=o.title or None,
+                start_local=o.start_local,
+                end_local=o.end_local,
+                start_date=o.start_date,
+                end_date=o.end_date,
+                status=o.status or None,
+            )
+            for o in plan.overrides.all()
+        ],
+    )
+
+
+def calendar_ics(*, calendar: Calendar) -> bytes:
+    plans = [plan_data_of(plan) for plan in plans_of(calendar=calendar)]
+    return render_calendar(name=calendar.name, timezone=calendar.timezone, plans=plans)

@@ -1,0 +1,7 @@
+"""What the catalogue tells the apps above it. They connect in their AppConfig.ready()."""
+
+from django.dispatch import Signal
+
+# Sent after a sync run with the ids of the events it created or changed (moved, re-placed, cancelled).
+# Keyword argument: event_ids (list[int]).
+events_changed = Signal()
