@@ -4,7 +4,7 @@ from django import forms
 
 from apps.core.taxonomy import CATEGORY_CHOICES
 from apps.core.validators import available_timezones
-from apps.users.models import Profile
+from apps.users.models import PROFILE_FIELDS, Profile
 
 
 class ProfileForm(forms.ModelForm[Profile]):
@@ -13,18 +13,7 @@ class ProfileForm(forms.ModelForm[Profile]):
 
     class Meta:
         model = Profile
-        fields = (
-            "display_name",
-            "home_address",
-            "home_lat",
-            "home_lon",
-            "timezone",
-            "interests",
-            "budget",
-            "currency",
-            "travel_mode",
-            "max_distance_km",
-        )
+        fields = PROFILE_FIELDS
         labels = {
             "home_lat": "Home latitude",
             "home_lon": "Home longitude",

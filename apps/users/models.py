@@ -63,6 +63,21 @@ class TravelMode(models.TextChoices):
     DRIVE = "drive", "Drive"
 
 
+# What a person can set about themselves, in the order forms and the API show it.
+PROFILE_FIELDS = (
+    "display_name",
+    "home_address",
+    "home_lat",
+    "home_lon",
+    "timezone",
+    "interests",
+    "budget",
+    "currency",
+    "travel_mode",
+    "max_distance_km",
+)
+
+
 class Profile(models.Model):
     """What a person tells us so we can plan for them: where, when, what they like, what they spend."""
 

@@ -13,22 +13,9 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from apps.users import personal_data
 from apps.users.jwt import UserRefreshToken, token_backend
-from apps.users.models import Profile, User
+from apps.users.models import PROFILE_FIELDS, Profile, User
 
 logger = structlog.get_logger(__name__)
-
-PROFILE_FIELDS = (
-    "display_name",
-    "home_address",
-    "home_lat",
-    "home_lon",
-    "timezone",
-    "interests",
-    "budget",
-    "currency",
-    "travel_mode",
-    "max_distance_km",
-)
 
 
 # --- Accounts and profiles -----------------------------------------------------------------------

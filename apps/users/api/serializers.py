@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from apps.core.taxonomy import CATEGORY_CHOICES
 from apps.core.validators import validate_currency, validate_timezone
-from apps.users.models import Profile, TravelMode
+from apps.users.models import PROFILE_FIELDS, Profile, TravelMode
 
 
 def _django_validator(validator: Any) -> Any:
@@ -40,20 +40,7 @@ class MeSerializer(serializers.ModelSerializer[Profile]):
 
     class Meta:
         model = Profile
-        fields = (
-            "id",
-            "email",
-            "display_name",
-            "home_address",
-            "home_lat",
-            "home_lon",
-            "timezone",
-            "interests",
-            "budget",
-            "currency",
-            "travel_mode",
-            "max_distance_km",
-        )
+        fields = ("id", "email", *PROFILE_FIELDS)
 
     def validate_interests(self, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))  # keep the order, drop repeats
