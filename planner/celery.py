@@ -46,6 +46,8 @@ app.conf.update(
     beat_schedule={
         # Each source has its own interval; this enqueues the ones that are due (see events.selectors).
         "schedule-due-syncs": {"task": "apps.events.tasks.schedule_due_syncs", "schedule": 60.0},
+        # Each subscription has its own interval (60 min by default); this enqueues the ones that are due.
+        "sync-due-subscriptions": {"task": "apps.calendars.tasks.sync_due_subscriptions", "schedule": 300.0},
         "flush-expired-refresh-tokens": {
             "task": "apps.users.tasks.flush_expired_refresh_tokens",
             "schedule": crontab(hour="3", minute="17"),

@@ -31,6 +31,7 @@ from apps.core import geo
 from apps.core.geo import LatLon
 
 __all__ = [
+    "CachedTravelMinutes",
     "Conflict",
     "ConflictKind",
     "ConflictSide",
@@ -70,6 +71,8 @@ class Slot:
     _start: float = field(init=False, repr=False, compare=False)
     _end: float = field(init=False, repr=False, compare=False)
     _key: _SortKey = field(init=False, repr=False, compare=False)
+    _place: LatLon | None = field(init=False, repr=False, compare=False)
+    _spot: tuple[float, float] | None = field(init=False, repr=False, compare=False)  # the place, rounded
 
     def __post_init__(self) -> None:
         if self.start_utc.utcoffset() is None or self.end_utc.utcoffset() is None:
@@ -90,15 +93,24 @@ class Slot:
             self.title,
         )
         object.__setattr__(self, "_key", key)
+        if self.lat is None or self.lon is None:
+            object.__setattr__(self, "_place", None)
+            object.__setattr__(self, "_spot", None)
+        else:
+            object.__setattr__(self, "_place", LatLon(self.lat, self.lon))
+            spot = (round(self.lat, _PLACE_DECIMALS), round(self.lon, _PLACE_DECIMALS))
+            object.__setattr__(self, "_spot", spot)
 
     @property
     def place(self) -> LatLon | None:
-        if self.lat is None or self.lon is None:
-            return None
-        return LatLon(self.lat, self.lon)
+        return self._place
 
 
-@dataclass(frozen=True, slots=True)
+# Conflicts are plain (not frozen) dataclasses: a wide window can hold thousands, and a frozen dataclass is
+# several times slower to build.
+
+
+@dataclass(slots=True)
 class ConflictSide:
     """One of the two occurrences in a conflict, with what to tell the person about it."""
 
@@ -122,7 +134,7 @@ class ConflictSide:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Conflict:
     """Two occurrences that do not fit together; `first` is the earlier one."""
 
@@ -145,23 +157,45 @@ class Conflict:
         }
 
 
-def travel_minutes_for(mode: str) -> TravelMinutes:
-    """Travel minutes for the person's mode from the cached travel times (never the network).
+class CachedTravelMinutes:
+    """Travel minutes for one travel mode from the cached travel times: the cache, else the offline estimate,
+    never the network. Make one per conflict check: it memoises its pairs, so each costs one cache read.
 
-    Each returned function memoises its pairs, so one conflict check asks the cache once per pair.
+    The conflict functions call `prefetch` with every journey they are about to check, which reads the cache
+    for all of them at once (one round trip to Redis instead of one per pair).
     """
-    travel_mode = geo.TravelMode(mode)  # an unknown mode fails here, not in the middle of a check
-    memo: dict[tuple[LatLon, LatLon], float] = {}
 
-    def travel_minutes(origin: LatLon, destination: LatLon) -> float:
+    __slots__ = ("_memo", "mode")
+
+    def __init__(self, mode: str) -> None:
+        self.mode = geo.TravelMode(mode)  # an unknown mode fails here, not in the middle of a check
+        self._memo: dict[tuple[LatLon, LatLon], float] = {}
+
+    def __call__(self, origin: LatLon, destination: LatLon) -> float:
         pair = (origin, destination)
-        minutes = memo.get(pair)
+        minutes = self._memo.get(pair)
         if minutes is None:
-            minutes = geo.cached_travel_time(origin, destination, travel_mode).seconds / 60
-            memo[pair] = minutes
+            minutes = geo.cached_travel_time(origin, destination, self.mode).seconds / 60
+            self._memo[pair] = minutes
         return minutes
 
-    return travel_minutes
+    def prefetch(self, pairs: Iterable[tuple[LatLon, LatLon]]) -> None:
+        missing = {pair for pair in pairs if pair not in self._memo}
+        if len(missing) < 2:
+            return  # one pair costs the same either way
+        # What cached_travel_time does for one pair, with one cache read for all of them. (geo offers no
+        # public batch read of its cache yet; these helpers are the ones cached_travel_time uses.)
+        keys = {pair: geo._pair_key(pair[0], pair[1], self.mode) for pair in missing}
+        cached = geo._cache_get_many(sorted(set(keys.values())))
+        for pair, key in keys.items():
+            travel = geo._travel_time(cached.get(key), pair[0], pair[1], self.mode)
+            self._memo[pair] = travel.seconds / 60
+
+
+def travel_minutes_for(mode: str) -> CachedTravelMinutes:
+    """`travel_minutes` for `find_conflicts` / `conflicts_for_candidate`: the person's travel mode, from the
+    cached travel times of apps.core.geo (never the network), memoised per pair; make one per check."""
+    return CachedTravelMinutes(mode)
 
 
 # --- All conflicts of a set of slots ----------------------------------------------------------------------
@@ -175,15 +209,16 @@ def find_conflicts(
     found: list[tuple[_SortKey, _SortKey, Conflict]] = []
     for a, b in _overlapping_pairs(included):
         found.append(_overlap(a, b))
+    journeys: list[_Journey] = []
     predecessor: Slot | None = None
     for slot in included:
         if slot.all_day:
             continue
-        if predecessor is not None:
-            conflict = _travel(predecessor, slot, travel_minutes)
-            if conflict is not None:
-                found.append(conflict)
+        journey = _journey(predecessor, slot) if predecessor is not None else None
+        if journey is not None:
+            journeys.append(journey)
         predecessor = _later_max_end(predecessor, slot)
+    found.extend(_travel_conflicts(journeys, travel_minutes))
     return _ordered(found)
 
 
@@ -258,29 +293,32 @@ def conflicts_for_candidate(
         found.append(_overlap(a, b))
 
     timed = [c for c in candidates if not c.all_day]
+    journeys: list[_Journey] = []
     best_candidate: Slot | None = None  # the candidate ending last so far
     for k, candidate in enumerate(timed):
         position = bisect_left(index._keys, candidate._key)
         best_existing = index._predecessor[position]
         predecessor = _later_max_end(index._timed[best_existing] if best_existing >= 0 else None, best_candidate)
-        if predecessor is not None:
-            conflict = _travel(predecessor, candidate, travel_minutes)
-            if conflict is not None:
-                found.append(conflict)
+        journey = _journey(predecessor, candidate) if predecessor is not None else None
+        if journey is not None:
+            journeys.append(journey)
         if predecessor is None or candidate._end >= predecessor._end:
             # The candidate ends last so far, so it is the predecessor of the next slot that ends no earlier
             # (every slot in between lies inside it). When that slot is another candidate, the travel pair is
             # found from that candidate's side above.
             successor = _first_ending_from(index, position, candidate._end)
-            if successor is not None and not _candidate_ends_first(timed, k, successor):
-                conflict = _travel(candidate, successor, travel_minutes)
-                if conflict is not None:
-                    found.append(conflict)
+            journey = _journey(candidate, successor) if successor is not None else None
+            if journey is not None and not _candidate_ends_first(timed, k, journey[1]):
+                journeys.append(journey)
         best_candidate = _later_max_end(best_candidate, candidate)
+    found.extend(_travel_conflicts(journeys, travel_minutes))
     return _ordered(found)
 
 
 # --- Internals ---------------------------------------------------------------------------------------------
+
+
+_Journey = tuple[Slot, Slot, LatLon, LatLon]  # from, to, and their places
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,12 +392,6 @@ def _candidate_ends_first(candidates: list[Slot], k: int, successor: Slot) -> bo
     return False
 
 
-def _same_place(a: LatLon, b: LatLon) -> bool:
-    return round(a.lat, _PLACE_DECIMALS) == round(b.lat, _PLACE_DECIMALS) and round(a.lon, _PLACE_DECIMALS) == round(
-        b.lon, _PLACE_DECIMALS
-    )
-
-
 def _overlap(first: Slot, second: Slot) -> tuple[_SortKey, _SortKey, Conflict]:
     seconds = min(first._end, second._end) - max(first._start, second._start)
     conflict = Conflict(
@@ -371,13 +403,31 @@ def _overlap(first: Slot, second: Slot) -> tuple[_SortKey, _SortKey, Conflict]:
     return first._key, second._key, conflict
 
 
-def _travel(first: Slot, second: Slot, travel_minutes: TravelMinutes) -> tuple[_SortKey, _SortKey, Conflict] | None:
-    """The travel conflict from `first` (the predecessor) to `second`, or None when the journey fits."""
+def _journey(first: Slot, second: Slot) -> _Journey | None:
+    """Going from `first` (the predecessor) to `second`, when that takes travel to check."""
     if first._end > second._start:
         return None  # they overlap: a conflict of its own
-    origin, destination = first.place, second.place
-    if origin is None or destination is None or _same_place(origin, destination):
-        return None
+    origin, destination = first._place, second._place
+    if origin is None or destination is None or first._spot == second._spot:
+        return None  # no place to go from or to, or the same place (within ~11 m)
+    return first, second, origin, destination
+
+
+def _travel_conflicts(
+    journeys: list[_Journey], travel_minutes: TravelMinutes
+) -> Iterator[tuple[_SortKey, _SortKey, Conflict]]:
+    prefetch = getattr(travel_minutes, "prefetch", None)
+    if journeys and callable(prefetch):
+        prefetch([(origin, destination) for _, _, origin, destination in journeys])
+    for journey in journeys:
+        conflict = _travel(journey, travel_minutes)
+        if conflict is not None:
+            yield conflict
+
+
+def _travel(journey: _Journey, travel_minutes: TravelMinutes) -> tuple[_SortKey, _SortKey, Conflict] | None:
+    """The travel conflict of a journey, or None when it fits in the gap."""
+    first, second, origin, destination = journey
     gap = (second._start - first._end) / 60
     needed = travel_minutes(origin, destination)
     if gap + _EPSILON >= needed:

@@ -6,12 +6,15 @@ first occurrence for ordering; an all-day plan keeps dates. Recurrence is iCalen
 RDATE, EXDATE), so nothing is lost between import and export.
 """
 
+import hashlib
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from apps.core.encryption import EncryptedTextField
 from apps.core.fields import WallClockDateTimeField
 from apps.core.validators import validate_latitude, validate_longitude, validate_timezone
 from apps.events.models import Event
@@ -150,10 +153,15 @@ class PlanOverride(models.Model):
 
 
 class Subscription(models.Model):
-    """An iCalendar URL refreshed into a calendar by a Celery task, with conditional requests."""
+    """An iCalendar URL refreshed into a calendar by a Celery task, with conditional requests.
+
+    A private subscription URL is a secret (it carries the access token of someone's calendar), so it is
+    encrypted at rest; `url_hash` (SHA-256 of the URL) is what uniqueness and look-ups use instead.
+    """
 
     calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="subscriptions")
-    url = models.URLField(max_length=2000)
+    url = EncryptedTextField()
+    url_hash = models.CharField(max_length=64, editable=False)
     etag = models.CharField(max_length=500, blank=True)
     last_modified = models.CharField(max_length=100, blank=True)
     last_fetched_at = models.DateTimeField(null=True, blank=True)
@@ -162,7 +170,18 @@ class Subscription(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["calendar", "url"], name="subscription_unique_url")]
+        constraints = [models.UniqueConstraint(fields=["calendar", "url_hash"], name="subscription_unique_url_hash")]
 
     def __str__(self) -> str:
-        return self.url
+        return f"Subscription {self.pk} of {self.calendar_id}"  # never the URL: it is a secret
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.url_hash = self.hash_url(self.url)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "url" in update_fields and "url_hash" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "url_hash"]
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def hash_url(url: str) -> str:
+        return hashlib.sha256(url.encode("utf-8")).hexdigest()

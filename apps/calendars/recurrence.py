@@ -441,7 +441,7 @@ def _normalise_rules(
             first = start if isinstance(start, datetime) else datetime.combine(start, time.min)
             instances, _ = _RuleRun(rule, first, zone, all_day).materialized()
             del parts["UNTIL" if len(instances) >= rule.count else "COUNT"]
-        if rule.until is not None and (zone is not None or all_day):
+        if rule.until is not None and "UNTIL" in parts and (zone is not None or all_day):
             parts["UNTIL"] = _format_until(rule.until, zone=zone, all_day=all_day)
         normalised.append(";".join(f"{key}={parts[key]}" for key in _ORDER if key in parts))
     result = "\n".join(dict.fromkeys(normalised))
@@ -510,7 +510,7 @@ class _Engine:
         self.bysetpos = rule.bysetpos
         self.timeset = tuple(time(h, m, s) for h in sorted(self.byhour) for m in self.byminute for s in self.bysecond)
         # Candidate days come from expanding BYMONTHDAY where that is exact; otherwise a scan of the period.
-        self.expand_monthdays = bool(bymonthday) and not (rule.byweekno or rule.byyearday)
+        self.expand_monthdays = freq in (YEARLY, MONTHLY) and bool(bymonthday) and not (rule.byweekno or rule.byyearday)
         self.filter_only_weekdays = not (self.bymonth or bymonthday or rule.byyearday or rule.byweekno or self.nth_days)
         self.week0 = dtstart.date() - timedelta(days=(dtstart.weekday() - rule.wkst) % 7)
         self.simple = (

@@ -1,17 +1,18 @@
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.calendars import selectors, services
+from apps.calendars import selectors, services, subscriptions, tasks
 from apps.calendars.api.serializers import (
     CalendarSerializer,
     ConflictOut,
@@ -21,7 +22,7 @@ from apps.calendars.api.serializers import (
     PlanOut,
 )
 from apps.calendars.ical import IcsParseError, PlanData
-from apps.calendars.models import Calendar, Plan
+from apps.calendars.models import Calendar, Plan, Subscription
 from apps.core.api.errors import error_body
 from apps.core.api.pagination import CursorPagination
 from apps.core.api.views import APIView
@@ -217,6 +218,60 @@ class CalendarImportView(APIView):
         return Response(
             {"created": result.created, "updated": result.updated, "refused": result.refused, "skipped": result.skipped}
         )
+
+
+# --- Subscriptions -------------------------------------------------------------------------------------------
+
+
+class SubscriptionInput(serializers.Serializer[Any]):
+    url = serializers.CharField(max_length=subscriptions.MAX_URL_LENGTH, trim_whitespace=True)
+
+
+class SubscriptionOut(serializers.ModelSerializer[Subscription]):
+    """The URL is shown to its owner only (every read goes through the owner); it is encrypted at rest."""
+
+    class Meta:
+        model = Subscription
+        fields = ["id", "url", "last_fetched_at", "last_error"]
+        read_only_fields = fields
+
+
+class SubscriptionListView(APIView):
+    """A calendar's subscriptions: iCalendar URLs refreshed into it on the `sync` queue."""
+
+    @extend_schema(responses=SubscriptionOut(many=True), tags=["calendars"])
+    def get(self, request: Request, calendar_id: int) -> Response:
+        calendar = selectors.calendar_of(owner=request_user(request), calendar_id=calendar_id)
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(subscriptions.subscriptions_of(calendar=calendar), request, view=self)
+        return paginator.get_paginated_response(SubscriptionOut(page, many=True).data)
+
+    @extend_schema(request=SubscriptionInput, responses={201: SubscriptionOut}, tags=["calendars"])
+    def post(self, request: Request, calendar_id: int) -> Response:
+        calendar = selectors.calendar_of(owner=request_user(request), calendar_id=calendar_id)
+        serializer = SubscriptionInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():
+                subscription = subscriptions.subscription_create(
+                    calendar=calendar, url=serializer.validated_data["url"]
+                )
+                # The first refresh once the row is visible to the worker; if the broker is down, beat picks
+                # the subscription up later (never fetched means due).
+                transaction.on_commit(partial(tasks.sync_subscription.delay, subscription.pk), robust=True)
+        except subscriptions.SubscriptionError as exc:
+            raise ValidationError({exc.field: [str(exc)]}) from exc
+        return Response(SubscriptionOut(subscription).data, status=status.HTTP_201_CREATED)
+
+
+class SubscriptionDetailView(APIView):
+    @extend_schema(responses={204: None}, tags=["calendars"])
+    def delete(self, request: Request, calendar_id: int, subscription_id: int) -> Response:
+        subscription = subscriptions.subscription_of(
+            owner=request_user(request), calendar_id=calendar_id, subscription_id=subscription_id
+        )
+        subscriptions.subscription_delete(subscription=subscription)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Plans -----------------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """The conflict engine on plain slots: no database, no network (travel times are given as functions)."""
 
+import ast
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -194,7 +196,9 @@ def test_travel_is_checked_from_the_plan_that_ends_last() -> None:
 # --- Recurring, calendars, all-day --------------------------------------------------------------------------
 
 
-def weekly(plan_id: int, title: str, first: date, count: int, hour: int, minutes: int, **kwargs: object) -> list[Slot]:
+def weekly(
+    plan_id: int, title: str, first: date, count: int, hour: int, minutes: int, place: tuple[float, float] | None = None
+) -> list[Slot]:
     """A weekly series as expansion hands it over: local wall-clock times in Berlin, one slot per week."""
     slots = []
     for week in range(count):
@@ -202,7 +206,7 @@ def weekly(plan_id: int, title: str, first: date, count: int, hour: int, minutes
         start = at(hour, 0, day)
         recurrence_id = datetime.combine(day, time(hour)).strftime("%Y%m%dT%H%M%S")
         slots.append(
-            slot(plan_id, title, start, start + timedelta(minutes=minutes), recurrence_id=recurrence_id, **kwargs)  # type: ignore[arg-type]
+            slot(plan_id, title, start, start + timedelta(minutes=minutes), place, recurrence_id=recurrence_id)
         )
     return slots
 
@@ -423,6 +427,70 @@ def test_travel_minutes_for_uses_the_cached_travel_time_once_per_pair(monkeypatc
     assert calls == [(a, b, "transit"), (b, a, "transit")]
 
 
+def test_travel_minutes_for_prefetches_every_journey_in_one_cache_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.cache import cache
+
+    a, b, c = LatLon(*MUSEUM), LatLon(*KREUZBERG), LatLon(*TEMPELHOF)
+    # Google answered a -> b earlier (cached as geo caches it); b -> c has only the offline estimate.
+    cache.set(geo._pair_key(a, b, geo.TravelMode.TRANSIT), (1500, 6000), 60)
+    reads: list[list[str]] = []
+    real_get_many = geo._cache_get_many
+
+    def get_many(keys: list[str]) -> dict[str, geo.Route]:
+        reads.append(keys)
+        return real_get_many(keys)
+
+    monkeypatch.setattr(geo, "_cache_get_many", get_many)
+    expected = {
+        (a, b): geo.cached_travel_time(a, b, "transit").seconds / 60,
+        (b, c): geo.cached_travel_time(b, c, "transit").seconds / 60,
+    }
+    assert expected[(a, b)] == 25.0
+
+    def no_single_reads(*args: object) -> geo.TravelTime:
+        raise AssertionError("prefetched pairs are not read one by one")
+
+    monkeypatch.setattr(geo, "cached_travel_time", no_single_reads)
+    travel = travel_minutes_for("transit")
+    slots = [
+        slot(1, "Museum", at(10), at(12), MUSEUM),
+        slot(2, "Brunch", at(12, 10), at(13), KREUZBERG),
+        slot(3, "Tempelhof", at(13, 5), at(15), TEMPELHOF),
+    ]
+
+    found = find_conflicts(slots, travel_minutes=travel)
+
+    assert len(reads) == 1
+    assert len(reads[0]) == 2
+    assert {(c.first.title, c.second.title) for c in found} == {("Museum", "Brunch"), ("Brunch", "Tempelhof")}
+    assert travel(a, b) == expected[(a, b)]
+    assert travel(b, c) == expected[(b, c)]
+
+
+def test_the_engine_hands_every_journey_to_prefetch_first() -> None:
+    class Recording:
+        def __init__(self) -> None:
+            self.events: list[object] = []
+
+        def prefetch(self, pairs: list[tuple[LatLon, LatLon]]) -> None:
+            self.events.append(("prefetch", sorted(pairs)))
+
+        def __call__(self, origin: LatLon, destination: LatLon) -> float:
+            self.events.append("call")
+            return 5.0
+
+    existing = [slot(1, "Museum", at(10), at(12), MUSEUM), slot(2, "Cinema", at(15), at(17), KREUZBERG)]
+    candidate = [slot(None, "Picnic", at(12, 30), at(14), TEMPELHOF)]
+    travel = Recording()
+
+    assert conflicts_for_candidate(candidate, existing, travel_minutes=travel) == []
+    assert travel.events == [
+        ("prefetch", sorted([(LatLon(*MUSEUM), LatLon(*TEMPELHOF)), (LatLon(*TEMPELHOF), LatLon(*KREUZBERG))])),
+        "call",
+        "call",
+    ]
+
+
 def test_travel_minutes_for_falls_back_to_the_offline_estimate() -> None:
     # Nothing cached and no network: the estimate from apps.core.geo.
     a, b = LatLon(*MUSEUM), LatLon(*TEMPELHOF)
@@ -437,8 +505,16 @@ def test_travel_minutes_for_refuses_an_unknown_mode() -> None:
 
 
 def test_the_module_is_pure() -> None:
-    # No database, no network: only the geography helpers of apps.core are imported.
-    assert not any(name.startswith("apps.calendars.models") for name in vars(conflicts_module))
+    # No models, no HTTP: of the project, it imports only the geography of apps.core (whose cached travel
+    # times never touch the network). The tests here have no `db` fixture, so any query would fail them.
+    tree = ast.parse(Path(conflicts_module.__file__ or "").read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)} | {
+        alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    assert {name for name in imported if name and name.startswith(("apps", "django", "httpx"))} == {
+        "apps.core",
+        "apps.core.geo",
+    }
 
 
 # --- Properties against brute force -------------------------------------------------------------------------

@@ -1,0 +1,21 @@
+"""Calendar tasks. Names starting with `sync_` are routed to the `sync` queue (planner/celery.py)."""
+
+from celery import shared_task
+
+from apps.calendars import subscriptions
+
+
+@shared_task(name="apps.calendars.tasks.sync_subscription", max_retries=0)
+def sync_subscription(subscription_id: int) -> str:
+    """Refreshes one subscription. Safe to run twice: a refresh is conditional and imports keyed by UID; the
+    outcome (or the error) is recorded on the subscription, and the next interval tries again."""
+    return subscriptions.subscription_refresh(subscription_id=subscription_id).status
+
+
+@shared_task(name="apps.calendars.tasks.sync_due_subscriptions")
+def sync_due_subscriptions() -> list[int]:
+    """Run by beat: enqueues each subscription never fetched or whose interval has passed."""
+    due = subscriptions.subscriptions_due()
+    for subscription_id in due:
+        sync_subscription.delay(subscription_id)
+    return due
