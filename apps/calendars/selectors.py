@@ -17,6 +17,7 @@ from apps.users.models import User
 
 # How far ahead a new or moved plan is checked against the others (a weekly series runs on for a year).
 CONFLICT_HORIZON = timedelta(days=365)
+NEIGHBOURHOOD = timedelta(days=1)
 
 
 def calendars_of(*, owner: User) -> QuerySet[Calendar]:
@@ -138,21 +139,31 @@ def conflicts_of(*, owner: User, start: datetime, end: datetime) -> list[conflic
 
 
 def conflicts_for_plan(*, owner: User, plan: Plan, horizon_end: datetime | None = None) -> list[conflicts.Conflict]:
-    """The conflicts a (saved, unsaved or moved) plan causes with the person's other plans."""
+    """The conflicts a (saved, unsaved or moved) plan causes with the person's other plans.
+
+    Only the days around the plan's own occurrences are read: a day on either side covers the plan one
+    comes from (travel) and anything running across midnight.
+    """
     first = plan.start_utc or datetime.now(UTC)
     end = horizon_end or max(first, datetime.now(UTC)) + CONFLICT_HORIZON
-    candidate = _slots(
-        [PlanOccurrence(plan=plan, occurrence=o) for o in recurrence.expand(series_of(plan), first, end)]
-    )
+    own = [
+        PlanOccurrence(plan=plan, occurrence=o)
+        for o in recurrence.expand(series_of(plan), first - NEIGHBOURHOOD, end)
+        if not o.cancelled
+    ]
+    if not own:
+        return []
+    window_start = min(item.occurrence.start_utc for item in own) - NEIGHBOURHOOD
+    window_end = max(item.occurrence.end_utc for item in own) + NEIGHBOURHOOD
     calendar_ids = list(calendars_of(owner=owner).values_list("pk", flat=True))
     others = [
         item
-        for item in occurrences(calendar_ids=calendar_ids, start=first, end=end)
+        for item in occurrences(calendar_ids=calendar_ids, start=window_start, end=window_end)
         if plan.pk is None or item.plan.pk != plan.pk
     ]
     mode = user_selectors.profile_for(user=owner).travel_mode
     return conflicts.conflicts_for_candidate(
-        candidate, _slots(others), travel_minutes=conflicts.travel_minutes_for(mode)
+        _slots(own), _slots(others), travel_minutes=conflicts.travel_minutes_for(mode)
     )
 
 

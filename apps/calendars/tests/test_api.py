@@ -265,3 +265,19 @@ def test_import_takes_a_multipart_file_too(auth_client, calendar):
     assert response.status_code == 200, response.content
     assert response.json()["created"] == 2
     assert auth_client.post(f"/api/v1/calendars/{calendar.pk}/import", {}, format="json").status_code == 400
+
+
+def test_a_new_plan_too_soon_after_one_across_town_is_a_travel_conflict(auth_client, user, calendar):
+    user.profile.travel_mode = "walk"
+    user.profile.save()
+    museum = {"lat": 52.5169, "lon": 13.4019, "location": "Museumsinsel"}
+    _create(auth_client, calendar, title="Museum", start="2026-12-05T10:00:00", end="2026-12-05T12:00:00", **museum)
+    response = _create(
+        auth_client, calendar, title="Lunch in Spandau", start="2026-12-05T12:10:00", end="2026-12-05T13:00:00",
+        lat=52.5360, lon=13.2000, location="Spandau",
+    )  # fmt: skip
+    conflict = response.json()["conflicts"][0]
+    assert conflict["kind"] == "travel"
+    assert conflict["available_minutes"] == 10
+    assert conflict["needed_minutes"] > 60
+    assert "from Museum" in conflict["second"]["reason"]
