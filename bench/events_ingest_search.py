@@ -163,7 +163,7 @@ def search_latencies() -> dict[str, dict[str, float]]:
     from apps.events import selectors
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE events_event")
+        cursor.execute("ANALYZE events_event, events_venue, events_sourcerecord")
     rng = random.Random(11)
     client = Client()
     selector_ms, api_ms, result_counts = [], [], []

@@ -127,9 +127,9 @@ def events_upsert(*, source: Source, items: Sequence[NormalizedEvent]) -> Upsert
     hashes = {pid: item.content_hash() for pid, item in latest.items()}
     stored = {
         pid: (record_id, event_id, content_hash)
-        for record_id, pid, event_id, content_hash in SourceRecord.objects.filter(
-            source=source, provider_id__in=latest
-        ).values_list("id", "provider_id", "event_id", "content_hash")
+        for record_id, pid, event_id, content_hash in bulk.stored_records(
+            source_id=source.pk, provider_ids=list(latest)
+        )
     }
     new_ids = [pid for pid in latest if pid not in stored]
     changed_ids = [pid for pid, (_, _, content_hash) in stored.items() if content_hash != hashes[pid]]
@@ -137,6 +137,7 @@ def events_upsert(*, source: Source, items: Sequence[NormalizedEvent]) -> Upsert
     if not new_ids and not changed_ids:
         return UpsertResult(counts=counts, touched_event_ids=[])
 
+    bulk.relax_commit_durability()
     venue_ids = _venue_ids(venue for pid in (*new_ids, *changed_ids) if (venue := latest[pid].venue) is not None)
 
     def venue_of(item: NormalizedEvent) -> int | None:

@@ -11,7 +11,7 @@ import zoneinfo
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -68,8 +68,8 @@ class NormalizedEvent:
         """
         venue = self.venue
         parts = (
-            self.provider_id, self.title, self.start_utc.astimezone(UTC).isoformat(),
-            self.end_utc.astimezone(UTC).isoformat() if self.end_utc else None, self.timezone, self.all_day,
+            self.provider_id, self.title, self.start_utc.timestamp(),
+            self.end_utc.timestamp() if self.end_utc else None, self.timezone, self.all_day,
             self.time_tba, self.description, self.category, self.tags, str(self.price_min), str(self.price_max),
             self.currency, self.is_free, self.url, self.image_url, self.status,
             (venue.key, venue.name, venue.address, venue.lat, venue.lon, venue.timezone) if venue else None,
