@@ -43,7 +43,7 @@ from functools import cached_property, lru_cache
 
 MAX_OCCURRENCES = 10_000  # instances evaluated per call (and per COUNT series)
 MAX_SPAN = timedelta(days=5 * 366)  # the longest window evaluated in one call
-MAX_STEPS = 200_000  # days (or clock periods) a rule may examine per call: a bound on time, whatever the rule
+MAX_STEPS = 50_000  # days (or clock periods) a rule may examine per call: a bound on time, whatever the rule
 MAX_RRULE_LENGTH = 500  # Plan.rrule's column
 MAX_DATES = 5_000  # RDATE or EXDATE values per series
 MAX_INTERVAL = 10_000
@@ -56,7 +56,7 @@ _ORDER = (
     "BYMINUTE", "BYSECOND", "BYSETPOS", "WKST",
 )  # fmt: skip
 _ONE_DAY = timedelta(days=1)
-_LOOKAROUND = timedelta(days=1)  # covers any difference between local and UTC readings of a window
+_LOOKAROUND = timedelta(hours=3)  # covers any fold between the local and UTC readings of a window
 _UNTIL_SLACK = timedelta(hours=3)  # covers any DST shift between a UTC UNTIL and its local reading
 
 
@@ -116,10 +116,11 @@ class Series:
         return bool(self.rrule.strip() or self.rdates)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Occurrence:
-    """One occurrence of a series: UTC instants, plus local times (timed) or dates (all-day). Treat as read-only
-    (not frozen only because frozen dataclasses are slower to build, and expand builds many)."""
+    """One occurrence of a series: UTC instants, plus local times (timed) or dates (all-day). Read-only by
+    convention and hashable (not frozen only because frozen dataclasses are slower to build, and expand builds
+    many)."""
 
     recurrence_id: str
     start_utc: datetime
@@ -162,7 +163,7 @@ def expand(
     zone = compiled.zone
     lo = _local(window_start, zone) - compiled.lookback - _LOOKAROUND
     hi = _local(window_end, zone) + _LOOKAROUND
-    starts = compiled.instances(lo, hi, budget=_Budget(max_occurrences))
+    starts = compiled.instances(lo, hi, budget=_Budget(max_occurrences))[:max_occurrences]
 
     result: list[Occurrence] = []
     for start in starts:
@@ -511,8 +512,20 @@ class _Engine:
         self.timeset = tuple(time(h, m, s) for h in sorted(self.byhour) for m in self.byminute for s in self.bysecond)
         # Candidate days come from expanding BYMONTHDAY where that is exact; otherwise a scan of the period.
         self.expand_monthdays = freq in (YEARLY, MONTHLY) and bool(bymonthday) and not (rule.byweekno or rule.byyearday)
+        # ... or from BYDAY, when no BYMONTHDAY, BYYEARDAY or BYWEEKNO narrows the days.
+        self.expand_weekdays = (
+            freq in (YEARLY, MONTHLY) and bool(byday) and not (bymonthday or rule.byweekno or rule.byyearday)
+        )
         self.filter_only_weekdays = not (self.bymonth or bymonthday or rule.byyearday or rule.byweekno or self.nth_days)
         self.week0 = dtstart.date() - timedelta(days=(dtstart.weekday() - rule.wkst) % 7)
+        # From DAILY down, every period offers the same number of candidates: BYSETPOS beyond it never matches.
+        per_period = {
+            DAILY: len(self.timeset),
+            HOURLY: len(self.byminute) * len(self.bysecond),
+            MINUTELY: len(self.bysecond),
+            SECONDLY: 1,
+        }.get(freq)
+        self.never = bool(self.bysetpos) and per_period is not None and all(abs(p) > per_period for p in self.bysetpos)
         self.simple = (
             freq in (DAILY, WEEKLY)
             and len(self.timeset) == 1
@@ -561,6 +574,8 @@ class _Engine:
 
     def iterate(self, first_period: int, stop: datetime, budget: _Budget) -> Iterator[datetime]:
         """Instances from period `first_period` on, up to `stop` (inclusive), within the budget."""
+        if self.never:
+            return
         if self.simple:
             yield from self._iterate_simple(first_period, stop, budget)
         elif self.freq <= DAILY:
@@ -651,18 +666,35 @@ class _Engine:
             months = self.sorted_months or tuple(range(1, 13))
             days = [d for m in months for d in self._month_candidates(year, m)]
         elif self.sorted_months and not (self.byweekno or self.byyearday):
-            days = [d for m in self.sorted_months for d in _days_of_month(year, m)]
+            days = [d for m in self.sorted_months for d in self._month_candidates(year, m)]
+        elif self.expand_weekdays:
+            days = self._weekday_candidates(date(year, 1, 1), date(year, 12, 31), (year, 0))
         else:
             days = _days_of_year(year)
         context = -1 if self.sorted_months else 0  # nth weekday within each month, or within the year
         return first, len(days) or 1, [d for d in days if self._day_ok(d, context)]
 
     def _month_candidates(self, year: int, month: int) -> list[date]:
+        if self.expand_weekdays:
+            last = calendar.monthrange(year, month)[1]
+            return self._weekday_candidates(date(year, month, 1), date(year, month, last), (year, month))
         if not self.expand_monthdays:
             return _days_of_month(year, month)
         length = calendar.monthrange(year, month)[1]
         days = {d if d > 0 else length + d + 1 for d in self.bymonthday}
         return [date(year, month, d) for d in sorted(days) if 1 <= d <= length]
+
+    def _weekday_candidates(self, first: date, last: date, nth_key: tuple[int, int]) -> list[date]:
+        """The days from `first` to `last` on a BYDAY weekday, or the BYDAY nth weekdays of the month/year."""
+        days: set[date] = set()
+        for weekday in self.plain_days:
+            day = first + timedelta(days=(weekday - first.weekday()) % 7)
+            while day <= last:
+                days.add(day)
+                day += timedelta(days=7)
+        if self.nth_days:
+            days.update(self._nth(nth_key))
+        return sorted(days)
 
     def _day_ok(self, day: date, context: int) -> bool:
         """Whether `day` passes every BYxxx day filter. context: 0 = the year (YEARLY) or none, a month number
@@ -715,11 +747,13 @@ class _Engine:
         return found
 
     def _iterate_clock(self, period: int, stop: datetime, budget: _Budget) -> Iterator[datetime]:
-        """HOURLY, MINUTELY, SECONDLY: periods on the wall clock; a day that fails the day filters is skipped."""
+        """HOURLY, MINUTELY, SECONDLY: periods on the wall clock. A day that fails the day filters, an hour not in
+        BYHOUR or a minute not in BYMINUTE is skipped in one jump, as dateutil does."""
         unit = timedelta(seconds=self._unit_seconds())
         step = unit * self.interval
         current = self._anchor() + step * period
         dtstart, freq = self.dtstart, self.freq
+        byhour, byminute, bysecond = self.byhour, frozenset(self.byminute), frozenset(self.bysecond)
         day_ok: dict[date, bool] = {}
         while budget.steps > 0 and budget.instances > 0:
             budget.steps -= 1
@@ -729,22 +763,27 @@ class _Engine:
             ok = day_ok.get(day)
             if ok is None:
                 ok = day_ok[day] = self._day_ok(day, 0)
-            if not ok:  # jump to the last period of this day
-                remaining = datetime.combine(day + _ONE_DAY, time.min) - current
-                current += step * max(0, (remaining - timedelta(microseconds=1)) // step)
-                current += step
+            boundary: datetime | None = None
+            if not ok:
+                boundary = datetime.combine(day + _ONE_DAY, time.min)
+            elif byhour and current.hour not in byhour:
+                boundary = current.replace(minute=0, second=0) + timedelta(hours=1)
+            elif freq == SECONDLY and byminute and current.minute not in byminute:
+                boundary = current.replace(second=0) + timedelta(minutes=1)
+            if boundary is not None:  # on to the first period at or after the boundary
+                try:
+                    current += step * max(1, -(-(boundary - current) // step))
+                except OverflowError:
+                    return
                 continue
-            candidates: list[datetime] = []
-            if not self.byhour or current.hour in self.byhour:
-                if freq == HOURLY:
-                    candidates = [current.replace(minute=m, second=s) for m in self.byminute for s in self.bysecond]
-                elif freq == MINUTELY:
-                    if not self.byminute or current.minute in self.byminute:
-                        candidates = [current.replace(second=s) for s in self.bysecond]
-                elif (not self.byminute or current.minute in self.byminute) and (
-                    not self.bysecond or current.second in self.bysecond
-                ):
-                    candidates = [current]
+            candidates: list[datetime]
+            if freq == HOURLY:
+                candidates = [current.replace(minute=m, second=s) for m in self.byminute for s in self.bysecond]
+            elif freq == MINUTELY:
+                matches = not byminute or current.minute in byminute
+                candidates = [current.replace(second=s) for s in self.bysecond] if matches else []
+            else:
+                candidates = [current] if not bysecond or current.second in bysecond else []
             if self.bysetpos:
                 candidates = _setpos(candidates, self.bysetpos)
             for candidate in candidates:
@@ -836,12 +875,18 @@ def _weekno_days(year: int, byweekno: tuple[int, ...], wkst: int) -> frozenset[i
 # --- Compiled series ----------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
+def _engine(rule: Rule, dtstart: datetime) -> _Engine:
+    """Engines are immutable apart from their own caches, so the same rule from the same start is shared."""
+    return _Engine(rule, dtstart)
+
+
 class _RuleRun:
     """One RRULE of a series with its UNTIL read in the series' zone, and COUNT instances cached."""
 
     def __init__(self, rule: Rule, dtstart: datetime, zone: zoneinfo.ZoneInfo, all_day: bool) -> None:
         self.rule = rule
-        self.engine = _Engine(rule, dtstart)
+        self.engine = _engine(rule, dtstart.replace(microsecond=0, tzinfo=None))
         self.until_utc: datetime | None = None  # exact check for a UTC UNTIL of a timed series
         self.until_naive: datetime | None = None  # inclusive local bound
         until = rule.until

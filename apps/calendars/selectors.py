@@ -240,6 +240,7 @@ def plan_data_of(plan: Plan) -> PlanData:
         lon=plan.lon,
         status=plan.status,
         sequence=plan.sequence,
+        updated_at=plan.updated_at,  # DTSTAMP, so an unchanged feed keeps its ETag
         overrides=[
             OverrideData(
                 recurrence_id=o.recurrence_id,

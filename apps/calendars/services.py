@@ -118,7 +118,11 @@ def _apply(plan: Plan, data: PlanData) -> Plan:
     """Copies plan data onto the row and derives what is stored for queries (UTC bounds, series end)."""
     zone = ZoneInfo(data.timezone)
     plan.title, plan.notes, plan.timezone, plan.all_day = data.title, data.notes, data.timezone, data.all_day
-    plan.rrule, plan.rdates, plan.exdates = data.rrule, list(data.rdates), list(data.exdates)
+    # The rule as it is exported: UNTIL in UTC (or a date when all-day), parts in a fixed order.
+    plan.rrule = (
+        recurrence.validate_rrule(data.rrule, timezone=data.timezone, all_day=data.all_day) if data.rrule else ""
+    )
+    plan.rdates, plan.exdates = list(data.rdates), list(data.exdates)
     plan.location, plan.lat, plan.lon, plan.status = data.location, data.lat, data.lon, data.status
     if data.all_day:
         assert data.start_date is not None

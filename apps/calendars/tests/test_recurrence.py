@@ -368,6 +368,12 @@ def test_a_secondly_rule_stops_at_the_occurrence_cap() -> None:
     assert len(expand(series, utc(2026, 1, 1), utc(2026, 1, 2), max_occurrences=50)) == 50
 
 
+def test_the_cap_applies_to_count_rules_and_occurrences_are_hashable() -> None:
+    series = timed("UTC", datetime(2026, 1, 1), 0, rrule="FREQ=MINUTELY;COUNT=5000")
+    found = expand(series, utc(2026, 1, 1), utc(2026, 2, 1), max_occurrences=100)
+    assert len(found) == len(set(found)) == 100
+
+
 def test_a_rule_that_never_matches_ends_without_running_away() -> None:
     for rule in (
         "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
