@@ -123,7 +123,7 @@ def _slots(items: list[PlanOccurrence]) -> list[conflicts.Slot]:
             end_utc=item.occurrence.end_utc,
             lat=item.plan.lat,
             lon=item.plan.lon,
-            all_day=item.plan.all_day,
+            all_day=item.occurrence.all_day,
             calendar_id=item.plan.calendar_id,
         )
         for item in items

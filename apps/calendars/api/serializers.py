@@ -143,7 +143,7 @@ class OccurrenceOut(serializers.Serializer[PlanOccurrence]):
     recurrence_id = serializers.CharField(source="occurrence.recurrence_id")
     title = serializers.CharField()
     status = serializers.CharField()
-    all_day = serializers.BooleanField(source="plan.all_day")
+    all_day = serializers.BooleanField(source="occurrence.all_day")  # an override may turn one all-day
     start = serializers.SerializerMethodField()
     end = serializers.SerializerMethodField()
     start_utc = serializers.SerializerMethodField()
@@ -152,12 +152,12 @@ class OccurrenceOut(serializers.Serializer[PlanOccurrence]):
 
     def get_start(self, item: PlanOccurrence) -> str:
         o = item.occurrence
-        moment = o.start_date if item.plan.all_day and o.start_date else o.start_local
+        moment = o.start_date if o.all_day and o.start_date else o.start_local
         return moment.isoformat() if moment else ""
 
     def get_end(self, item: PlanOccurrence) -> str:
         o = item.occurrence
-        moment = o.end_date if item.plan.all_day and o.end_date else o.end_local
+        moment = o.end_date if o.all_day and o.end_date else o.end_local
         return moment.isoformat() if moment else ""
 
     def get_start_utc(self, item: PlanOccurrence) -> str | None:

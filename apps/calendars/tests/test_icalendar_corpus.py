@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import icalendar
 import pytest
@@ -93,3 +94,23 @@ def test_content_after_the_calendar_is_ignored() -> None:
 def test_what_does_not_parse_says_where(text: bytes, where: str) -> None:
     with pytest.raises(IcsParseError, match=where):
         parse_calendar(text, default_timezone="UTC")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", corpus(), ids=lambda p: p.name)
+def test_the_import_api_takes_every_file_or_answers_400(path: Path, auth_client: Any, user: Any) -> None:
+    """Through the API: each file is imported (200, refusals listed) or refused with a 400; never a 500,
+    and a refused file stores nothing."""
+    from apps.calendars.models import Calendar, Plan
+
+    calendar = Calendar.objects.get(owner=user, is_default=True)
+    response = auth_client.post(
+        f"/api/v1/calendars/{calendar.pk}/import", path.read_bytes(), content_type="text/calendar"
+    )
+    assert response.status_code in (200, 400), (response.status_code, response.content[:300])
+    if response.status_code == 400:
+        assert "file" in response.json()["error"]["fields"]
+        assert not Plan.objects.filter(calendar=calendar).exists()
+    else:
+        body = response.json()
+        assert body["created"] == Plan.objects.filter(calendar=calendar).count()

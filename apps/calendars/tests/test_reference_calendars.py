@@ -200,8 +200,9 @@ def _without(counter: Counter[Key], uids: set[str] | frozenset[str]) -> Counter[
     return Counter({key: n for key, n in counter.items() if key[0] not in uids})
 
 
-@pytest.mark.parametrize("path", calendar_files(), ids=lambda p: p.name)
-def test_occurrences_match_recurring_ical_events(path: Path) -> None:
+def _expectations(path: Path) -> tuple[bytes, list[Window], list[Counter[Key]], set[str]]:
+    """The file, its windows, the library's occurrences, and the UIDs left out of the comparison (with the
+    refusals checked); skips the test where there is nothing to compare."""
     if path.name in SKIPPED:
         pytest.skip(SKIPPED[path.name])
     data = path.read_bytes()
@@ -225,15 +226,65 @@ def test_occurrences_match_recurring_ical_events(path: Path) -> None:
     assert not unexpected, f"unexpected refusals: {unexpected}"
     left_out: set[str] = {uid for uid in refused if uid is not None}
     excluded, _reason = EXCLUDED_UIDS.get(path.name, (frozenset(), ""))
-    left_out |= excluded
+    return data, windows, expected, left_out | excluded
 
-    actual = our_occurrences(parsed, windows)
+
+def _compare(
+    windows: list[Window], expected: list[Counter[Key]], actual: list[Counter[Key]], left_out: set[str]
+) -> None:
     for window, theirs, ours in zip(windows, expected, actual, strict=True):
         theirs, ours = _without(theirs, left_out), _without(ours, left_out)
         span = f"{window[0]:%Y-%m-%d}..{window[1]:%Y-%m-%d}"
         missing, extra = theirs - ours, ours - theirs
         assert not missing, f"window {span}: missing {sorted(missing)[:5]}"
         assert not extra, f"window {span}: extra {sorted(extra)[:5]}"
+
+
+@pytest.mark.parametrize("path", calendar_files(), ids=lambda p: p.name)
+def test_occurrences_match_recurring_ical_events(path: Path) -> None:
+    data, windows, expected, left_out = _expectations(path)
+    parsed = parse_calendar(data, default_timezone=DEFAULT_TIMEZONE)
+    _compare(windows, expected, our_occurrences(parsed, windows), left_out)
+
+
+def _z(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", calendar_files(), ids=lambda p: p.name)
+def test_occurrences_through_the_import_api_match_recurring_ical_events(
+    path: Path, auth_client: Any, user: Any
+) -> None:
+    """The acceptance test as a client sees it: POST the file to the import API, read the occurrences API."""
+    from apps.calendars.models import Calendar, Plan
+
+    data, windows, expected, left_out = _expectations(path)
+    calendar = Calendar.objects.get(owner=user, is_default=True)
+    calendar.timezone = DEFAULT_TIMEZONE
+    calendar.save()
+    response = auth_client.post(f"/api/v1/calendars/{calendar.pk}/import", data, content_type="text/calendar")
+    assert response.status_code == 200, response.content
+    uids = {
+        pk: ("" if uid.startswith(GENERATED_UID) else uid)
+        for pk, uid in Plan.objects.filter(calendar=calendar).values_list("pk", "ical_uid")
+    }
+    actual: list[Counter[Key]] = []
+    for window in windows:
+        url = f"/api/v1/calendars/{calendar.pk}/occurrences"
+        params = {"start": _z(window[0]), "end": _z(window[1]), "include_cancelled": "true"}
+        body = auth_client.get(url, params)
+        assert body.status_code == 200, body.content
+        found: Counter[Key] = Counter()
+        for o in body.json()["results"]:
+            uid = uids[o["plan_id"]]
+            if o["all_day"]:
+                found[(uid, date.fromisoformat(o["start"]), date.fromisoformat(o["end"]))] += 1
+            else:
+                start = datetime.fromisoformat(o["start_utc"].replace("Z", "+00:00"))
+                found[(uid, start, datetime.fromisoformat(o["end_utc"].replace("Z", "+00:00")))] += 1
+        actual.append(found)
+    _compare(windows, expected, actual, left_out)
 
 
 def test_the_comparison_covers_the_reference_calendars() -> None:
