@@ -251,3 +251,19 @@ class ImportForm(forms.Form):
         if upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError("The file is larger than 5 MB.")
         return upload
+
+
+class SubscribeForm(forms.Form):
+    calendar = CalendarChoiceField(queryset=Calendar.objects.none(), empty_label=None, label="Into calendar")
+    url = forms.CharField(
+        label="Calendar address (URL)",
+        max_length=2000,
+        help_text="A public iCalendar address (https:// or webcal://). It is refreshed about every hour.",
+        widget=forms.URLInput(attrs={"inputmode": "url", "placeholder": "https://example.org/events.ics"}),
+    )
+
+    def __init__(self, *args: Any, calendars: QuerySet[Calendar], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        calendar_field = self.fields["calendar"]
+        assert isinstance(calendar_field, forms.ModelChoiceField)
+        calendar_field.queryset = calendars

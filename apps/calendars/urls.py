@@ -13,6 +13,12 @@ urlpatterns = [
     path("calendars/", views.calendars_page, name="calendars"),
     path("calendars/new/", views.calendar_new, name="calendar-create"),
     path("calendars/import/", views.calendar_import, name="calendar-import"),
+    path("calendars/subscribe/", views.calendar_subscribe, name="calendar-subscribe"),
+    path(
+        "calendars/<int:calendar_id>/subscriptions/<int:subscription_id>/remove/",
+        views.calendar_unsubscribe,
+        name="calendar-unsubscribe",
+    ),
     path(
         "calendars/<int:calendar_id>/feed/regenerate/",
         views.calendar_feed_regenerate,

@@ -7,21 +7,23 @@ up through its owner, so another person's is a 404.
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from itertools import pairwise
 from typing import Literal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.calendars import selectors, services
+from apps.calendars import selectors, services, subscriptions, tasks
 from apps.calendars.conflicts import Conflict
-from apps.calendars.forms import SERVICE_FIELDS, CalendarForm, ImportForm, PlanForm
+from apps.calendars.forms import SERVICE_FIELDS, CalendarForm, ImportForm, PlanForm, SubscribeForm
 from apps.calendars.ical import IcsParseError
 from apps.calendars.models import Calendar, Plan
 from apps.calendars.selectors import PlanOccurrence
@@ -392,6 +394,7 @@ def _calendars_page(
     create_form: CalendarForm | None = None,
     import_form: ImportForm | None = None,
     import_result: dict[str, object] | None = None,
+    subscribe_form: SubscribeForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     owner = request_user(request)
@@ -410,6 +413,12 @@ def _calendars_page(
         "create_form": create_form or CalendarForm(initial={"timezone": profile.timezone, "color": "#1d5fd1"}),
         "import_form": import_form or ImportForm(calendars=selectors.calendars_of(owner=owner)),
         "import_result": import_result,
+        "subscribe_form": subscribe_form or SubscribeForm(calendars=selectors.calendars_of(owner=owner)),
+        "subscriptions": [
+            {"calendar": calendar, "subscription": subscription}
+            for calendar in calendars
+            for subscription in subscriptions.subscriptions_of(calendar=calendar)
+        ],
     }
     return render(request, "calendars/calendars.html", context, status=status)
 
@@ -462,3 +471,34 @@ def calendar_feed_regenerate(request: HttpRequest, calendar_id: int) -> HttpResp
     services.calendar_feed_regenerate(calendar=calendar)
     messages.success(request, f"New feed address for “{calendar.name}”. The old one no longer works.")
     return redirect(f"{reverse('calendars')}#calendar-{calendar.pk}")
+
+
+@login_required
+@require_POST
+def calendar_subscribe(request: HttpRequest) -> HttpResponse:
+    owner = request_user(request)
+    form = SubscribeForm(request.POST, calendars=selectors.calendars_of(owner=owner))
+    if not form.is_valid():
+        return _calendars_page(request, subscribe_form=form, status=400)
+    try:
+        with transaction.atomic():
+            subscription = subscriptions.subscription_create(
+                calendar=form.cleaned_data["calendar"], url=form.cleaned_data["url"]
+            )
+            transaction.on_commit(partial(tasks.sync_subscription.delay, subscription.pk), robust=True)
+    except subscriptions.SubscriptionError as exc:
+        form.add_error("url", str(exc))
+        return _calendars_page(request, subscribe_form=form, status=400)
+    messages.success(request, "Subscribed. Its events appear after the first refresh, in a minute or two.")
+    return redirect(f"{reverse('calendars')}#subscriptions")
+
+
+@login_required
+@require_POST
+def calendar_unsubscribe(request: HttpRequest, calendar_id: int, subscription_id: int) -> HttpResponse:
+    subscription = subscriptions.subscription_of(
+        owner=request_user(request), calendar_id=calendar_id, subscription_id=subscription_id
+    )
+    subscriptions.subscription_delete(subscription=subscription)
+    messages.success(request, "Unsubscribed. Events already imported stay in the calendar.")
+    return redirect(f"{reverse('calendars')}#subscriptions")

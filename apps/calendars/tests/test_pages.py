@@ -491,3 +491,33 @@ def test_regenerate_the_feed_address(calendar, client_in: Client) -> None:
     assert calendar.feed_token != old
     assert _messages(response) == ["New feed address for “My weekend”. The old one no longer works."]
     assert client_in.get(f"/calendars/{calendar.pk}/feed/regenerate/").status_code == 405
+
+
+def test_subscribing_from_the_calendars_page_refuses_private_addresses_and_lists_public_ones(client, user):
+    from apps.calendars.models import Calendar, Subscription
+
+    client.force_login(user)
+    calendar = Calendar.objects.get(owner=user, is_default=True)
+    refused = client.post("/calendars/subscribe/", {"calendar": calendar.pk, "url": "http://169.254.169.254/latest"})
+    assert refused.status_code == 400
+    assert refused.context["subscribe_form"].errors["url"]
+    assert not Subscription.objects.exists()
+
+    added = client.post("/calendars/subscribe/", {"calendar": calendar.pk, "url": "https://93.184.215.14/events.ics"})
+    assert added.status_code == 302
+    subscription = Subscription.objects.get()
+    page = client.get("/calendars/").content.decode()
+    assert "https://93.184.215.14/events.ics" in page
+    assert client.post(f"/calendars/{calendar.pk}/subscriptions/{subscription.pk}/remove/").status_code == 302
+    assert not Subscription.objects.exists()
+
+
+def test_another_persons_subscription_cannot_be_removed(client, user, other_user):
+    from apps.calendars import subscriptions
+    from apps.calendars.models import Calendar, Subscription
+
+    theirs = Calendar.objects.get(owner=other_user, is_default=True)
+    subscription = subscriptions.subscription_create(calendar=theirs, url="https://93.184.215.14/x.ics")
+    client.force_login(user)
+    assert client.post(f"/calendars/{theirs.pk}/subscriptions/{subscription.pk}/remove/").status_code == 404
+    assert Subscription.objects.filter(pk=subscription.pk).exists()
