@@ -25,7 +25,7 @@ from apps.calendars import selectors, services, subscriptions, tasks
 from apps.calendars.conflicts import Conflict
 from apps.calendars.forms import SERVICE_FIELDS, CalendarForm, ImportForm, PlanForm, SubscribeForm
 from apps.calendars.ical import IcsParseError
-from apps.calendars.models import Calendar, Plan
+from apps.calendars.models import Calendar, Plan, PlanStatus
 from apps.calendars.selectors import PlanOccurrence
 from apps.core.geo import LatLon, cached_travel_time
 from apps.core.time import weekend_window
@@ -123,7 +123,13 @@ def _weekend_days(
     between consecutive places; and how many conflicts the weekend has."""
     zone = zoneinfo.ZoneInfo(tz)
     by_id = {calendar.pk: calendar for calendar in calendars}
-    items = selectors.occurrences(calendar_ids=list(by_id), start=start, end=end)
+    # Cancelled occurrences are left out, except where something outside the person's hands cancelled the
+    # plan (its event): those stay, flagged, so the person learns of it here.
+    items = [
+        item
+        for item in selectors.occurrences(calendar_ids=list(by_id), start=start, end=end, include_cancelled=True)
+        if item.status != PlanStatus.CANCELLED or item.plan.attention
+    ]
     found = selectors.conflicts_of(owner=owner, start=start, end=end)
     reasons = _reasons_by_occurrence(found)
     saturday = start.astimezone(zone).date()

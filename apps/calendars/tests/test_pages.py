@@ -521,3 +521,33 @@ def test_another_persons_subscription_cannot_be_removed(client, user, other_user
     client.force_login(user)
     assert client.post(f"/calendars/{theirs.pk}/subscriptions/{subscription.pk}/remove/").status_code == 404
     assert Subscription.objects.filter(pk=subscription.pk).exists()
+
+
+def test_a_plan_whose_event_was_cancelled_stays_on_my_weekend_with_its_flag(client, user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.calendars import services
+    from apps.calendars.models import Calendar
+    from apps.core.time import weekend_window
+    from apps.events import services as event_services
+    from apps.events.models import Event
+    from apps.events.tests.factories import item, make_source
+
+    start, _ = weekend_window("this", user.profile.timezone, now=timezone.now())
+    source = make_source()
+    event_services.events_upsert(
+        source=source, items=[item("e1", title="Open-air jazz", start=start + timedelta(hours=15))]
+    )
+    event = Event.objects.get()
+    services.plan_from_event(calendar=Calendar.objects.get(owner=user, is_default=True), event=event)
+    event_services.events_upsert(
+        source=source, items=[item("e1", title="Open-air jazz", start=start + timedelta(hours=15), status="cancelled")]
+    )
+    services.plans_follow_events(event_ids=[event.pk])
+
+    client.force_login(user)
+    page = client.get("/weekend/").content.decode()
+    assert "Open-air jazz" in page
+    assert "The event was cancelled." in page
