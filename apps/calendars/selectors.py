@@ -57,31 +57,8 @@ def plans_in_window(*, calendar_ids: list[int], start: datetime, end: datetime) 
 
 
 def series_of(plan: Plan) -> recurrence.Series:
-    return recurrence.Series(
-        timezone=plan.timezone,
-        all_day=plan.all_day,
-        start_local=plan.start_local,
-        end_local=plan.end_local,
-        start_date=plan.start_date,
-        end_date=plan.end_date,
-        rrule=plan.rrule,
-        rdates=tuple(plan.rdates),
-        exdates=tuple(plan.exdates),
-        overrides={}
-        if plan.pk is None
-        else {
-            o.recurrence_id: recurrence.OverrideSpec(
-                cancelled=o.cancelled,
-                title=o.title or None,
-                start_local=o.start_local,
-                end_local=o.end_local,
-                start_date=o.start_date,
-                end_date=o.end_date,
-                status=o.status or None,
-            )
-            for o in plan.overrides.all()
-        },
-    )
+    """The plan's recurrence, as the expansion reads it (the same mapping as the ICS export's)."""
+    return plan_data_of(plan).series()
 
 
 @dataclass(frozen=True)
@@ -241,7 +218,9 @@ def plan_data_of(plan: Plan) -> PlanData:
         status=plan.status,
         sequence=plan.sequence,
         updated_at=plan.updated_at,  # DTSTAMP, so an unchanged feed keeps its ETag
-        overrides=[
+        overrides=[]
+        if plan.pk is None  # a plan not saved yet (a candidate) has no overrides
+        else [
             OverrideData(
                 recurrence_id=o.recurrence_id,
                 cancelled=o.cancelled,
