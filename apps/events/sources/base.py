@@ -11,10 +11,14 @@ import zoneinfo
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import httpx
+from django.conf import settings
+
+from apps.core.http import RateLimiter, RetryPolicy, build_client
 from apps.core.taxonomy import CATEGORY_SLUGS
 
 if TYPE_CHECKING:
@@ -144,3 +148,45 @@ class Connector(ABC):
         self, *, window_start: datetime, window_end: datetime, checkpoint: dict[str, Any] | None
     ) -> Iterator[Page]:
         """Yields pages in order, each with the checkpoint to resume after it."""
+
+
+def aware(moment: datetime) -> datetime:
+    """A naive moment read as UTC (providers and checkpoints sometimes drop the offset)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class BearerTokenConnector(Connector):
+    """A connector for an API taking `Authorization: Bearer <key>`, with its key and base URL in settings.
+
+    `transport`, `policy` and `rate_limiter` are there for tests: a fake provider at the network boundary and
+    sleeps that do not wait.
+    """
+
+    key_setting: ClassVar[str]  # e.g. "EVENTBRITE_API_KEY"
+    url_setting: ClassVar[str]  # e.g. "EVENTBRITE_API_URL"
+    label: ClassVar[str]  # how errors name the provider
+    default_policy: ClassVar[RetryPolicy]
+    default_rate_limiter: ClassVar[RateLimiter]
+    default_page_size: ClassVar[int] = 50
+
+    def __init__(
+        self,
+        source: "Source",
+        *,
+        transport: httpx.BaseTransport | None = None,
+        policy: RetryPolicy | None = None,
+        rate_limiter: RateLimiter | None = None,
+        page_size: int | None = None,
+    ) -> None:
+        super().__init__(source)
+        self._transport = transport
+        self._policy = policy or self.default_policy
+        self._rate_limiter = rate_limiter or self.default_rate_limiter
+        self._page_size = page_size or self.default_page_size
+
+    def _client(self) -> httpx.Client:
+        api_key = getattr(settings, self.key_setting, "")
+        if not api_key:
+            raise SourceConfigError(f"{self.key_setting} is not set: {self.label} sources cannot be synced without it.")
+        headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
+        return build_client(base_url=getattr(settings, self.url_setting), headers=headers, transport=self._transport)

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import httpx
 import structlog
-from django.conf import settings
 
 from apps.core.http import (
     CredentialsRejectedError,
@@ -27,22 +26,22 @@ from apps.core.http import (
     RateLimiter,
     RetryableError,
     RetryPolicy,
-    build_client,
     call_with_retries,
     check_response,
 )
 from apps.events.sources.base import (
-    Connector,
+    BearerTokenConnector,
     InvalidItem,
     NormalizedEvent,
     NormalizedVenue,
     Page,
     SourceConfigError,
+    aware,
     check_event,
 )
 
 if TYPE_CHECKING:
-    from apps.events.models import Source
+    pass
 
 logger = structlog.get_logger(__name__)
 
@@ -144,8 +143,8 @@ class _Cursor:
         if continuation is not None and not isinstance(continuation, str):
             raise ValueError(f"continuation {continuation!r} is not a string")
         return cls(
-            window_start=_aware(datetime.fromisoformat(checkpoint["window_start"])),
-            window_end=_aware(datetime.fromisoformat(checkpoint["window_end"])),
+            window_start=aware(datetime.fromisoformat(checkpoint["window_start"])),
+            window_end=aware(datetime.fromisoformat(checkpoint["window_end"])),
             targets=tuple(targets),
             index=index,
             continuation=continuation,
@@ -153,42 +152,25 @@ class _Cursor:
         )
 
 
-class EventbriteConnector(Connector):
-    """Pages through the events of a source's Eventbrite organisations and venues.
-
-    `transport`, `policy` and `rate_limiter` are there for tests: a fake provider at the network boundary and
-    sleeps that do not wait.
-    """
+class EventbriteConnector(BearerTokenConnector):
+    """Pages through the events of a source's Eventbrite organisations and venues."""
 
     provider = PROVIDER
     needs_area = False
-
-    def __init__(
-        self,
-        source: "Source",
-        *,
-        transport: httpx.BaseTransport | None = None,
-        policy: RetryPolicy = RETRY_POLICY,
-        rate_limiter: RateLimiter = RATE_LIMITER,
-        page_size: int = PAGE_SIZE,
-    ) -> None:
-        super().__init__(source)
-        self._transport = transport
-        self._policy = policy
-        self._rate_limiter = rate_limiter
-        self._page_size = page_size
+    key_setting = "EVENTBRITE_API_KEY"
+    url_setting = "EVENTBRITE_API_URL"
+    label = "Eventbrite"
+    default_policy = RETRY_POLICY
+    default_rate_limiter = RATE_LIMITER
+    default_page_size = PAGE_SIZE
 
     def pages(
         self, *, window_start: datetime, window_end: datetime, checkpoint: dict[str, Any] | None
     ) -> Iterator[Page]:
-        api_key = settings.EVENTBRITE_API_KEY
-        if not api_key:
-            raise SourceConfigError("EVENTBRITE_API_KEY is not set: Eventbrite sources cannot be synced without it.")
         cursor = self._resume(checkpoint) if checkpoint else None
         if cursor is None:
-            cursor = _Cursor(window_start=_aware(window_start), window_end=_aware(window_end), targets=self._targets())
-        headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
-        with build_client(base_url=settings.EVENTBRITE_API_URL, headers=headers, transport=self._transport) as client:
+            cursor = _Cursor(window_start=aware(window_start), window_end=aware(window_end), targets=self._targets())
+        with self._client() as client:
             while cursor.index < len(cursor.targets):
                 kind, target_id = cursor.targets[cursor.index]
                 body = call_with_retries(
@@ -439,10 +421,6 @@ def _coordinate(*values: Any) -> float | None:
         if number == number and abs(number) != float("inf"):  # not NaN, not infinite
             return number
     return None
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _eventbrite_time(moment: datetime) -> str:

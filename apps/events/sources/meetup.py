@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 import structlog
-from django.conf import settings
 
 from apps.core.http import (
     CredentialsRejectedError,
@@ -28,22 +27,22 @@ from apps.core.http import (
     RateLimiter,
     RetryableError,
     RetryPolicy,
-    build_client,
     call_with_retries,
     retry_hint,
 )
 from apps.events.sources.base import (
-    Connector,
+    BearerTokenConnector,
     InvalidItem,
     NormalizedEvent,
     NormalizedVenue,
     Page,
     SourceConfigError,
+    aware,
     check_event,
 )
 
 if TYPE_CHECKING:
-    from apps.events.models import Source
+    pass
 
 logger = structlog.get_logger(__name__)
 
@@ -159,8 +158,8 @@ class _Search:
         if not isinstance(after, str) or not after or not isinstance(query, str):
             raise ValueError("cursor or query missing")
         return cls(
-            window_start=_aware(datetime.fromisoformat(checkpoint["window_start"])),
-            window_end=_aware(datetime.fromisoformat(checkpoint["window_end"])),
+            window_start=aware(datetime.fromisoformat(checkpoint["window_start"])),
+            window_end=aware(datetime.fromisoformat(checkpoint["window_end"])),
             lat=float(checkpoint["lat"]),
             lon=float(checkpoint["lon"]),
             radius_miles=float(checkpoint["radius_miles"]),
@@ -169,42 +168,25 @@ class _Search:
         )
 
 
-class MeetupConnector(Connector):
-    """Pages through Meetup's `eventSearch` for a source's area and the sync window.
-
-    `transport`, `policy` and `rate_limiter` are there for tests: a fake provider at the network boundary and
-    sleeps that do not wait.
-    """
+class MeetupConnector(BearerTokenConnector):
+    """Pages through Meetup's `eventSearch` for a source's area and the sync window."""
 
     provider = PROVIDER
     needs_area = True
-
-    def __init__(
-        self,
-        source: "Source",
-        *,
-        transport: httpx.BaseTransport | None = None,
-        policy: RetryPolicy = RETRY_POLICY,
-        rate_limiter: RateLimiter = RATE_LIMITER,
-        page_size: int = PAGE_SIZE,
-    ) -> None:
-        super().__init__(source)
-        self._transport = transport
-        self._policy = policy
-        self._rate_limiter = rate_limiter
-        self._page_size = page_size
+    key_setting = "MEETUP_API_KEY"
+    url_setting = "MEETUP_API_URL"
+    label = "Meetup"
+    default_policy = RETRY_POLICY
+    default_rate_limiter = RATE_LIMITER
+    default_page_size = PAGE_SIZE
 
     def pages(
         self, *, window_start: datetime, window_end: datetime, checkpoint: dict[str, Any] | None
     ) -> Iterator[Page]:
-        api_key = settings.MEETUP_API_KEY
-        if not api_key:
-            raise SourceConfigError("MEETUP_API_KEY is not set: Meetup sources cannot be synced without it.")
         search = self._resume(checkpoint) if checkpoint else None
         if search is None:
-            search = self._new_search(_aware(window_start), _aware(window_end))
-        headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
-        with build_client(base_url=settings.MEETUP_API_URL, headers=headers, transport=self._transport) as client:
+            search = self._new_search(aware(window_start), aware(window_end))
+        with self._client() as client:
             while True:
                 connection = call_with_retries(partial(self._fetch, client, search), policy=self._policy, name=PROVIDER)
                 edges, page_info = _connection_parts(connection)
@@ -321,7 +303,7 @@ def _reset_in(errors: list[dict[str, Any]], *, now: float) -> float | None:
                 moment = datetime.fromisoformat(reset_at)
             except ValueError:
                 continue
-            return max(0.0, _aware(moment).timestamp() - now)
+            return max(0.0, aware(moment).timestamp() - now)
     return None
 
 
@@ -490,10 +472,6 @@ def _zone(value: Any) -> str:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return "UTC"
     return name
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _meetup_time(moment: datetime) -> str:
