@@ -14,6 +14,9 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
 TEST_ENV := DJANGO_SETTINGS_MODULE=planner.test_settings DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)}
 CHROMIUM := /usr/bin/chromium
 
+# Deployment and infrastructure targets (image, chart, tool virtualenvs, Ansible) live in mk/.
+include $(sort $(wildcard mk/*.mk))
+
 .PHONY: help run install install-dev test lint format types imports migrations-check deploy-check schema-check \
         services browser-deps unit browser bench clean
 
@@ -106,4 +109,4 @@ bench: install-dev services
 	$(TEST_ENV) $(BIN)/python bench/events_ingest_search.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles test-results
+	rm -rf $(VENV) .venvs .pytest_cache .mypy_cache .ruff_cache staticfiles test-results
