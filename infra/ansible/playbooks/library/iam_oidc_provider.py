@@ -1,0 +1,203 @@
+#!/usr/bin/python
+# Weekend Planner's own module: neither amazon.aws nor community.aws manages IAM OpenID Connect providers, which
+# EKS needs for service-account roles (IRSA).
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Ansible's module format puts DOCUMENTATION, EXAMPLES and RETURN before the imports.
+# ruff: noqa: E402
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: iam_oidc_provider
+short_description: Create, update or delete an IAM OpenID Connect identity provider
+description:
+  - Finds the provider by its issuer URL; creates it, or brings its client ids, thumbprints and tags in line, only
+    when they differ.
+  - Not part of the C(group/aws) module_defaults group, so O(region) and O(endpoint_url) are parameters.
+version_added: "1.0.0"
+author: Weekend Planner maintainers
+options:
+  url:
+    description: Issuer URL (C(https://...)), such as an EKS cluster's C(identity.oidc.issuer).
+    type: str
+    required: true
+  state:
+    description: Whether the provider should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  client_ids:
+    description: Audiences allowed to use the provider.
+    type: list
+    elements: str
+    default: [sts.amazonaws.com]
+  thumbprints:
+    description: SHA-1 fingerprints of the issuer's top intermediate or root CA certificate.
+    type: list
+    elements: str
+    default: []
+  tags:
+    description: Tags of the provider (others are removed).
+    type: dict
+  region:
+    description: Region for the client (IAM is global). Falls back to E(AWS_REGION) or E(AWS_DEFAULT_REGION).
+    type: str
+    aliases: [aws_region]
+  endpoint_url:
+    description: Endpoint to use instead of AWS's (for example a local emulator). Falls back to E(AWS_URL).
+    type: str
+    aliases: [aws_endpoint_url]
+  access_key:
+    description: AWS access key id. Falls back to boto3's own credential chain.
+    type: str
+    aliases: [aws_access_key_id, aws_access_key]
+  secret_key:
+    description: AWS secret access key.
+    type: str
+    aliases: [aws_secret_access_key, aws_secret_key]
+  session_token:
+    description: AWS session token.
+    type: str
+    aliases: [aws_session_token]
+  profile:
+    description: Named profile of the AWS shared configuration.
+    type: str
+    aliases: [aws_profile]
+requirements: [boto3]
+notes:
+  - Supports check mode.
+"""
+
+EXAMPLES = r"""
+- name: OIDC provider of the cluster
+  iam_oidc_provider:
+    url: "{{ cluster.identity.oidc.issuer }}"
+    thumbprints: [9e99a48a9960b14926bb7f3b02e22da2b0ab7280]
+    region: us-west-2
+"""
+
+RETURN = r"""
+arn:
+  description: ARN of the provider (empty when absent).
+  returned: always
+  type: str
+  sample: arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLE
+issuer:
+  description: The issuer without its scheme, as IAM conditions name it (C(<issuer>:sub)).
+  returned: always
+  type: str
+  sample: oidc.eks.us-west-2.amazonaws.com/id/EXAMPLE
+"""
+
+import os
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+try:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:  # pragma: no cover - reported by the module
+    boto3 = None
+
+AWS_ARGS = {
+    "region": {"type": "str", "aliases": ["aws_region"]},
+    "endpoint_url": {"type": "str", "aliases": ["aws_endpoint_url"]},
+    "access_key": {"type": "str", "aliases": ["aws_access_key_id", "aws_access_key"], "no_log": False},
+    "secret_key": {"type": "str", "aliases": ["aws_secret_access_key", "aws_secret_key"], "no_log": True},
+    "session_token": {"type": "str", "aliases": ["aws_session_token"], "no_log": True},
+    "profile": {"type": "str", "aliases": ["aws_profile"]},
+}
+
+
+def aws_client(module: AnsibleModule, service: str) -> Any:
+    """A boto3 client from the module's common AWS parameters, falling back to the environment like amazon.aws."""
+    p = module.params
+    region = p["region"] or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    session = boto3.session.Session(
+        aws_access_key_id=p["access_key"],
+        aws_secret_access_key=p["secret_key"],
+        aws_session_token=p["session_token"],
+        profile_name=p["profile"],
+        region_name=region,
+    )
+    return session.client(service, endpoint_url=p["endpoint_url"] or os.environ.get("AWS_URL") or None)
+
+
+def find(client: Any, issuer: str) -> str | None:
+    for provider in client.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+        if provider["Arn"].split(":oidc-provider/", 1)[-1] == issuer:
+            return provider["Arn"]
+    return None
+
+
+def main() -> None:
+    argument_spec = dict(
+        url={"type": "str", "required": True},
+        state={"type": "str", "choices": ["present", "absent"], "default": "present"},
+        client_ids={"type": "list", "elements": "str", "default": ["sts.amazonaws.com"]},
+        thumbprints={"type": "list", "elements": "str", "default": []},
+        tags={"type": "dict"},
+        **AWS_ARGS,
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if boto3 is None:
+        module.fail_json(msg=missing_required_lib("boto3"))
+    p = module.params
+    if not p["url"].startswith("https://"):
+        module.fail_json(msg=f"url must start with https:// (got {p['url']})")
+    issuer = p["url"].removeprefix("https://").rstrip("/")
+    client = aws_client(module, "iam")
+    try:
+        arn = find(client, issuer)
+        if p["state"] == "absent":
+            if arn and not module.check_mode:
+                client.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+            module.exit_json(changed=bool(arn), arn="", issuer=issuer)
+
+        tags = [{"Key": k, "Value": str(v)} for k, v in (p["tags"] or {}).items()]
+        if arn is None:
+            if module.check_mode:
+                module.exit_json(changed=True, arn="", issuer=issuer)
+            request: dict[str, Any] = {"Url": p["url"], "ClientIDList": p["client_ids"]}
+            if p["thumbprints"]:
+                request["ThumbprintList"] = p["thumbprints"]
+            if tags:
+                request["Tags"] = tags
+            arn = client.create_open_id_connect_provider(**request)["OpenIDConnectProviderArn"]
+            module.exit_json(changed=True, arn=arn, issuer=issuer)
+
+        current = client.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+        add_ids = sorted(set(p["client_ids"]) - set(current.get("ClientIDList", [])))
+        drop_ids = sorted(set(current.get("ClientIDList", [])) - set(p["client_ids"]))
+        # Thumbprints are compared only when given: IAM may keep its own for issuers it trusts through its CA library.
+        thumbprints_differ = bool(p["thumbprints"]) and sorted(p["thumbprints"]) != sorted(
+            current.get("ThumbprintList", [])
+        )
+        current_tags = {t["Key"]: t["Value"] for t in current.get("Tags", [])}
+        wanted_tags = {t["Key"]: t["Value"] for t in tags}
+        tags_differ = p["tags"] is not None and current_tags != wanted_tags
+        changed = bool(add_ids or drop_ids or thumbprints_differ or tags_differ)
+        if changed and not module.check_mode:
+            for client_id in add_ids:
+                client.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID=client_id)
+            for client_id in drop_ids:
+                client.remove_client_id_from_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID=client_id)
+            if thumbprints_differ:
+                client.update_open_id_connect_provider_thumbprint(
+                    OpenIDConnectProviderArn=arn, ThumbprintList=p["thumbprints"]
+                )
+            if tags_differ:
+                stale = [k for k in current_tags if k not in wanted_tags]
+                if stale:
+                    client.untag_open_id_connect_provider(OpenIDConnectProviderArn=arn, TagKeys=stale)
+                if tags:
+                    client.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=tags)
+        module.exit_json(changed=changed, arn=arn, issuer=issuer)
+    except (BotoCoreError, ClientError) as err:
+        module.fail_json(msg=f"IAM call failed: {err}")
+
+
+if __name__ == "__main__":
+    main()
