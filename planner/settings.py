@@ -384,3 +384,13 @@ EVENTBRITE_API_URL = env.str("EVENTBRITE_API_URL", default="https://www.eventbri
 # Meetup GraphQL (POST {MEETUP_API_URL}/gql-ext; bearer OAuth token).
 MEETUP_API_KEY = env.str("MEETUP_API_KEY", default="")
 MEETUP_API_URL = env.str("MEETUP_API_URL", default="https://api.meetup.com")
+
+# --- Backups (apps.core.backups: manage.py backup_db / restore_db) ---
+# pg_dump archives go to this S3 bucket, encrypted with this KMS key (the bucket's default key when empty).
+# AWS credentials come from boto3's usual chain: in the cluster, the service account's IAM role.
+BACKUP_BUCKET = env.str("BACKUP_BUCKET", default="")
+BACKUP_KMS_KEY_ID = env.str("BACKUP_KMS_KEY_ID", default="")
+BACKUP_PREFIX = env.str("BACKUP_PREFIX", default="postgres/")
+AWS_REGION = env.str("AWS_REGION", default="us-west-2")
+# Only for a local emulator (moto server) in tests and development; empty means AWS itself.
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
