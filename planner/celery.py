@@ -56,3 +56,8 @@ app.conf.update(
 )
 
 app.autodiscover_tasks()
+
+# Task counts and durations, queue lengths and beat's heartbeat for Prometheus (docs/metrics.md).
+from planner.metrics import processes as _metrics  # noqa: E402
+
+_metrics.connect()

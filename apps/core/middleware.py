@@ -8,10 +8,10 @@ from collections.abc import Callable
 import structlog
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django_prometheus.exports import ExportToDjangoView
 
 from apps.core.api.errors import error_body
 from apps.core.health import readiness_failures
+from apps.core.metrics import CONTENT_TYPE_LATEST, web_page
 
 logger = structlog.get_logger("apps.request")
 
@@ -42,7 +42,8 @@ class OperationsEndpointsMiddleware:
             if settings.TRUSTED_PROXY_COUNT and "HTTP_X_FORWARDED_FOR" in request.META:
                 # Came through the load balancer from outside: metrics are for in-cluster scrapes only.
                 return JsonResponse(error_body("not_found", "Not found."), status=404)
-            return ExportToDjangoView(request)  # type: ignore[no-any-return]
+            # Every gunicorn worker's samples (multiprocess mode) plus what apps read at scrape time.
+            return HttpResponse(web_page().render(), content_type=CONTENT_TYPE_LATEST)
         return self.get_response(request)
 
 

@@ -1,0 +1,68 @@
+"""What a process's /metrics page shows, in one place for web, worker and beat.
+
+Gunicorn and Celery's prefork pool run several processes; with PROMETHEUS_MULTIPROC_DIR set (the image sets
+it) every process writes its samples to files there, and a scrape reads them all back, so one page shows
+the sum over the workers that served requests or ran tasks. Without it (runserver, the test suite), the
+page is this process's own registry.
+
+Metrics read at scrape time from a shared store (the database, the broker) are collectors added to the page
+rather than samples kept in a process: apps below the project register theirs for the web page with
+`register_web_collector` in their AppConfig.ready(), so this module never imports them.
+"""
+
+import os
+from collections.abc import Iterable, Iterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+_web_collectors: list[Collector] = []
+
+
+def register_web_collector(collector: Collector) -> None:
+    """Adds a collector to the web process's /metrics page (each scrape calls its collect())."""
+    if collector not in _web_collectors:
+        _web_collectors.append(collector)
+
+
+def web_collectors() -> tuple[Collector, ...]:
+    return tuple(_web_collectors)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROCESS_DIR_VARIABLE) or None
+
+
+class ScrapePage:
+    """The samples of every process of this pod's role (or of this process alone), then the extra collectors."""
+
+    def __init__(self, extra: Iterable[Collector] = ()) -> None:
+        directory = multiprocess_dir()
+        # registry=None: read the files on each collect() without registering anywhere.
+        own: Collector = MultiProcessCollector(None, path=directory) if directory else REGISTRY  # type: ignore[no-untyped-call]
+        self.collectors: tuple[Collector, ...] = (own, *extra)
+
+    def collect(self) -> Iterator[Metric]:
+        for collector in self.collectors:
+            yield from collector.collect()
+
+    def render(self) -> bytes:
+        return generate_latest(self)
+
+
+def web_page() -> ScrapePage:
+    return ScrapePage(extra=web_collectors())
+
+
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "ScrapePage",
+    "multiprocess_dir",
+    "register_web_collector",
+    "web_collectors",
+    "web_page",
+]
