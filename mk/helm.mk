@@ -30,10 +30,14 @@ helm: install-dev
 chart-check: helm
 	$(BIN)/python scripts/validate_chart.py
 
-# checkov on the rendered chart (framework helm runs the helm binary, so .venv/bin goes on PATH) and on the
-# Dockerfile; skips are listed and justified in .checkov.yaml.
+# checkov on the chart (framework helm renders the default values with the helm binary, so .venv/bin goes on
+# PATH), on the production render (framework kubernetes) and on the Dockerfile; skips are justified in
+# .checkov.yaml.
+CHECKOV = $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --skip-download --quiet
 checkov: helm
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --skip-download --quiet \
-	  --framework helm -d $(CHART)
-	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --skip-download --quiet \
-	  --framework dockerfile -f docker/Dockerfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(CHECKOV) --framework helm -d $(CHART)
+	rm -rf $(HELM_CACHE)/rendered && mkdir -p $(HELM_CACHE)/rendered
+	$(HELM) template weekend-planner $(CHART) --namespace weekend-planner-prod \
+	  -f $(CHART)/values-production.yaml > $(HELM_CACHE)/rendered/production.yaml
+	$(CHECKOV) --framework kubernetes -d $(HELM_CACHE)/rendered
+	$(CHECKOV) --framework dockerfile -f docker/Dockerfile

@@ -46,7 +46,9 @@ VALUES_FILES = {"default": (), "staging": ("values-staging.yaml",), "production"
 VARIANTS = (
     *(Variant(name, files) for name, files in VALUES_FILES.items()),
     # Blue-green (infra/deploy): a colour release with its beat stopped, and the router release.
-    Variant("production-blue", ("values-production.yaml",), {"colour": "blue", "beat.replicas": "0"}, f"{RELEASE}-blue"),
+    Variant(
+        "production-blue", ("values-production.yaml",), {"colour": "blue", "beat.replicas": "0"}, f"{RELEASE}-blue"
+    ),
     Variant("production-router", ("values-production.yaml",), {"router.enabled": "true", "router.colour": "green"}),
 )
 
@@ -76,7 +78,9 @@ def _values_arguments(values_files: tuple[str, ...] | list[str], set_values: dic
 
 
 def lint(variant: Variant) -> None:
-    result = _run([str(HELM), "lint", "--strict", str(CHART), *_values_arguments(variant.values_files, variant.set_values)])
+    result = _run(
+        [str(HELM), "lint", "--strict", str(CHART), *_values_arguments(variant.values_files, variant.set_values)]
+    )
     if result.returncode != 0:
         raise ChartCheckError(f"helm lint --strict ({variant.name}) failed:\n{result.stdout}{result.stderr}")
 
@@ -128,7 +132,11 @@ def check(variant: Variant, versions: list[str]) -> list[str]:
         manifests = render(variant.values_files, variant.set_values, release=variant.release)
     except ChartCheckError as error:
         return [str(error)]
-    return [f"{variant.name} @ {version}: {line}" for version in versions for line in validation_problems(manifests, version)]
+    return [
+        f"{variant.name} @ {version}: {line}"
+        for version in versions
+        for line in validation_problems(manifests, version)
+    ]
 
 
 def main() -> int:
@@ -137,7 +145,9 @@ def main() -> int:
     for variant in VARIANTS:
         problems = check(variant, versions)
         failures += problems
-        print(f"{variant.name}: {'FAILED' if problems else 'ok'} (helm lint --strict; kubernetes {', '.join(versions)})")
+        print(
+            f"{variant.name}: {'FAILED' if problems else 'ok'} (helm lint --strict; kubernetes {', '.join(versions)})"
+        )
     for failure in failures:
         print(failure, file=sys.stderr)
     return 1 if failures else 0
