@@ -1,0 +1,54 @@
+# The container image: built for real with buildah (no Docker engine here) and checked inside.
+#   make hadolint    lint docker/Dockerfile
+#   make wheelhouse  the locked wheels for the build context (CI calls it before its own build too)
+#   make image       base from debootstrap (cached), wheelhouse, `buildah bud`, then scripts/check_image.py,
+#                    which runs every role inside the image against the PostgreSQL and Redis below
+IMAGE ?= localhost/weekend-planner:dev
+IMAGE_BASE ?= localhost/weekend-planner-base:bookworm
+IMAGE_CACHE := .cache/image
+IMAGE_WHEELS := $(IMAGE_CACHE)/wheels
+IMAGE_REVISION = $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+IMAGE_SOURCE = $(or $(shell git remote get-url origin 2>/dev/null),unknown)
+# The roles run against these in the check (chroot isolation shares the host's network); empty skips that.
+IMAGE_CHECK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/weekend_planner_image
+IMAGE_CHECK_REDIS_URL ?= redis://127.0.0.1:6379/11
+# Wheels for the image's platform (bookworm's glibc 2.36, CPython 3.11), whatever the host is.
+WHEEL_PLATFORMS := --platform manylinux_2_36_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64
+
+.PHONY: hadolint wheelhouse image image-tools
+
+hadolint: install-dev
+	$(BIN)/hadolint docker/Dockerfile
+
+# Every file is checked against the lock's hashes on download and again by `pip install --require-hashes`.
+$(IMAGE_WHEELS)/.complete: requirements/base.txt | install-dev
+	rm -rf $(IMAGE_WHEELS)
+	$(BIN)/pip download --quiet --disable-pip-version-check --no-deps --require-hashes --only-binary :all: \
+	  $(WHEEL_PLATFORMS) --python-version 3.11 --implementation cp --abi cp311 \
+	  -r requirements/base.txt -d $(IMAGE_WHEELS) 2>&1 | grep -v 'is ignored: it is neither a file nor a directory' \
+	  ; test $${PIPESTATUS[0]} = 0
+	@touch $@
+
+wheelhouse: $(IMAGE_WHEELS)/.complete
+
+# buildah builds and runs (chroot isolation, no daemon); debootstrap makes the base. Skipped when present.
+image-tools:
+	@missing=""; \
+	for tool in buildah debootstrap; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian's$$missing for make image"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "needs root: sudo apt-get install$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@if [ "$$(id -u)" != 0 ]; then echo "make image runs buildah as root (chroot isolation, debootstrap)" >&2; exit 1; fi
+
+image: hadolint image-tools wheelhouse
+	docker/build-base.sh $(IMAGE_BASE) $(IMAGE_CACHE)
+	buildah bud --quiet --isolation chroot --format docker --layers \
+	  --build-arg BASE_IMAGE=$(IMAGE_BASE) \
+	  --build-arg REVISION=$(IMAGE_REVISION) \
+	  --build-arg SOURCE=$(IMAGE_SOURCE) \
+	  --build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) \
+	  -t $(IMAGE) -f docker/Dockerfile .
+	$(BIN)/python scripts/check_image.py $(IMAGE) --revision $(IMAGE_REVISION) \
+	  --database-url "$(IMAGE_CHECK_DATABASE_URL)" --redis-url "$(IMAGE_CHECK_REDIS_URL)"
