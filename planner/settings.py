@@ -365,6 +365,9 @@ LOGGING = {
         # httpx logs each request URL at INFO, and some providers take their key in the query string.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # boto3 announces at INFO where it found credentials: noise on stdout, where backup_db prints its key.
+        "botocore": {"level": "WARNING"},
+        "boto3": {"level": "WARNING"},
     },
 }
 

@@ -241,9 +241,14 @@ def restore_run(*, plan: RestorePlan) -> None:
 
 
 def _run(command: list[str], *, env: dict[str, str], action: str) -> None:
-    result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)  # noqa: S603 - fixed argv, no shell
+    # A fixed argv and no shell; stdin closed so a password prompt can never hang the command.
+    result = subprocess.run(  # noqa: S603
+        command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         tail = "\n".join(result.stderr.strip().splitlines()[-STDERR_TAIL_LINES:]) or "(no output)"
+        if "server version mismatch" in result.stderr:
+            tail += f"\nInstall a {CLIENT_PACKAGE} at least as new as the server (e.g. postgresql-client-16)."
         raise BackupError(f"{action} failed with exit code {result.returncode}:\n{tail}")
 
 

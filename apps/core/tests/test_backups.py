@@ -206,10 +206,24 @@ def test_backup_wipe_and_restore_latest_brings_back_every_row(s3, capsys):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_backup_is_a_custom_format_dump_stored_with_the_kms_key(s3, capsys, kms_key_id):
+def test_backup_db_on_the_command_line_prints_only_the_key_of_an_encrypted_dump(s3, settings, clean_env, kms_key_id):
     UserFactory()
-    call_command("backup_db")
-    key = capsys.readouterr().out.strip()
+    db = connection.settings_dict
+    env = clean_env(
+        DJANGO_SETTINGS_MODULE="planner.test_settings",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        REDIS_URL=settings.CACHES["default"]["LOCATION"],
+        BACKUP_BUCKET=s3.name,
+        BACKUP_KMS_KEY_ID=kms_key_id,
+        AWS_ENDPOINT_URL=settings.AWS_ENDPOINT_URL,
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "backup_db"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip()
+    assert KEY_PATTERN.match(key), result.stdout  # one line, fit for KEY=$(manage.py backup_db)
+    assert s3.keys() == [key]
 
     head = s3.client.head_object(Bucket=s3.name, Key=key)
     assert head["ServerSideEncryption"] == "aws:kms"
@@ -336,6 +350,19 @@ def test_restore_asks_first_and_a_no_changes_nothing(s3, monkeypatch, capsys):
     assert "Type 'yes' to continue" in questions[0]
     assert "Restore cancelled." in capsys.readouterr().out
     assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_restore_without_a_terminal_asks_for_no_input(s3, monkeypatch):
+    s3.client.put_object(Bucket=s3.name, Key=f"postgres/{connection.settings_dict['NAME']}/2026-01-01T000000Z.dump",
+                         Body=b"not an archive")  # fmt: skip
+
+    def closed_stdin(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr(builtins, "input", closed_stdin)
+    with pytest.raises(CommandError, match=r"stdin is closed\): pass --no-input"):
+        call_command("restore_db", "--latest")
 
 
 @pytest.mark.django_db

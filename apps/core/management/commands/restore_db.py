@@ -27,13 +27,16 @@ class Command(BaseCommand):
         except backups.BackupError as exc:
             raise CommandError(str(exc)) from exc
         if options["interactive"]:
-            answer = input(
-                f"You have requested a restore of the {plan.database.name!r} database on {plan.database.host}\n"
-                f"from {plan.source}.\n"
-                "Every table in the backup will be REPLACED by its backed-up rows; changes made since are lost.\n"
-                "Are you sure you want to do this?\n\n"
-                "    Type 'yes' to continue, or 'no' to cancel: "
-            )
+            try:
+                answer = input(
+                    f"You have requested a restore of the {plan.database.name!r} database on {plan.database.host}\n"
+                    f"from {plan.source}.\n"
+                    "Every table in the backup will be REPLACED by its backed-up rows; changes made since are lost.\n"
+                    "Are you sure you want to do this?\n\n"
+                    "    Type 'yes' to continue, or 'no' to cancel: "
+                )
+            except EOFError as exc:  # no terminal, as under `kubectl exec` without -it
+                raise CommandError("No answer to the confirmation (stdin is closed): pass --no-input.") from exc
             if answer != "yes":
                 self.stdout.write("Restore cancelled.")
                 return
