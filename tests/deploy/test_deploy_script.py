@@ -21,7 +21,10 @@ DEPLOY = ROOT / "infra" / "deploy"
 PUBLIC_HOST = "planner.example.test"
 TAG = "3f2c1e9"
 NS = "weekend-planner-prod"
-SMOKE = "<smoke check>"
+
+IMAGE = "123456789012.dkr.ecr.us-west-2.amazonaws.com/weekend-planner:" + TAG
+SMOKE_POD = "<smoke pod>"
+SMOKE_SPEC = "<smoke pod spec>"
 
 STAND_IN = """#!{python}
 import json, os, subprocess, sys
@@ -34,6 +37,8 @@ if tool == "helm":
     sys.exit(0)
 if args[:2] == ["get", "service"]:
     print(os.environ.get("FAKE_LIVE_COLOUR", ""), end="")
+elif args[:2] == ["get", "deployment"]:
+    print(os.environ["FAKE_IMAGE"], end="")
 elif args[:2] == ["get", "deployments"]:
     instance = args[args.index("--selector") + 1].split("=", 1)[1]
     for role in ("web", "worker-default", "beat"):
@@ -43,13 +48,16 @@ elif args[:2] == ["get", "pods"]:
         print("pod/weekend-planner-blue-beat-7d9f-abcde")
 elif args[0] == "wait":
     sys.exit(1 if os.environ.get("FAKE_BEAT_STUCK") else 0)
-elif args[0] == "exec":
-    code, url = args[args.index("-c") + 1], args[-1]
+elif args[0] == "run":
+    # Run the smoke pod's command here, against the local server standing in for the Service in its URL;
+    # ALLOWED_HOSTS comes from this environment as it would from the release's ConfigMap.
+    pod = json.loads(args[args.index("--overrides") + 1])
+    python, flag, code, url, *rest = pod["spec"]["containers"][0]["command"]
     service = url.split("//", 1)[1].split(":", 1)[0]
     target = json.loads(os.environ["FAKE_SERVICES"]).get(service)
     if target is None:
         sys.exit(f"Service {{service}} not found")
-    sys.exit(subprocess.run([sys.executable, "-c", code, "http://" + target]).returncode)
+    sys.exit(subprocess.run([sys.executable, flag, code, "http://" + target, *rest]).returncode)
 """
 
 
@@ -57,11 +65,13 @@ class _AppStandIn(BaseHTTPRequestHandler):
     """Answers like our web pods: /health, /ready (503 when broken), the schema only for a public host over HTTPS."""
 
     broken = False
+    ready_hits: list[str] = []
 
     def do_GET(self) -> None:
         if self.path == "/health":
             status = 200
         elif self.path == "/ready":
+            self.ready_hits.append(self.headers["Host"])
             status = 503 if self.broken else 200
         elif self.path == "/api/schema/":
             ok = self.headers["Host"] == PUBLIC_HOST and self.headers["X-Forwarded-Proto"] == "https"
@@ -79,6 +89,7 @@ class _AppStandIn(BaseHTTPRequestHandler):
 
 class _BrokenApp(_AppStandIn):
     broken = True
+    ready_hits: list[str] = []
 
 
 def _serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
@@ -128,6 +139,7 @@ def deploy(tmp_path: Path, chart: Path, healthy: str):  # type: ignore[no-untype
             "HOME": str(tmp_path),
             "FAKE_CALLS": str(calls_file),
             "FAKE_LIVE_COLOUR": live,
+            "FAKE_IMAGE": IMAGE,
             "FAKE_SERVICES": json.dumps(all_healthy | (services or {})),
             "ALLOWED_HOSTS": f"{PUBLIC_HOST},.example.test",
             "SMOKE_ATTEMPTS": "2",
@@ -139,11 +151,15 @@ def deploy(tmp_path: Path, chart: Path, healthy: str):  # type: ignore[no-untype
             full_args += ["--chart", str(chart)]
         result = subprocess.run(full_args, env=environ, capture_output=True, text=True, timeout=120)
         calls = [json.loads(line) for line in calls_file.read_text().splitlines()]
-        for call in calls:  # the smoke check's Python source is not the point of an order assertion
-            if "-c" in call:
-                call[call.index("-c") + 1] = SMOKE
+        run.pods = []
+        for call in calls:  # the smoke pod's name and spec are checked apart from the order of calls
+            if call[:2] == ["kubectl", "run"]:
+                spec_at = call.index("--overrides") + 1
+                run.pods.append((call[2], json.loads(call[spec_at])))
+                call[2], call[spec_at] = SMOKE_POD, SMOKE_SPEC
         return result, calls
 
+    run.pods = []
     return run
 
 
@@ -194,19 +210,17 @@ def rollouts(colour: str) -> list[list[str]]:
     ]
 
 
-def smoke(colour: str, service: str, ns: str = NS, release: str | None = None) -> list[str]:
+def smoke(colour: str, service: str, ns: str = NS, release: str | None = None) -> list[list[str]]:
     release = release or f"weekend-planner-{colour}"
+    image = ["-o", "jsonpath={.spec.template.spec.containers[0].image}"]
+    labels = "app.kubernetes.io/part-of=weekend-planner,app.kubernetes.io/component=smoke"
     return [
-        "kubectl",
-        "exec",
-        "--namespace",
-        ns,
-        f"deploy/{release}-web",
-        "--",
-        "python",
-        "-c",
-        SMOKE,
-        f"http://{service}:80",
+        ["kubectl", "get", "deployment", f"{release}-web", "--namespace", ns, *image],
+        [
+            *("kubectl", "run", SMOKE_POD, "--namespace", ns, "--image", IMAGE, "--restart=Never", "--rm", "-i"),
+            *("--quiet", "--labels", labels, "--pod-running-timeout", "10m", "--override-type", "merge"),
+            *("--overrides", SMOKE_SPEC),
+        ],
     ]
 
 
@@ -249,9 +263,9 @@ def test_first_blue_green_deploy_installs_blue_switches_and_starts_its_beat_last
         live_colour_lookup(),
         install_colour(chart, "blue", beat=0),
         *rollouts("blue"),
-        smoke("blue", "weekend-planner-blue-web"),
+        *smoke("blue", "weekend-planner-blue-web"),
         switch(chart, "blue"),
-        smoke("blue", "weekend-planner-web"),
+        *smoke("blue", "weekend-planner-web"),
         # A beat left by a plain rolling release goes with the router switch; it must be gone first.
         wait_beat_gone("weekend-planner"),
         install_colour(chart, "blue", beat=1),
@@ -267,9 +281,9 @@ def test_blue_to_green_stops_the_old_beat_before_the_new_one_starts_then_removes
         live_colour_lookup(),
         install_colour(chart, "green", beat=0),
         *rollouts("green"),
-        smoke("green", "weekend-planner-green-web"),
+        *smoke("green", "weekend-planner-green-web"),
         switch(chart, "green"),
-        smoke("green", "weekend-planner-web"),
+        *smoke("green", "weekend-planner-web"),
         ["kubectl", "scale", "deployment", "weekend-planner-blue-beat", "--replicas=0", "--namespace", NS],
         wait_beat_gone("weekend-planner-blue"),
         install_colour(chart, "green", beat=1),
@@ -286,9 +300,37 @@ def test_green_to_blue_is_the_mirror_image(deploy, chart: Path) -> None:
     assert calls[-1] == uninstall("green")
 
 
+def test_smoke_pod_runs_the_deployed_image_with_the_release_settings_locked_down(deploy) -> None:
+    result, _calls = deploy(*BLUE_GREEN, live="blue")
+
+    assert result.returncode == 0, result.stderr
+    assert len(deploy.pods) == 2
+    for name, pod in deploy.pods:
+        assert name.startswith("weekend-planner-green-smoke-")
+        spec = pod["spec"]
+        (container,) = spec["containers"]
+        assert container["image"] == IMAGE
+        assert container["envFrom"] == [{"configMapRef": {"name": "weekend-planner-green-config"}}]
+        assert container["command"][:2] == ["python", "-c"]
+        assert container["command"][4:] == ["2", "0"]  # SMOKE_ATTEMPTS, SMOKE_INTERVAL
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert spec["securityContext"]["runAsUser"] == 10001
+        assert spec["automountServiceAccountToken"] is False
+        assert container["securityContext"] == {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        }
+    urls = [pod["spec"]["containers"][0]["command"][3] for _name, pod in deploy.pods]
+    assert urls == ["http://weekend-planner-green-web:80", "http://weekend-planner-web:80"]
+    assert "smoke checks passed" in result.stderr
+    assert "/api/schema/" in result.stderr  # checked with the public host, through the whole app
+
+
 def test_failed_smoke_check_before_the_switch_uninstalls_the_new_colour_and_leaves_the_old_live(
     deploy, chart: Path, broken: str
 ) -> None:
+    hits_before = len(_BrokenApp.ready_hits)
     result, calls = deploy(*BLUE_GREEN, live="blue", services={"weekend-planner-green-web": broken})
 
     assert result.returncode == 1
@@ -296,14 +338,15 @@ def test_failed_smoke_check_before_the_switch_uninstalls_the_new_colour_and_leav
         live_colour_lookup(),
         install_colour(chart, "green", beat=0),
         *rollouts("green"),
-        smoke("green", "weekend-planner-green-web"),  # bounded retries: SMOKE_ATTEMPTS=2
-        smoke("green", "weekend-planner-green-web"),
+        *smoke("green", "weekend-planner-green-web"),
         uninstall("green"),
     ]
     assert not [call for call in calls if "router.enabled=true" in call]
     assert not [call for call in calls if "weekend-planner-blue-beat" in call or call[:2] == ["kubectl", "scale"]]
     assert "HTTP 503" in result.stderr
     assert "FAILED" in result.stderr
+    # One smoke pod, retrying a bounded number of times (SMOKE_ATTEMPTS=2) inside it.
+    assert len(_BrokenApp.ready_hits) - hits_before == 2
 
 
 def test_failed_public_smoke_check_switches_back_to_the_old_colour_before_touching_its_beat(
@@ -314,8 +357,7 @@ def test_failed_public_smoke_check_switches_back_to_the_old_colour_before_touchi
     assert result.returncode == 1
     assert calls[-5:] == [
         switch(chart, "green"),
-        smoke("green", "weekend-planner-web"),
-        smoke("green", "weekend-planner-web"),
+        *smoke("green", "weekend-planner-web"),
         switch(chart, "blue"),
         uninstall("green"),
     ]
@@ -353,7 +395,7 @@ def test_rolling_deploy_upgrades_one_release_with_rollback_on_failure_then_smoke
             "--timeout",
             "10m",
         ],
-        smoke("", "weekend-planner-web", ns=staging, release="weekend-planner"),
+        *smoke("", "weekend-planner-web", ns=staging, release="weekend-planner"),
     ]
     assert not [call for call in calls if "--atomic" in call]
 
