@@ -373,7 +373,8 @@ def test_config_changes_restart_the_pods() -> None:
 
 
 def test_the_database_connection_budget_is_enforced_at_render() -> None:
-    objects = render(PRODUCTION)
+    threads = {"web.gunicorn.threads": 2}  # every gunicorn thread holds its own connection
+    objects = render(PRODUCTION, threads)
     deployments = by_kind(objects, "Deployment")
     hpas = by_kind(objects, "HorizontalPodAutoscaler")
     needed = 2  # beat and migrate
@@ -382,10 +383,11 @@ def test_the_database_connection_budget_is_enforced_at_render() -> None:
             continue
         pods = hpas[name]["spec"]["maxReplicas"] + deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
         env = env_of(deployment["spec"]["template"]["spec"]["containers"][0])
-        needed += pods * int(env.get("WEB_CONCURRENCY") or env["CELERY_CONCURRENCY"])
+        per_pod = int(env["WEB_CONCURRENCY"]) * int(env["GUNICORN_THREADS"]) if "WEB_CONCURRENCY" in env else 0
+        needed += pods * (per_pod or int(env["CELERY_CONCURRENCY"]))
     assert needed <= values_of(PRODUCTION)["database"]["maxConnections"]
-    render(PRODUCTION, {"database.maxConnections": needed})
-    message = render_error(PRODUCTION, {"database.maxConnections": needed - 1})
+    render(PRODUCTION, {**threads, "database.maxConnections": needed})
+    message = render_error(PRODUCTION, {**threads, "database.maxConnections": needed - 1})
     assert f"= {needed}, more than database.maxConnections ({needed - 1})" in message
 
 
