@@ -23,7 +23,7 @@ CHECK_TOOLS = re.compile(
     r"\b(pytest|ruff|mypy|lint-imports|bandit|pip-audit|checkov|ansible-lint|hadolint|shellcheck|"
     r"check-jsonschema|kubernetes-validate|helm (lint|template)|manage\.py)\b"
 )
-MAKE_RUN = re.compile(r'^(sudo env "PATH=\$PATH" )?make( [A-Za-z0-9_-]+)+( [A-Z_]+="[^"]*")?$')
+MAKE_RUN = re.compile(r'^(sudo env "PATH=\$PATH" )?make( [A-Za-z0-9_-]+)+( [A-Z_]+="[^"]*")*$')
 
 
 def load(name: str) -> dict[str, Any]:
