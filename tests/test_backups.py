@@ -1,5 +1,8 @@
 """backup_db and restore_db against the real local PostgreSQL and a real moto server (S3 and KMS) on loopback.
 
+A project-wide test, outside apps/: it fills and compares the tables of every app, and apps.core may not import
+the apps above it (DESIGN.md section 4).
+
 pg_dump and pg_restore are separate processes: they see only committed rows, so the round trips use
 transactional tests (pytest-django flushes the test database afterwards, as for any such test).
 """
@@ -17,13 +20,16 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from boto3.s3.transfer import TransferConfig
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
 from apps.calendars import services as calendar_services
 from apps.calendars.ical import PlanData
+from apps.core import backups
 from apps.events import services as event_services
+from apps.events.models import Event
 from apps.events.tests.factories import item, make_source, venue
 from apps.users.tests.factories import UserFactory
 from conftest import ROOT, free_port
@@ -144,8 +150,6 @@ def realistic_data() -> None:
             item("e3", start=start + timedelta(days=2), title="Jazz night", price_min=None, price_max=None),
         ],
     )
-    from apps.events.models import Event
-
     events = list(Event.objects.order_by("pk"))
     for index, person in enumerate(people):
         calendar = calendar_services.calendar_ensure_default(owner=person)
@@ -234,10 +238,6 @@ def test_backup_db_on_the_command_line_prints_only_the_key_of_an_encrypted_dump(
 
 @pytest.mark.django_db(transaction=True)
 def test_big_dumps_go_up_in_parts_and_keep_the_encryption(s3, capsys, kms_key_id, monkeypatch):
-    from boto3.s3.transfer import TransferConfig
-
-    from apps.core import backups
-
     # Parts of S3's minimum size, so even a small test database needs several of them.
     monkeypatch.setattr(
         backups, "TRANSFER", TransferConfig(multipart_threshold=5 * 2**20, multipart_chunksize=5 * 2**20)
@@ -390,8 +390,6 @@ def test_a_database_other_than_postgresql_is_refused_without_a_traceback(clean_e
 
 
 def test_the_prefix_is_one_folder_however_it_is_written(s3, settings):
-    from apps.core import backups
-
     moment = datetime(2026, 11, 26, 3, 15, 0, tzinfo=UTC)
     for prefix, expected in [("postgres/", "postgres/"), ("/nightly", "nightly/"), ("", "")]:
         settings.BACKUP_PREFIX = prefix
