@@ -136,13 +136,10 @@ def test_schema_rejects_bad_values_at_lint(bad: dict[str, Any]) -> None:
     assert result.returncode != 0, result.stdout
 
 
-def test_empty_queue_list_is_rejected_by_the_schema() -> None:
-    override = CHART.parent / "empty-queues.test-values.yaml"
-    try:
-        override.write_text("workers:\n  default:\n    queues: []\n")
-        assert "queues" in render_error([str(override)])
-    finally:
-        override.unlink()
+def test_empty_queue_list_is_rejected_by_the_schema(tmp_path: Path) -> None:
+    override = tmp_path / "empty-queues.yaml"
+    override.write_text("workers:\n  default:\n    queues: []\n")
+    assert "/workers/default/queues" in render_error([str(override)])
 
 
 # --- Workloads ------------------------------------------------------------------------------------------------------
