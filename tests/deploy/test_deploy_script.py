@@ -309,6 +309,7 @@ def test_smoke_pod_runs_the_deployed_image_with_the_release_settings_locked_down
         assert name.startswith("weekend-planner-green-smoke-")
         spec = pod["spec"]
         (container,) = spec["containers"]
+        assert container["name"] == name
         assert container["image"] == IMAGE
         assert container["envFrom"] == [{"configMapRef": {"name": "weekend-planner-green-config"}}]
         assert container["command"][:2] == ["python", "-c"]
