@@ -365,6 +365,20 @@ def test_failed_public_smoke_check_switches_back_to_the_old_colour_before_touchi
     assert not [call for call in calls if call[:2] == ["kubectl", "scale"]]
 
 
+def test_failed_public_smoke_check_on_the_first_switch_brings_back_the_rolling_release(
+    deploy, chart: Path, broken: str
+) -> None:
+    result, calls = deploy(*BLUE_GREEN, live="", services={"weekend-planner-web": broken})
+
+    assert result.returncode == 1
+    assert calls[-4:] == [
+        *smoke("blue", "weekend-planner-web"),
+        ["helm", "rollback", "weekend-planner", "--namespace", NS, "--wait", "--timeout", "10m"],
+        uninstall("blue"),
+    ]
+    assert not [call for call in calls if "beat.replicas=1" in call or call[:2] == ["kubectl", "wait"]]
+
+
 def test_a_beat_pod_that_does_not_go_away_stops_the_deploy_before_a_second_beat_starts(deploy, chart: Path) -> None:
     result, calls = deploy(*BLUE_GREEN, live="blue", FAKE_BEAT_STUCK="1")
     blue_beat = "app.kubernetes.io/instance=weekend-planner-blue,app.kubernetes.io/component=beat"
