@@ -138,7 +138,10 @@ def _database(url: str) -> dict[str, object]:
     if "sqlite" in str(config["ENGINE"]):
         config["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
     else:
-        config["OPTIONS"] = {"connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5)}
+        # Options from the URL (e.g. ?sslmode=verify-full for RDS) are kept; the timeout is only a default.
+        options = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
+        options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+        config["OPTIONS"] = options
     return config
 
 

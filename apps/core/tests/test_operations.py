@@ -202,3 +202,19 @@ def test_ready_is_503_while_migrations_are_pending(start_server, clean_env, unmi
 
     assert response.status_code == 503
     assert "pending" in response.json()["failed"]["migrations"]
+
+
+def test_database_url_options_such_as_sslmode_are_kept(clean_env):
+    import subprocess
+    import sys
+
+    env = clean_env(DATABASE_URL="postgres://app@db.example:5432/planner?sslmode=verify-full&connect_timeout=9")
+    code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env={**env, "DJANGO_SETTINGS_MODULE": "planner.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "{'sslmode': 'verify-full', 'connect_timeout': 9}"
