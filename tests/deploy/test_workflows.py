@@ -204,7 +204,7 @@ def test_every_action_is_pinned_to_a_commit(ci: dict[str, Any]) -> None:
 def test_the_team_hears_about_every_deploy_success_or_failure(jobs: dict[str, Any]) -> None:
     notify = jobs["notify"]
     assert notify["if"].startswith("always()")
-    assert set(notify["needs"]) >= {"push", *DEPLOY_JOBS}
+    assert set(notify["needs"]) == set(jobs) - {"notify"}  # a failed check skips the deploy: still reported
     (step,) = notify["steps"]
     assert step["uses"].startswith("slackapi/slack-github-action@")
     assert step["with"]["webhook"] == "${{ secrets.SLACK_WEBHOOK_URL }}"
