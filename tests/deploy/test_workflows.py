@@ -124,7 +124,7 @@ def test_the_image_is_pushed_only_on_pushes_after_every_check_tagged_with_the_co
 
 
 def test_tests_run_against_postgresql_16_and_redis_7(jobs: dict[str, Any]) -> None:
-    for name in ("test", "browser"):
+    for name in ("test", "browser", "image"):
         services = jobs[name]["services"]
         assert services["postgres"]["image"] == "postgres:16"
         assert services["redis"]["image"] == "redis:7"
