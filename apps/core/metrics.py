@@ -11,12 +11,11 @@ rather than samples kept in a process: apps below the project register theirs fo
 """
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.registry import Collector
+from prometheus_client.registry import Collector, CollectorRegistry
 
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -37,32 +36,31 @@ def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROCESS_DIR_VARIABLE) or None
 
 
-class ScrapePage:
-    """The samples of every process of this pod's role (or of this process alone), then the extra collectors."""
+def scrape_registry(extra: Iterable[Collector] = ()) -> CollectorRegistry:
+    """The samples of every process of this pod's role (or of this process alone), then the extra collectors.
 
-    def __init__(self, extra: Iterable[Collector] = ()) -> None:
-        directory = multiprocess_dir()
-        # registry=None: read the files on each collect() without registering anywhere.
-        own: Collector = MultiProcessCollector(None, path=directory) if directory else REGISTRY  # type: ignore[no-untyped-call]
-        self.collectors: tuple[Collector, ...] = (own, *extra)
+    Collectors without names are allowed so that `?name[]=` filtering (prometheus_client's HTTP server)
+    still reaches them."""
+    registry = CollectorRegistry(support_collectors_without_names=True)
+    directory = multiprocess_dir()
+    if directory:
+        MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]  # reads the files per scrape
+    else:
+        registry.register(REGISTRY)
+    for collector in extra:
+        registry.register(collector)
+    return registry
 
-    def collect(self) -> Iterator[Metric]:
-        for collector in self.collectors:
-            yield from collector.collect()
 
-    def render(self) -> bytes:
-        return generate_latest(self)
-
-
-def web_page() -> ScrapePage:
-    return ScrapePage(extra=web_collectors())
+def render_web_page() -> bytes:
+    return generate_latest(scrape_registry(extra=web_collectors()))
 
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
-    "ScrapePage",
     "multiprocess_dir",
     "register_web_collector",
+    "render_web_page",
+    "scrape_registry",
     "web_collectors",
-    "web_page",
 ]

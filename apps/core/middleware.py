@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from apps.core.api.errors import error_body
 from apps.core.health import readiness_failures
-from apps.core.metrics import CONTENT_TYPE_LATEST, web_page
+from apps.core.metrics import CONTENT_TYPE_LATEST, render_web_page
 
 logger = structlog.get_logger("apps.request")
 
@@ -43,7 +43,7 @@ class OperationsEndpointsMiddleware:
                 # Came through the load balancer from outside: metrics are for in-cluster scrapes only.
                 return JsonResponse(error_body("not_found", "Not found."), status=404)
             # Every gunicorn worker's samples (multiprocess mode) plus what apps read at scrape time.
-            return HttpResponse(web_page().render(), content_type=CONTENT_TYPE_LATEST)
+            return HttpResponse(render_web_page(), content_type=CONTENT_TYPE_LATEST)
         return self.get_response(request)
 
 

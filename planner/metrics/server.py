@@ -7,7 +7,7 @@ import structlog
 from prometheus_client import start_http_server
 from prometheus_client.registry import Collector
 
-from apps.core.metrics import ScrapePage
+from apps.core.metrics import scrape_registry
 
 logger = structlog.get_logger(__name__)
 
@@ -23,7 +23,7 @@ def serve_metrics(*, role: str, extra: Iterable[Collector] = ()) -> bool:
     """Serves this role's page in a daemon thread; False (and an error logged) when the port is taken."""
     addr, port = metrics_address()
     try:
-        start_http_server(port, addr=addr, registry=ScrapePage(extra=extra))
+        start_http_server(port, addr=addr, registry=scrape_registry(extra=extra))
     except OSError as exc:
         # The process itself is worth more than its metrics: keep running, and let the missing scrape
         # target (`up == 0`) tell the operator.
