@@ -6,8 +6,8 @@ the sum over the workers that served requests or ran tasks. Without it (runserve
 page is this process's own registry.
 
 Metrics read at scrape time from a shared store (the database, the broker) are collectors added to the page
-rather than samples kept in a process: apps below the project register theirs for the web page with
-`register_web_collector` in their AppConfig.ready(), so this module never imports them.
+rather than samples kept in a process: apps register theirs for the web page with `register_web_collector` in
+their AppConfig.ready(), so core never imports the apps above it.
 """
 
 import os
