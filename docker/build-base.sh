@@ -86,4 +86,7 @@ buildah config \
 buildah commit --quiet --rm "$container" "$keyed_image" >/dev/null
 trap - EXIT
 buildah tag "$keyed_image" "$image"
+# Bases of earlier recipes are not used again.
+buildah images --format '{{.Name}}:{{.Tag}}' | grep -F "$image-" | grep -vxF "$keyed_image" |
+	while read -r old; do buildah rmi "$old" >/dev/null 2>&1 || true; done
 echo "base image $image built ($keyed_image)"

@@ -7,8 +7,8 @@ IMAGE ?= localhost/weekend-planner:dev
 IMAGE_BASE ?= localhost/weekend-planner-base:bookworm
 IMAGE_CACHE := .cache/image
 IMAGE_WHEELS := $(IMAGE_CACHE)/wheels
-IMAGE_REVISION = $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-IMAGE_SOURCE = $(or $(shell git remote get-url origin 2>/dev/null),unknown)
+IMAGE_REVISION := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+IMAGE_SOURCE := $(or $(shell git remote get-url origin 2>/dev/null),unknown)
 # The roles run against these in the check (chroot isolation shares the host's network); empty skips that.
 IMAGE_CHECK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/weekend_planner_image
 IMAGE_CHECK_REDIS_URL ?= redis://127.0.0.1:6379/11
@@ -44,11 +44,15 @@ image-tools:
 
 image: hadolint image-tools wheelhouse
 	docker/build-base.sh $(IMAGE_BASE) $(IMAGE_CACHE)
-	buildah bud --quiet --isolation chroot --format docker --layers \
+	@set -e; previous=$$(buildah images --quiet --no-trunc $(IMAGE) 2>/dev/null || true); \
+	set -x; buildah bud --quiet --isolation chroot --format docker --layers \
 	  --build-arg BASE_IMAGE=$(IMAGE_BASE) \
 	  --build-arg REVISION=$(IMAGE_REVISION) \
 	  --build-arg SOURCE=$(IMAGE_SOURCE) \
 	  --build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) \
-	  -t $(IMAGE) -f docker/Dockerfile .
+	  -t $(IMAGE) -f docker/Dockerfile .; set +x; \
+	if [ -n "$$previous" ] && [ "$$previous" != "$$(buildah images --quiet --no-trunc $(IMAGE))" ]; then \
+	  buildah rmi "$$previous" >/dev/null 2>&1 || true; \
+	fi
 	$(BIN)/python scripts/check_image.py $(IMAGE) --revision $(IMAGE_REVISION) \
 	  --database-url "$(IMAGE_CHECK_DATABASE_URL)" --redis-url "$(IMAGE_CHECK_REDIS_URL)"

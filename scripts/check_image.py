@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -238,9 +239,10 @@ class Started:
 
 
 @contextlib.contextmanager
-def serving(box: Container, argv: list[str], env: dict[str, str], log_name: str) -> Iterator[Started]:
+def serving(report: Report, box: Container, argv: list[str], env: dict[str, str], log_name: str) -> Iterator[Started]:
     """Starts a role the way a container runtime would (through the image's tini) and stops it with SIGTERM
-    to tini, which must pass it on so the process shuts down by itself."""
+    to tini, which must pass it on so the process shuts down by itself. Shows its output if a check failed."""
+    failures_before = len(report.failures)
     log_path = f"/tmp/wp-image-check-{os.getpid()}-{log_name}.log"  # noqa: S108 - private to this run
     started = Started()
     with open(log_path, "w+") as log:
@@ -252,9 +254,9 @@ def serving(box: Container, argv: list[str], env: dict[str, str], log_name: str)
             started.returncode = process.returncode
             log.seek(0)
             started.lines = log.read().splitlines()
-            if started.returncode != 0:
+            if started.returncode != 0 or len(report.failures) > failures_before:
                 print(f"      {log_name} exited {started.returncode}; its last lines:")
-                print("\n".join(f"      | {line[:300]}" for line in started.lines[-8:]))
+                print("\n".join(f"      | {line[:300]}" for line in started.lines[-15:]))
     os.unlink(log_path)
 
 
@@ -337,11 +339,18 @@ def check_roles(report: Report, box: Container, config: dict[str, object], env: 
     port = free_port()
     web_env = {**env, "PORT": str(port), "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"}
     base = f"http://127.0.0.1:{port}"
-    with serving(box, [*entrypoint, *_strings(config.get("Cmd"))], web_env, "web") as web:
+    with serving(report, box, [*entrypoint, *_strings(config.get("Cmd"))], web_env, "web") as web:
         health = wait_for(f"{base}/health", 60, lambda r: r.status_code == 200)
         report.check("web role (image's ENTRYPOINT + CMD) answers /health", _ok(health), _shown(health))
         ready = wait_for(f"{base}/ready", 20, lambda r: r.status_code == 200)
         report.check("web answers /ready (database, migrations, cache)", _ok(ready), _shown(ready))
+        # As the ALB forwards a request: the public host name, TLS ended in front of the pod.
+        public = {"Host": "weekendplanner.example", "X-Forwarded-Proto": "https"}
+        page = _get(f"{base}/accounts/login/", public)
+        report.check("web renders a page under production settings", _ok(page), _shown(page))
+        asset = re.search(r'/static/[^"]+\.css', metrics_body(page))
+        static = _get(base + asset.group(0), public) if asset else "no stylesheet linked from the page"
+        report.check("whitenoise serves the collected, hashed static files", _ok(static), _shown(static))
         metrics = wait_for(f"{base}/metrics", 20, lambda r: r.status_code == 200)
         report.check(
             "web serves /metrics (django-prometheus)",
@@ -354,7 +363,7 @@ def check_roles(report: Report, box: Container, config: dict[str, object], env: 
 
     metrics_port = free_port()
     worker_env = {**env, "CELERY_QUEUES": "default,sync", "CELERY_CONCURRENCY": "1", "METRICS_PORT": str(metrics_port)}
-    with serving(box, [*entrypoint, "/app/docker/roles/worker"], worker_env, "worker") as worker:
+    with serving(report, box, [*entrypoint, "/app/docker/roles/worker"], worker_env, "worker") as worker:
         page = wait_for(f"http://127.0.0.1:{metrics_port}/metrics", 60, lambda r: r.status_code == 200)
         report.check(
             "worker serves planner_celery_queue_length on METRICS_PORT",
@@ -374,7 +383,9 @@ def check_roles(report: Report, box: Container, config: dict[str, object], env: 
     report.check("worker stops cleanly on SIGTERM through tini (warm shutdown)", _clean_exit(worker), worker.returncode)
 
     beat_port = free_port()
-    with serving(box, [*entrypoint, "/app/docker/roles/beat"], {**env, "METRICS_PORT": str(beat_port)}, "beat") as beat:
+    with serving(
+        report, box, [*entrypoint, "/app/docker/roles/beat"], {**env, "METRICS_PORT": str(beat_port)}, "beat"
+    ) as beat:
         page = wait_for(
             f"http://127.0.0.1:{beat_port}/metrics",
             60,
@@ -382,6 +393,13 @@ def check_roles(report: Report, box: Container, config: dict[str, object], env: 
         )
         report.check("beat ticks (planner_celery_beat_last_tick_timestamp_seconds)", _ok(page), _shown(page))
     report.check("beat stops cleanly on SIGTERM through tini", _clean_exit(beat), beat.returncode)
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> httpx.Response | str:
+    try:
+        return httpx.get(url, headers=headers, timeout=10)
+    except httpx.HTTPError as exc:
+        return repr(exc)
 
 
 def metrics_body(response: httpx.Response | str) -> str:
