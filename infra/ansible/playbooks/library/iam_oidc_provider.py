@@ -19,9 +19,15 @@ version_added: "1.0.0"
 author: Weekend Planner maintainers
 options:
   url:
-    description: Issuer URL (C(https://...)), such as an EKS cluster's C(identity.oidc.issuer).
+    description:
+      - Issuer URL (C(https://...)), such as an EKS cluster's C(identity.oidc.issuer).
+      - Required with O(state=present); with O(state=absent) either O(url) or O(match_tags) selects the providers.
     type: str
-    required: true
+  match_tags:
+    description:
+      - With O(state=absent) and no O(url), delete every provider carrying all these tags (for example once the
+        cluster, and with it the issuer URL, is gone).
+    type: dict
   state:
     description: Whether the provider should exist.
     type: str
@@ -74,6 +80,13 @@ EXAMPLES = r"""
   iam_oidc_provider:
     url: "{{ cluster.identity.oidc.issuer }}"
     thumbprints: [9e99a48a9960b14926bb7f3b02e22da2b0ab7280]
+    tags: {Cluster: weekend-planner-staging}
+    region: us-west-2
+
+- name: Delete the providers of that cluster, by tag
+  iam_oidc_provider:
+    match_tags: {Cluster: weekend-planner-staging}
+    state: absent
     region: us-west-2
 """
 
@@ -88,6 +101,11 @@ issuer:
   returned: always
   type: str
   sample: oidc.eks.us-west-2.amazonaws.com/id/EXAMPLE
+deleted:
+  description: ARNs of the providers deleted by O(match_tags).
+  returned: when O(state=absent) with O(match_tags)
+  type: list
+  elements: str
 """
 
 import os
@@ -132,19 +150,48 @@ def find(client: Any, issuer: str) -> str | None:
     return None
 
 
+def tagged(client: Any, match_tags: dict[str, Any]) -> list[str]:
+    wanted = {k: str(v) for k, v in match_tags.items()}
+    arns = []
+    for provider in client.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+        tags = client.get_open_id_connect_provider(OpenIDConnectProviderArn=provider["Arn"]).get("Tags", [])
+        present = {t["Key"]: t["Value"] for t in tags}
+        if all(present.get(k) == v for k, v in wanted.items()):
+            arns.append(provider["Arn"])
+    return arns
+
+
+def delete_tagged(module: AnsibleModule, client: Any) -> None:
+    if not module.params["match_tags"]:
+        module.fail_json(msg="state=absent needs url or match_tags")
+    arns = tagged(client, module.params["match_tags"])
+    if not module.check_mode:
+        for arn in arns:
+            client.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    module.exit_json(changed=bool(arns), arn="", issuer="", deleted=arns)
+
+
 def main() -> None:
     argument_spec = dict(
-        url={"type": "str", "required": True},
+        url={"type": "str"},
+        match_tags={"type": "dict"},
         state={"type": "str", "choices": ["present", "absent"], "default": "present"},
         client_ids={"type": "list", "elements": "str", "default": ["sts.amazonaws.com"]},
         thumbprints={"type": "list", "elements": "str", "default": []},
         tags={"type": "dict"},
         **AWS_ARGS,
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=argument_spec, supports_check_mode=True, required_if=[("state", "present", ("url",))]
+    )
     if boto3 is None:
         module.fail_json(msg=missing_required_lib("boto3"))
     p = module.params
+    if p["state"] == "absent" and not p["url"]:
+        try:
+            delete_tagged(module, aws_client(module, "iam"))
+        except (BotoCoreError, ClientError) as err:
+            module.fail_json(msg=f"IAM call failed: {err}")
     if not p["url"].startswith("https://"):
         module.fail_json(msg=f"url must start with https:// (got {p['url']})")
     issuer = p["url"].removeprefix("https://").rstrip("/")
