@@ -7,7 +7,7 @@ ANSIBLE_VENV ?= .venvs/ansible
 .PHONY: ansible-lint ansible-moto
 
 ansible-lint: $(ANSIBLE_VENV)/.installed
-	cd $(ANSIBLE_DIR) && ../../$(ANSIBLE_VENV)/bin/ansible-lint --offline
+	cd $(ANSIBLE_DIR) && PATH="$(CURDIR)/$(ANSIBLE_VENV)/bin:$$PATH" ../../$(ANSIBLE_VENV)/bin/ansible-lint --offline
 
 # Manual run of site.yml for staging against a throw-away moto server on 127.0.0.1:$(MOTO_PORT).
 # ARGS passes more options, e.g. ARGS="-e planner_state=absent".

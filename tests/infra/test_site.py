@@ -182,12 +182,18 @@ def test_registry_scans_and_keeps_tags_immutable(aws_site):  # type: ignore[no-u
     assert all(rule["action"]["type"] == "expire" for rule in policy["rules"])
 
 
-def test_application_log_group_has_retention(aws_site):  # type: ignore[no-untyped-def]
+def test_application_log_group_has_retention_and_our_key(aws_site, key_arn):  # type: ignore[no-untyped-def]
     logs = aws_site.client("logs")
     found = logs.describe_log_groups(logGroupNamePrefix="/weekend-planner/staging/application")["logGroups"]
     assert [(g["logGroupName"], g.get("retentionInDays")) for g in found] == [
         ("/weekend-planner/staging/application", 30)
     ]
+    assert found[0].get("kmsKeyId") == key_arn
+    # The key's policy lets CloudWatch Logs use it, for this account's log groups only.
+    policy = json.loads(aws_site.client("kms").get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
+    logs_grant = next(s for s in policy["Statement"] if s["Principal"].get("Service") == "logs.us-west-2.amazonaws.com")
+    condition = logs_grant["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert condition.startswith("arn:aws:logs:us-west-2:123456789012:log-group:")
 
 
 def test_second_run_changes_nothing(aws_site):  # type: ignore[no-untyped-def]

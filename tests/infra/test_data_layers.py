@@ -1,0 +1,410 @@
+"""The data and cluster layers of site.yml (Redis, S3, EKS) read back from moto with boto3, then our own modules'
+idempotence and check mode, and the layer playbooks run alone (their inputs found by the core roles' lookups).
+
+Inventory values checked here come from infra/ansible/inventories/staging/group_vars/all/main.yml.
+"""
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+NAME = "weekend-planner-staging"
+ROLES = Path(__file__).resolve().parents[2] / "infra" / "ansible" / "roles"
+ELB_ACCOUNT_US_WEST_2 = "797873946194"
+
+
+def policy_of(document: str | dict) -> dict:
+    return json.loads(document) if isinstance(document, str) else document
+
+
+def statements(document: str | dict) -> list[dict]:
+    return policy_of(document)["Statement"]
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def task_output(run_output: str, task_name: str) -> str:
+    """The lines ansible-playbook printed for one task (up to the next TASK banner)."""
+    after = run_output.split(task_name, 1)
+    assert len(after) == 2, f"task {task_name!r} never ran"
+    return after[1].split("TASK [", 1)[0]
+
+
+@pytest.fixture(scope="module")
+def site(aws_site):  # type: ignore[no-untyped-def]
+    assert aws_site.first_run.returncode == 0, aws_site.first_run.tail()
+    return aws_site
+
+
+@pytest.fixture(scope="module")
+def key_arn(site):  # type: ignore[no-untyped-def]
+    return site.client("kms").describe_key(KeyId=f"alias/{NAME}-data")["KeyMetadata"]["Arn"]
+
+
+@pytest.fixture(scope="module")
+def dr_key_arn(site):  # type: ignore[no-untyped-def]
+    return site.client("kms", "us-east-2").describe_key(KeyId=f"alias/{NAME}-dr")["KeyMetadata"]["Arn"]
+
+
+@pytest.fixture(scope="module")
+def private_subnet_ids(site):  # type: ignore[no-untyped-def]
+    ec2 = site.client("ec2")
+    subnets = ec2.describe_subnets(Filters=[{"Name": "tag:Tier", "Values": ["private"]}])["Subnets"]
+    return sorted(s["SubnetId"] for s in subnets if s["VpcId"])
+
+
+@pytest.fixture(scope="module")
+def security_group_ids(site):  # type: ignore[no-untyped-def]
+    groups = site.client("ec2").describe_security_groups()["SecurityGroups"]
+    return {g["GroupName"]: g["GroupId"] for g in groups}
+
+
+# --- Redis -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def redis(site):  # type: ignore[no-untyped-def]
+    elasticache = site.client("elasticache")
+    return elasticache.describe_replication_groups(ReplicationGroupId=f"{NAME}-redis")["ReplicationGroups"][0]
+
+
+def test_redis_has_a_primary_and_two_replicas_across_zones_with_failover(redis):  # type: ignore[no-untyped-def]
+    assert redis["Status"] == "available"
+    assert len(redis["MemberClusters"]) == 3
+    roles = [m["CurrentRole"] for m in redis["NodeGroups"][0]["NodeGroupMembers"]]
+    assert sorted(roles) == ["primary", "replica", "replica"]
+    assert redis["MultiAZ"] == "enabled"
+    assert redis["AutomaticFailover"] == "enabled"
+    assert redis["ClusterEnabled"] is False
+    assert redis["CacheNodeType"] == "cache.t4g.small"
+
+
+def test_redis_is_encrypted_with_our_key_and_needs_the_auth_token(redis, key_arn):  # type: ignore[no-untyped-def]
+    assert redis["AtRestEncryptionEnabled"] is True
+    assert redis["TransitEncryptionEnabled"] is True
+    assert redis["AuthTokenEnabled"] is True
+    assert redis["KmsKeyId"] == key_arn
+
+
+def test_redis_snapshots_and_slow_log_as_the_seed(redis):  # type: ignore[no-untyped-def]
+    assert redis["SnapshotRetentionLimit"] == 7
+    assert redis["SnapshotWindow"] == "02:00-03:00"
+    [slow_log] = redis["LogDeliveryConfigurations"]
+    assert slow_log["LogType"] == "slow-log"
+    assert slow_log["DestinationType"] == "cloudwatch-logs"
+    log_group = slow_log["DestinationDetails"]["CloudWatchLogsDetails"]["LogGroup"]
+    assert log_group == f"/aws/elasticache/{NAME}-redis/slow-log"
+
+
+def test_redis_subnet_group_is_the_private_subnets(site, private_subnet_ids):  # type: ignore[no-untyped-def]
+    elasticache = site.client("elasticache")
+    group = elasticache.describe_cache_subnet_groups(CacheSubnetGroupName=f"{NAME}-redis")["CacheSubnetGroups"][0]
+    assert sorted(s["SubnetIdentifier"] for s in group["Subnets"]) == private_subnet_ids
+
+
+def test_redis_eviction_policy_keeps_the_broker_queues(site):  # type: ignore[no-untyped-def]
+    # moto has no CreateCacheParameterGroup / ModifyCacheParameterGroup / DescribeCacheParameters (HTTP 500), so
+    # the parameter group task is skipped against it and its value cannot be read back; what is checked is the
+    # value the role sends and that the skip is that one task only.
+    defaults = yaml.safe_load((ROLES / "elasticache" / "defaults" / "main.yml").read_text())
+    assert defaults["elasticache_maxmemory_policy"] == "volatile-lru"
+    assert defaults["elasticache_parameter_group_family"] == "redis7"
+    output = task_output(site.first_run.output, "Parameter group with maxmemory-policy volatile-lru")
+    assert "skipping: [localhost]" in output
+
+
+# --- S3 ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def s3(site):  # type: ignore[no-untyped-def]
+    return site.client("s3")
+
+
+@pytest.fixture(scope="module")
+def s3_dr(site):  # type: ignore[no-untyped-def]
+    return site.client("s3", "us-east-2")
+
+
+def lifecycle(client, bucket: str) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    return {r["ID"]: r for r in client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+
+
+def sse_rule(client, bucket: str) -> dict:  # type: ignore[no-untyped-def]
+    return client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+
+
+def assert_private(client, bucket: str) -> None:  # type: ignore[no-untyped-def]
+    block = client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
+    denied = [s for s in statements(client.get_bucket_policy(Bucket=bucket)["Policy"]) if s["Effect"] == "Deny"]
+    assert [s["Condition"] for s in denied] == [{"Bool": {"aws:SecureTransport": "false"}}]
+
+
+@pytest.mark.parametrize("bucket", [f"{NAME}-media", f"{NAME}-backups"])
+def test_data_buckets_are_versioned_private_and_encrypted_with_our_key(s3, key_arn, bucket):  # type: ignore[no-untyped-def]
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    rule = sse_rule(s3, bucket)
+    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
+    assert rule["BucketKeyEnabled"] is True
+    assert_private(s3, bucket)
+
+
+def test_media_lifecycle_expires_old_versions_and_stale_uploads(s3):  # type: ignore[no-untyped-def]
+    rule = lifecycle(s3, f"{NAME}-media")["media-versions"]
+    assert rule["Status"] == "Enabled"
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7
+
+
+@pytest.mark.parametrize("region", ["us-west-2", "us-east-2"])
+def test_backups_lifecycle_moves_to_cheaper_classes_and_expires(site, region):  # type: ignore[no-untyped-def]
+    bucket = f"{NAME}-backups" if region == "us-west-2" else f"{NAME}-backups-dr"
+    rule = lifecycle(site.client("s3", region), bucket)["backups-age"]
+    assert rule["Status"] == "Enabled"
+    assert [(t["Days"], t["StorageClass"]) for t in rule["Transitions"]] == [(30, "STANDARD_IA"), (90, "GLACIER")]
+    assert rule["Expiration"]["Days"] == 365
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7
+
+
+def test_dr_bucket_lives_in_the_dr_region_with_its_own_key(s3_dr, dr_key_arn, key_arn):  # type: ignore[no-untyped-def]
+    bucket = f"{NAME}-backups-dr"
+    assert s3_dr.get_bucket_location(Bucket=bucket)["LocationConstraint"] == "us-east-2"
+    assert s3_dr.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert dr_key_arn.startswith("arn:aws:kms:us-east-2:")
+    assert dr_key_arn != key_arn
+    by_default = sse_rule(s3_dr, bucket)["ApplyServerSideEncryptionByDefault"]
+    assert by_default == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": dr_key_arn}
+    assert_private(s3_dr, bucket)
+
+
+def test_backups_replicate_to_the_dr_bucket_with_the_dr_key(s3, site, dr_key_arn):  # type: ignore[no-untyped-def]
+    config = s3.get_bucket_replication(Bucket=f"{NAME}-backups")["ReplicationConfiguration"]
+    assert config["Role"].endswith(f":role/{NAME}-backups-replication")
+    [rule] = config["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["Filter"] == {"Prefix": ""}
+    assert rule["Destination"]["Bucket"] == f"arn:aws:s3:::{NAME}-backups-dr"
+    assert rule["Destination"]["StorageClass"] == "STANDARD_IA"
+    assert rule["Destination"]["EncryptionConfiguration"] == {"ReplicaKmsKeyID": dr_key_arn}
+    # moto's GetBucketReplication leaves SourceSelectionCriteria out of its answer (it keeps only ID, Priority,
+    # Status, Filter, DeleteMarkerReplication and Destination), so SseKmsEncryptedObjects cannot be read back; S3
+    # itself refuses a ReplicaKmsKeyID without it, and the module's own test below checks what it sends.
+
+
+def test_replication_role_reads_the_source_and_writes_the_replicas(site, key_arn, dr_key_arn):  # type: ignore[no-untyped-def]
+    iam = site.client("iam")
+    role = iam.get_role(RoleName=f"{NAME}-backups-replication")["Role"]
+    [trust] = statements(role["AssumeRolePolicyDocument"])
+    assert trust["Principal"] == {"Service": "s3.amazonaws.com"}
+    document = iam.get_role_policy(RoleName=f"{NAME}-backups-replication", PolicyName="backups-replication")
+    granted = {s["Sid"]: s for s in statements(document["PolicyDocument"])}
+    assert "s3:ReplicateObject" in granted["WriteReplicas"]["Action"]
+    assert granted["WriteReplicas"]["Resource"] == f"arn:aws:s3:::{NAME}-backups-dr/*"
+    assert "s3:GetObjectVersionForReplication" in granted["ReadSourceVersions"]["Action"]
+    assert granted["DecryptSource"]["Resource"] == key_arn
+    assert granted["EncryptReplicas"]["Resource"] == dr_key_arn
+
+
+def test_alb_log_bucket_takes_sse_s3_and_the_log_delivery_policy(s3):  # type: ignore[no-untyped-def]
+    bucket = f"{NAME}-alb-logs"
+    assert sse_rule(s3, bucket)["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert_private(s3, bucket)
+    allowed = {s["Sid"]: s for s in statements(s3.get_bucket_policy(Bucket=bucket)["Policy"]) if s["Effect"] == "Allow"}
+    prefix = f"arn:aws:s3:::{bucket}/alb/AWSLogs/123456789012/*"
+    assert allowed["ElbAccountWritesLogs"]["Principal"] == {"AWS": f"arn:aws:iam::{ELB_ACCOUNT_US_WEST_2}:root"}
+    assert allowed["LogDeliveryServiceWritesLogs"]["Principal"] == {
+        "Service": "logdelivery.elasticloadbalancing.amazonaws.com"
+    }
+    for statement in allowed.values():
+        assert statement["Action"] == "s3:PutObject"
+        assert statement["Resource"] == prefix
+    assert lifecycle(s3, bucket)["alb-logs-expiry"]["Expiration"]["Days"] == 90
+
+
+# --- EKS ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def eks(site):  # type: ignore[no-untyped-def]
+    return site.client("eks")
+
+
+@pytest.fixture(scope="module")
+def cluster(eks):  # type: ignore[no-untyped-def]
+    return eks.describe_cluster(name=NAME)["cluster"]
+
+
+@pytest.fixture(scope="module")
+def issuer(cluster):  # type: ignore[no-untyped-def]
+    return cluster["identity"]["oidc"]["issuer"].removeprefix("https://")
+
+
+def test_cluster_runs_a_supported_version_in_the_private_subnets(cluster, private_subnet_ids, security_group_ids):  # type: ignore[no-untyped-def]
+    major, minor = (int(n) for n in cluster["version"].split("."))
+    assert (major, minor) >= (1, 33)
+    assert cluster["status"] == "ACTIVE"
+    assert sorted(cluster["resourcesVpcConfig"]["subnetIds"]) == private_subnet_ids
+    assert cluster["resourcesVpcConfig"]["securityGroupIds"] == [security_group_ids[f"{NAME}-nodes"]]
+    assert cluster["roleArn"].endswith(f":role/{NAME}-cluster")
+
+
+def test_cluster_roles_carry_the_aws_managed_policies(site):  # type: ignore[no-untyped-def]
+    iam = site.client("iam")
+
+    def attached(role: str) -> set[str]:
+        return {p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]}
+
+    assert attached(f"{NAME}-cluster") == {"AmazonEKSClusterPolicy"}
+    assert attached(f"{NAME}-nodes") >= {
+        "AmazonEKSWorkerNodePolicy",
+        "AmazonEKS_CNI_Policy",
+        "AmazonEC2ContainerRegistryReadOnly",
+    }
+    [trust] = statements(iam.get_role(RoleName=f"{NAME}-nodes")["Role"]["AssumeRolePolicyDocument"])
+    assert trust["Principal"] == {"Service": "ec2.amazonaws.com"}
+
+
+def test_node_group_has_the_staging_sizes(eks, private_subnet_ids):  # type: ignore[no-untyped-def]
+    group = eks.describe_nodegroup(clusterName=NAME, nodegroupName=f"{NAME}-general")["nodegroup"]
+    assert group["scalingConfig"] == {"minSize": 2, "desiredSize": 3, "maxSize": 4}
+    assert group["instanceTypes"] == ["t3.large"]
+    assert group["capacityType"] == "ON_DEMAND"
+    assert sorted(group["subnets"]) == private_subnet_ids
+    assert group["nodeRole"].endswith(f":role/{NAME}-nodes")
+
+
+def test_oidc_provider_trusts_the_cluster_issuer(site, issuer):  # type: ignore[no-untyped-def]
+    iam = site.client("iam")
+    arn = f"arn:aws:iam::123456789012:oidc-provider/{issuer}"
+    provider = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    assert provider["ClientIDList"] == ["sts.amazonaws.com"]
+    assert provider["ThumbprintList"] == ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"]
+
+
+def irsa_condition(site, role: str, issuer: str) -> dict:  # type: ignore[no-untyped-def]
+    document = site.client("iam").get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    [trust] = statements(document)
+    assert trust["Principal"] == {"Federated": f"arn:aws:iam::123456789012:oidc-provider/{issuer}"}
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    condition = trust["Condition"]["StringEquals"]
+    assert condition[f"{issuer}:aud"] == "sts.amazonaws.com"
+    return condition
+
+
+def test_app_service_account_role_reaches_its_buckets_and_key(site, issuer, key_arn):  # type: ignore[no-untyped-def]
+    condition = irsa_condition(site, f"{NAME}-app", issuer)
+    subjects = as_list(condition[f"{issuer}:sub"])
+    assert "system:serviceaccount:weekend-planner-staging:weekend-planner" in subjects
+    assert all(s.startswith("system:serviceaccount:weekend-planner-staging:weekend-planner") for s in subjects)
+    document = site.client("iam").get_role_policy(RoleName=f"{NAME}-app", PolicyName="app-data")["PolicyDocument"]
+    granted = {s["Sid"]: s for s in statements(document)}
+    objects = {f"arn:aws:s3:::{NAME}-media/*", f"arn:aws:s3:::{NAME}-backups/*"}
+    assert set(granted["ReadWriteObjects"]["Resource"]) == objects
+    assert {"s3:GetObject", "s3:PutObject"} <= set(granted["ReadWriteObjects"]["Action"])
+    assert granted["UseTheDataKey"]["Resource"] == key_arn
+    assert {"kms:Decrypt", "kms:GenerateDataKey"} <= set(granted["UseTheDataKey"]["Action"])
+
+
+def test_controller_and_fluent_bit_roles_trust_their_service_accounts(site, issuer):  # type: ignore[no-untyped-def]
+    lbc = irsa_condition(site, f"{NAME}-aws-load-balancer-controller", issuer)
+    assert as_list(lbc[f"{issuer}:sub"]) == ["system:serviceaccount:kube-system:aws-load-balancer-controller"]
+    fluent_bit = irsa_condition(site, f"{NAME}-fluent-bit", issuer)
+    assert as_list(fluent_bit[f"{issuer}:sub"]) == ["system:serviceaccount:logging:fluent-bit"]
+    iam = site.client("iam")
+    attached = iam.list_attached_role_policies(RoleName=f"{NAME}-aws-load-balancer-controller")["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == [f"{NAME}-aws-load-balancer-controller"]
+    logs = iam.get_role_policy(RoleName=f"{NAME}-fluent-bit", PolicyName="application-logs")["PolicyDocument"]
+    [write] = statements(logs)
+    assert "logs:PutLogEvents" in write["Action"]
+    assert f"arn:aws:logs:us-west-2:123456789012:log-group:/weekend-planner/staging/application:*" in write["Resource"]
+
+
+# --- Our own modules: a second run changes nothing; check mode reports a change and makes none --------------
+
+MODULE_PLAY = """\
+- name: Our modules against the site's resources
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Replication group as the elasticache role sets it
+      elasticache_replication_group:
+        replication_group_id: {name}-redis
+        description: "{name} Redis: cache, rate limits and Celery broker"
+        engine_version: "7.1"
+        node_type: cache.t4g.small
+        num_cache_clusters: 3
+        kms_key_id: {key_arn}
+        auth_token: "{{{{ vault_elasticache_auth_token }}}}"
+        cache_subnet_group: {name}-redis
+        snapshot_retention_limit: "{{{{ retention | default(7) }}}}"
+        snapshot_window: "02:00-03:00"
+        tags: "{{{{ planner_tags_here }}}}"
+        region: us-west-2
+        endpoint_url: "{{{{ aws_endpoint_url }}}}"
+      no_log: true
+    - name: Replication of the backups as the s3 role sets it
+      s3_bucket_replication:
+        bucket: {name}-backups
+        role_arn: {replication_role}
+        destination_region: us-east-2
+        rules:
+          - id: backups-to-dr
+            destination_bucket: {name}-backups-dr
+            storage_class: "{{{{ storage_class | default('STANDARD_IA') }}}}"
+            replica_kms_key_id: {dr_key_arn}
+        region: us-west-2
+        endpoint_url: "{{{{ aws_endpoint_url }}}}"
+"""
+
+
+@pytest.fixture(scope="module")
+def module_play(site, tmp_path_factory, key_arn, dr_key_arn):  # type: ignore[no-untyped-def]
+    role = site.client("iam").get_role(RoleName=f"{NAME}-backups-replication")["Role"]["Arn"]
+    play = tmp_path_factory.mktemp("modules") / "modules.yml"
+    text = MODULE_PLAY.format(name=NAME, key_arn=key_arn, dr_key_arn=dr_key_arn, replication_role=role)
+    tags = "{'Project': 'weekend-planner', 'Environment': 'staging', 'ManagedBy': 'ansible'}"
+    play.write_text(textwrap.dedent(text).replace("{{ planner_tags_here }}", tags))
+    return str(play)
+
+
+def test_modules_change_nothing_when_the_resources_match(site, module_play):  # type: ignore[no-untyped-def]
+    run = site.run(playbook=module_play, name="modules-again")
+    assert run.returncode == 0, run.tail()
+    assert run.recap["changed"] == 0, run.tail()
+
+
+def test_modules_in_check_mode_report_the_change_and_make_none(site, module_play, s3):  # type: ignore[no-untyped-def]
+    run = site.run(
+        "--check", "-e", "retention=3", "-e", "storage_class=GLACIER_IR", playbook=module_play, name="modules-check"
+    )
+    assert run.returncode == 0, run.tail()
+    assert run.recap["changed"] == 2, run.tail()
+    redis = site.client("elasticache").describe_replication_groups(ReplicationGroupId=f"{NAME}-redis")
+    assert redis["ReplicationGroups"][0]["SnapshotRetentionLimit"] == 7
+    rule = s3.get_bucket_replication(Bucket=f"{NAME}-backups")["ReplicationConfiguration"]["Rules"][0]
+    assert rule["Destination"]["StorageClass"] == "STANDARD_IA"
+
+
+# --- Layer playbooks run alone: their inputs come from the network/kms/s3 lookups --------------------------
+
+
+@pytest.mark.parametrize("playbook", ["cache.yml", "storage.yml", "cluster.yml"])
+def test_layer_playbook_runs_alone_and_changes_nothing(site, playbook):  # type: ignore[no-untyped-def]
+    run = site.run(playbook=playbook, name=f"alone-{playbook.removesuffix('.yml')}")
+    assert run.returncode == 0, run.tail()
+    assert run.recap["changed"] == 0, run.tail()
+    if playbook != "storage.yml":
+        assert "Find the network when this layer runs alone" in run.output
+        assert "skipping" not in task_output(run.output, "Find the network when this layer runs alone")
