@@ -31,10 +31,12 @@ $(IMAGE_WHEELS)/.complete: requirements/base.txt | install-dev
 
 wheelhouse: $(IMAGE_WHEELS)/.complete
 
-# buildah builds and runs (chroot isolation, no daemon); debootstrap makes the base. Skipped when present.
+# buildah builds and runs (chroot isolation, no daemon); debootstrap makes the base and verifies it with Debian's
+# keyring (not installed on Ubuntu, where CI runs). Skipped when present.
 image-tools:
 	@missing=""; \
 	for tool in buildah debootstrap; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	[ -s /usr/share/keyrings/debian-archive-keyring.gpg ] || missing="$$missing debian-archive-keyring"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian's$$missing for make image"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "needs root: sudo apt-get install$$missing" >&2; exit 1; fi; \

@@ -189,6 +189,15 @@ def check_tools(report: Report, box: Container, env: dict[str, str]) -> None:
             lambda out: out == "1",
         ),
         (
+            "no tests, wheels or local state in the image (.dockerignore)",
+            [
+                "sh",
+                "-c",
+                "ls -d /app/apps/*/tests /app/var /app/.git /app/.venv /app/.cache /tmp/wheels 2>/dev/null; true",
+            ],
+            lambda out: out == "",
+        ),
+        (
             "static files collected with a manifest",
             ["test", "-s", "/app/staticfiles/staticfiles.json"],
             lambda out: True,
