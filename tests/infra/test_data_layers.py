@@ -5,7 +5,6 @@ Inventory values checked here come from infra/ansible/inventories/staging/group_
 """
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -55,7 +54,7 @@ def dr_key_arn(site):  # type: ignore[no-untyped-def]
 def private_subnet_ids(site):  # type: ignore[no-untyped-def]
     ec2 = site.client("ec2")
     subnets = ec2.describe_subnets(Filters=[{"Name": "tag:Tier", "Values": ["private"]}])["Subnets"]
-    return sorted(s["SubnetId"] for s in subnets if s["VpcId"])
+    return sorted(s["SubnetId"] for s in subnets)
 
 
 @pytest.fixture(scope="module")
@@ -328,7 +327,7 @@ def test_controller_and_fluent_bit_roles_trust_their_service_accounts(site, issu
     logs = iam.get_role_policy(RoleName=f"{NAME}-fluent-bit", PolicyName="application-logs")["PolicyDocument"]
     [write] = statements(logs)
     assert "logs:PutLogEvents" in write["Action"]
-    assert f"arn:aws:logs:us-west-2:123456789012:log-group:/weekend-planner/staging/application:*" in write["Resource"]
+    assert "arn:aws:logs:us-west-2:123456789012:log-group:/weekend-planner/staging/application:*" in write["Resource"]
 
 
 # --- Our own modules: a second run changes nothing; check mode reports a change and makes none --------------
@@ -350,7 +349,7 @@ MODULE_PLAY = """\
         cache_subnet_group: {name}-redis
         snapshot_retention_limit: "{{{{ retention | default(7) }}}}"
         snapshot_window: "02:00-03:00"
-        tags: "{{{{ planner_tags_here }}}}"
+        tags: {{Project: weekend-planner, Environment: staging, ManagedBy: ansible}}
         region: us-west-2
         endpoint_url: "{{{{ aws_endpoint_url }}}}"
       no_log: true
@@ -373,9 +372,7 @@ MODULE_PLAY = """\
 def module_play(site, tmp_path_factory, key_arn, dr_key_arn):  # type: ignore[no-untyped-def]
     role = site.client("iam").get_role(RoleName=f"{NAME}-backups-replication")["Role"]["Arn"]
     play = tmp_path_factory.mktemp("modules") / "modules.yml"
-    text = MODULE_PLAY.format(name=NAME, key_arn=key_arn, dr_key_arn=dr_key_arn, replication_role=role)
-    tags = "{'Project': 'weekend-planner', 'Environment': 'staging', 'ManagedBy': 'ansible'}"
-    play.write_text(textwrap.dedent(text).replace("{{ planner_tags_here }}", tags))
+    play.write_text(MODULE_PLAY.format(name=NAME, key_arn=key_arn, dr_key_arn=dr_key_arn, replication_role=role))
     return str(play)
 
 
