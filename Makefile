@@ -22,8 +22,9 @@ include $(sort $(wildcard mk/*.mk))
 
 help:
 	@echo "make run     serve http://127.0.0.1:8000 on the embedded default (SQLite, in-process tasks, demo account)"
-	@echo "make test    every check: lint, types, import contract, migrations, deploy check, API schema, pytest, browser"
-	@echo "finer loops: make lint | types | imports | unit | browser | bench"
+	@echo "make test    every check: lint, types, import contract, migrations, deploy check, API schema, pytest, browser,"
+	@echo "             chart, workflows, Ansible against moto, and the container image built with buildah"
+	@echo "finer loops: make lint | types | imports | unit | browser | bench | chart-check | checkov | image | ansible-lint"
 
 # --- Installing: a virtualenv from the lock files, re-synced whenever a lock file changes ----------------
 
@@ -57,8 +58,12 @@ run: install
 
 # --- Checks ------------------------------------------------------------------------------------------------
 
-test: install-dev services browser-deps lint types imports migrations-check deploy-check schema-check
+# The chart (helm lint/template, kubernetes-validate, checkov), the metrics scrapes, the deploy script and
+# Ansible against moto run inside pytest; the image is built and checked last, after the suite.
+test: install-dev tools helm services browser-deps lint types imports migrations-check deploy-check schema-check \
+      workflows-check shellcheck bandit hadolint ansible-lint
 	$(TEST_ENV) $(BIN)/pytest
+	$(MAKE) image
 
 lint: install-dev
 	$(BIN)/ruff check .

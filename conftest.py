@@ -211,6 +211,8 @@ def celery_worker(clean_env):  # type: ignore[no-untyped-def]
             DJANGO_SETTINGS_MODULE="planner.test_settings",
             DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
             REDIS_URL=settings.CACHES["default"]["LOCATION"],
+            # Each worker's metrics server gets a port of its own, so workers of one test never contend for it.
+            METRICS_PORT=str(free_port()),
         )
         command = [
             str(Path(sys.executable).parent / "celery"), "-A", "planner", "worker", f"--queues={queues}",

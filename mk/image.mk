@@ -12,6 +12,10 @@ IMAGE_SOURCE := $(or $(shell git remote get-url origin 2>/dev/null),unknown)
 # The roles run against these in the check (chroot isolation shares the host's network); empty skips that.
 IMAGE_CHECK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/weekend_planner_image
 IMAGE_CHECK_REDIS_URL ?= redis://127.0.0.1:6379/11
+# pg_dump's major must be at least the server's (RDS runs 16). The PostgreSQL project's apt repository, the
+# only source of 16 for bookworm, is unreachable here, so local builds use Debian's 15 (the local server's);
+# the GitHub image job sets 16.
+IMAGE_POSTGRES_CLIENT_MAJOR ?= 15
 # Wheels for the image's platform (bookworm's glibc 2.36, CPython 3.11), whatever the host is.
 WHEEL_PLATFORMS := --platform manylinux_2_36_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64
 
@@ -49,6 +53,7 @@ image: hadolint image-tools wheelhouse
 	@set -e; previous=$$(buildah images --quiet --no-trunc $(IMAGE) 2>/dev/null || true); \
 	set -x; buildah bud --quiet --isolation chroot --format docker --layers \
 	  --build-arg BASE_IMAGE=$(IMAGE_BASE) \
+	  --build-arg POSTGRES_CLIENT_MAJOR=$(IMAGE_POSTGRES_CLIENT_MAJOR) \
 	  --build-arg REVISION=$(IMAGE_REVISION) \
 	  --build-arg SOURCE=$(IMAGE_SOURCE) \
 	  --build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) \
