@@ -5,6 +5,7 @@ Inventory values checked here come from infra/ansible/inventories/staging/group_
 """
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -405,3 +406,46 @@ def test_layer_playbook_runs_alone_and_changes_nothing(site, playbook):  # type:
     if playbook != "storage.yml":
         assert "Find the network when this layer runs alone" in run.output
         assert "skipping" not in task_output(run.output, "Find the network when this layer runs alone")
+
+
+# --- backup.yml then dr.yml: a snapshot copied to the DR region, restored there ------------------------------
+
+
+@pytest.fixture(scope="module")
+def backup_run(site):  # type: ignore[no-untyped-def]
+    return site.run(playbook="backup.yml", name="backup")
+
+
+@pytest.fixture(scope="module")
+def dr_run(site, backup_run):  # type: ignore[no-untyped-def]
+    assert backup_run.returncode == 0, backup_run.tail()
+    return site.run(playbook="dr.yml", name="dr")
+
+
+def test_backup_copies_a_timestamped_snapshot_to_the_dr_region(site, backup_run, dr_key_arn):  # type: ignore[no-untyped-def]
+    assert backup_run.returncode == 0, backup_run.tail()
+    source = site.client("rds").describe_db_snapshots(DBInstanceIdentifier=f"{NAME}-primary", SnapshotType="manual")
+    names = [s["DBSnapshotIdentifier"] for s in source["DBSnapshots"]]
+    stamped = [n for n in names if re.fullmatch(rf"{NAME}-primary-\d{{8}}-\d{{6}}", n)]
+    assert len(stamped) == 1, names
+    [copy] = site.client("rds", "us-east-2").describe_db_snapshots(DBSnapshotIdentifier=stamped[0])["DBSnapshots"]
+    assert copy["Status"] == "available"
+    assert copy["Encrypted"] is True
+    assert copy["KmsKeyId"] == dr_key_arn
+    redis = site.client("elasticache").describe_snapshots(ReplicationGroupId=f"{NAME}-redis")["Snapshots"]
+    assert [s["SnapshotName"] for s in redis if s["SnapshotSource"] == "manual"] == [
+        stamped[0].replace("-primary-", "-redis-")
+    ]
+
+
+def test_dr_restores_the_newest_copy_multi_az_in_the_dr_network(site, dr_run):  # type: ignore[no-untyped-def]
+    assert dr_run.returncode == 0, dr_run.tail()
+    rds = site.client("rds", "us-east-2")
+    [instance] = rds.describe_db_instances(DBInstanceIdentifier=f"{NAME}-dr")["DBInstances"]
+    assert instance["DBInstanceStatus"] == "available"
+    assert instance["MultiAZ"] is True
+    assert instance["PubliclyAccessible"] is False
+    dr_vpcs = site.client("ec2", "us-east-2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"{NAME}-dr"]}])
+    [vpc] = dr_vpcs["Vpcs"]
+    assert instance["DBSubnetGroup"]["VpcId"] == vpc["VpcId"]
+    assert f"DR database {NAME}-dr ready at {instance['Endpoint']['Address']}:5432" in dr_run.output
