@@ -23,7 +23,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_DIR = ROOT / "infra" / "ansible"
 ANSIBLE_BIN = ROOT / ".venvs" / "ansible" / "bin"
-LOG_DIR = ROOT / "test-results" / "ansible"
+# One directory per pytest process: sessions running side by side must not overwrite each other's logs.
+LOG_DIR = ROOT / "test-results" / "ansible" / f"session-{os.getpid()}"
 REGION = "us-west-2"
 DR_REGION = "us-east-2"
 # One site.yml run against moto takes minutes on a shared machine; pytest's default 300 s is per test.
