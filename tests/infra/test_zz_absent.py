@@ -50,7 +50,6 @@ def test_redis_is_gone(aws_site, absent_run):  # type: ignore[no-untyped-def]
     # moto never finishes a deletion: DeleteReplicationGroup leaves the group "deleting" for good. The subnet group
     # is not checked: moto lacks DeleteCacheSubnetGroup, so the elasticache role skips that task on the emulator.
     assert [(g["ReplicationGroupId"], g["Status"]) for g in groups if g["Status"] != "deleting"] == []
-    assert [g["ReplicationGroupId"] for g in groups] == ["weekend-planner-staging-redis"]
 
 
 def test_buckets_are_gone(aws_site, absent_run):  # type: ignore[no-untyped-def]
