@@ -80,3 +80,10 @@ def test_data_key_is_kept_for_its_deletion_window(aws_site, absent_run):  # type
     metadata = kms.describe_key(KeyId=f"alias/{NAME}-data")["KeyMetadata"]
     assert metadata["KeyState"] in ("Enabled", "PendingDeletion")
     assert "skipping" in absent_run.output.split("Schedule the data stores' key for deletion", 1)[1][:400]
+
+
+def test_second_absent_run_changes_nothing(aws_site, absent_run):  # type: ignore[no-untyped-def]
+    assert absent_run.returncode == 0, "the first absent run failed; see test_absent_run_succeeds"
+    run = aws_site.run("-e", "planner_state=absent", name="site-absent-again")
+    assert run.returncode == 0, run.tail()
+    assert run.recap["changed"] == 0, run.tail(12000)
