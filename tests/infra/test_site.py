@@ -137,6 +137,7 @@ def test_primary_database_meets_the_seed(rds, groups, key_arn):  # type: ignore[
     assert db["DeletionProtection"] is True
     assert db["PubliclyAccessible"] is False
     assert db["CopyTagsToSnapshot"] is True
+    assert db["EnabledCloudwatchLogsExports"] == ["postgresql"]
     assert [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]] == [groups[f"{NAME}-database"]["GroupId"]]
     assert db["DBSubnetGroup"]["DBSubnetGroupName"] == f"{NAME}-db"
     assert len({s["SubnetAvailabilityZone"]["Name"] for s in db["DBSubnetGroup"]["Subnets"]}) == 3
