@@ -438,14 +438,20 @@ def test_backup_copies_a_timestamped_snapshot_to_the_dr_region(site, backup_run,
     ]
 
 
-def test_dr_restores_the_newest_copy_multi_az_in_the_dr_network(site, dr_run):  # type: ignore[no-untyped-def]
+def test_dr_restores_the_newest_copy_multi_az_in_the_dr_network_then_tears_down(site, dr_run):  # type: ignore[no-untyped-def]
     assert dr_run.returncode == 0, dr_run.tail()
     rds = site.client("rds", "us-east-2")
     [instance] = rds.describe_db_instances(DBInstanceIdentifier=f"{NAME}-dr")["DBInstances"]
     assert instance["DBInstanceStatus"] == "available"
     assert instance["MultiAZ"] is True
     assert instance["PubliclyAccessible"] is False
-    dr_vpcs = site.client("ec2", "us-east-2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"{NAME}-dr"]}])
-    [vpc] = dr_vpcs["Vpcs"]
+    dr_vpc_filter = [{"Name": "tag:Name", "Values": [f"{NAME}-dr"]}]
+    [vpc] = site.client("ec2", "us-east-2").describe_vpcs(Filters=dr_vpc_filter)["Vpcs"]
     assert instance["DBSubnetGroup"]["VpcId"] == vpc["VpcId"]
     assert f"DR database {NAME}-dr ready at {instance['Endpoint']['Address']}:5432" in dr_run.output
+
+    # One test, so a shuffled order cannot tear down before the checks above.
+    teardown = site.run("-e", "dr_state=absent", playbook="dr.yml", name="dr-absent")
+    assert teardown.returncode == 0, teardown.tail()
+    assert [d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]] == []
+    assert site.client("ec2", "us-east-2").describe_vpcs(Filters=dr_vpc_filter)["Vpcs"] == []
