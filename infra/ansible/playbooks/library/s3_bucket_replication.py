@@ -13,7 +13,7 @@ short_description: Set or remove the replication configuration of an S3 bucket
 description:
   - Puts the bucket's replication configuration (C(PutBucketReplication)) only when it differs from the wanted one,
     compared rule by rule on the fields this module manages; removes it with O(state=absent).
-  - Checks the prerequisites first: versioning must be enabled on the source bucket and, when
+  - Checks the prerequisites first, versioning enabled on the source bucket and, when
     O(destination_region) is given, on every destination bucket.
   - Not part of the C(group/aws) module_defaults group, so O(region) and O(endpoint_url) are parameters.
 version_added: "1.0.0"
