@@ -5,7 +5,9 @@ Inventory values checked here come from infra/ansible/inventories/staging/group_
 """
 
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -455,3 +457,31 @@ def test_dr_restores_the_newest_copy_multi_az_in_the_dr_network_then_tears_down(
     assert teardown.returncode == 0, teardown.tail()
     assert [d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]] == []
     assert site.client("ec2", "us-east-2").describe_vpcs(Filters=dr_vpc_filter)["Vpcs"] == []
+
+
+# --- Our own modules document themselves (ansible-doc parses DOCUMENTATION, EXAMPLES and RETURN) -------------
+
+OWN_MODULES = [
+    "elasticache_replication_group",
+    "elasticache_replication_group_snapshot",
+    "s3_bucket_replication",
+    "iam_oidc_provider",
+    "rds_snapshot_copy",
+]
+
+
+@pytest.mark.parametrize("module", OWN_MODULES)
+def test_own_module_documentation_parses(module):  # type: ignore[no-untyped-def]
+    ansible_dir = ROLES.parent
+    done = subprocess.run(
+        [str(ansible_dir.parents[1] / ".venvs" / "ansible" / "bin" / "ansible-doc"), "--json", "-M",
+         str(ansible_dir / "playbooks" / "library"), module],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "ANSIBLE_CONFIG": str(ansible_dir / "ansible.cfg")},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)[module]
+    assert doc["doc"]["short_description"]
+    assert {"region", "endpoint_url", "access_key", "secret_key"} <= set(doc["doc"]["options"])
+    assert doc["examples"].strip()
+    assert doc["return"]
