@@ -295,7 +295,7 @@ def test_restore_of_a_key_that_does_not_exist_names_it(s3):
 
 @pytest.mark.django_db
 def test_restore_latest_without_any_backup_says_so(s3):
-    with pytest.raises(CommandError, match=r"No backup of the database 'test_wp_[a-z_]+' exists under s3://"):
+    with pytest.raises(CommandError, match=r"No backup of the database 'test_[a-z_]+' exists under s3://"):
         call_command("restore_db", "--latest", "--no-input")
 
 
