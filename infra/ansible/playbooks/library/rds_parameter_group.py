@@ -79,15 +79,15 @@ arn:
 from typing import Any
 
 try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing library
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:  # AnsibleAWSModule reports the missing library
+    BotoCoreError = ClientError = Exception  # type: ignore[assignment,misc]
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
+AWS_ERRORS = (ClientError, BotoCoreError)
 
 
 def find_group(client: Any, name: str) -> dict[str, Any] | None:
