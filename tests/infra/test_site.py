@@ -202,3 +202,15 @@ def test_second_run_changes_nothing(aws_site):  # type: ignore[no-untyped-def]
     run = aws_site.run(name="site-second")
     assert run.returncode == 0, run.tail()
     assert run.recap["changed"] == 0, run.tail(12000)
+
+
+@pytest.mark.parametrize("playbook", ["database.yml", "logging.yml"])
+def test_layer_runs_alone_from_the_lookups(aws_site, playbook):  # type: ignore[no-untyped-def]
+    # Alone, these layers find the network and the key through the network and kms roles' lookup.yml.
+    assert aws_site.first_run.returncode == 0, "the first run failed; see test_site_playbook_succeeds"
+    run = aws_site.run(playbook=playbook, name=f"alone-{playbook.removesuffix('.yml')}")
+    assert run.returncode == 0, run.tail()
+    assert run.recap["changed"] == 0, run.tail(12000)
+    assert "TASK [kms : Find the data stores' key by its alias]" in run.output
+    if playbook == "database.yml":
+        assert "TASK [network : Find the VPC]" in run.output
