@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -312,12 +313,27 @@ def exercise_worker(hostname: str) -> None:
         app.send_task(SUCCEEDING_TASK, queue=IDLE_QUEUE)
 
 
+# pytest-django creates the test database only for runs that hold a test marked to use it; the processes
+# under test read and write that database, so the mark is needed even though the tests only scrape.
+pytestmark = pytest.mark.django_db
+
+
+def beat_broker_url() -> str:
+    """The Redis database after the worker's broker (wrapping at Redis's 16), for beat's messages alone."""
+    parts = urlsplit(settings.CELERY_BROKER_URL)
+    return urlunsplit(parts._replace(path=f"/{(int(parts.path.strip('/') or 0) + 1) % 16}"))
+
+
+BEAT_BROKER_URL = beat_broker_url()
+
+
 def purge_broker_queues() -> None:
     from planner.celery import QUEUES, app
 
-    with app.connection_for_write() as conn:
-        for queue in QUEUES:
-            conn.default_channel.queue_purge(queue)
+    for url in (settings.CELERY_BROKER_URL, BEAT_BROKER_URL):
+        with app.connection_for_write(url) as conn:
+            for queue in QUEUES:
+                conn.default_channel.queue_purge(queue)
 
 
 @pytest.fixture(scope="module")
@@ -329,6 +345,8 @@ def deployment(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator
     bin_dir = Path(sys.executable).parent
     with django_db_blocker.unblock():
         sources = make_sources()
+    # Messages left on the broker by earlier tests would be run, and counted, by the worker under test.
+    purge_broker_queues()
     try:
         try:
             web_port, worker_port, beat_port = free_port(), free_port(), free_port()
@@ -355,7 +373,9 @@ def deployment(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator
                     str(bin_dir / "celery"), "-A", "planner", "beat", "--scheduler", "planner.beat:HeartbeatScheduler",
                     "--schedule", str(directory / "celerybeat-schedule"), "--loglevel", "INFO",
                 ],
-                process_env(directory / "beat-prom", METRICS_PORT=str(beat_port)),
+                # Beat publishes to a broker of its own: the tasks it schedules (source syncs every minute) must not
+                # reach the worker under test, whose counts the tests assert exactly.
+                process_env(directory / "beat-prom", METRICS_PORT=str(beat_port), CELERY_BROKER_URL=BEAT_BROKER_URL),
             )  # fmt: skip
             web = f"http://127.0.0.1:{web_port}"
             worker_metrics = f"http://127.0.0.1:{worker_port}/metrics"
