@@ -254,8 +254,11 @@ def issuer(cluster):  # type: ignore[no-untyped-def]
 
 
 def test_cluster_runs_a_supported_version_in_the_private_subnets(cluster, private_subnet_ids, security_group_ids):  # type: ignore[no-untyped-def]
+    staging = yaml.safe_load((ROLES.parent / "inventories/staging/group_vars/all/main.yml").read_text())
+    assert cluster["version"] == staging["eks_version"]
+    # 1.33 left EKS standard support in July 2026, 1.34 leaves it in December 2026.
     major, minor = (int(n) for n in cluster["version"].split("."))
-    assert (major, minor) >= (1, 33)
+    assert (major, minor) >= (1, 35)
     assert cluster["status"] == "ACTIVE"
     assert sorted(cluster["resourcesVpcConfig"]["subnetIds"]) == private_subnet_ids
     assert cluster["resourcesVpcConfig"]["securityGroupIds"] == [security_group_ids[f"{NAME}-nodes"]]
