@@ -1,0 +1,388 @@
+"""Backup and restore of a populated database, through the commands an operator runs.
+
+`manage.py backup_db` and `manage.py restore_db --latest --no-input`, each a separate process (Django start-up
+included, as in production), against the local PostgreSQL and a moto server (S3 + KMS) that this script starts
+on a free 127.0.0.1 port and stops at the end.
+
+1. A scratch database of its own (BENCH_DATABASE_URL, default wp_bench_backup): dropped if left over, created,
+   migrated, filled and dropped again at the end. The fill goes through the services the app uses:
+   BENCH_EVENTS (default 100,000) events through apps.events.services.events_upsert (the data of
+   bench/events_ingest_search.py), and BENCH_PEOPLE (default 500) people with a default calendar,
+   BENCH_PLANS_PER_PERSON (default 5) own plans (every fifth weekly) and one plan saved from the catalogue.
+2. backup_db: wall time, and MB/s of database (pg_database_size) and of dump (the object's size in S3).
+3. restore_db over the live database (its --clean path), after emptying the catalogue so a restore that did
+   nothing would fail the row check.
+4. restore_db into an empty database of the same name (the disaster case: the database is gone).
+5. A linear extrapolation to a 10 GB database (BENCH_EXTRAPOLATE_GB) at the measured restore rate, for the RTO.
+
+Every restore is checked: the row count of every table must equal the count before the backup.
+MB = 1,000,000 bytes, GB = 10**9 bytes. Results also go to bench/results/backup_restore.json.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import boto3
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results" / "backup_restore.json"
+MOTO_SERVER = ROOT / ".venvs" / "ansible" / "bin" / "moto_server"
+
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wp_bench_backup")
+EVENTS = int(os.environ.get("BENCH_EVENTS", "100000"))
+PEOPLE = int(os.environ.get("BENCH_PEOPLE", "500"))
+PLANS_PER_PERSON = int(os.environ.get("BENCH_PLANS_PER_PERSON", "5"))
+EXTRAPOLATE_GB = float(os.environ.get("BENCH_EXTRAPOLATE_GB", "10"))
+COMMAND_TIMEOUT = 180  # seconds per manage.py command: the whole bench must stay within a few minutes
+MOTO_START_TIMEOUT = 30
+PAGE = 1000
+REGION = "us-west-2"  # also spelled out in create_bucket, whose stubs want the literal
+CREDENTIALS = {  # moto accepts any; dummies so no real credentials are ever picked up
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}
+MB = 1_000_000
+GB = 1_000_000_000
+
+
+# --- The scratch database ------------------------------------------------------------------------------------
+
+
+def admin_url(url: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def recreate_database(url: str) -> None:
+    """Drops the database (a leftover of an interrupted run, or the one a restore must rebuild) and creates it."""
+    name = sql.Identifier(database_name(url))
+    with psycopg.connect(admin_url(url), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+
+def drop_database(url: str) -> None:
+    with psycopg.connect(admin_url(url), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database_name(url))))
+
+
+def database_bytes(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def table_rows(url: str) -> dict[str, int]:
+    """Exact row count of every table in the public schema."""
+    with psycopg.connect(url) as conn:
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+            ).fetchall()
+        ]
+        counts: dict[str, int] = {}
+        for table in tables:
+            row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
+            assert row is not None
+            counts[table] = int(row[0])
+    return counts
+
+
+def setup_django() -> None:
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "planner.settings",
+            "DATABASE_URL": DATABASE_URL,
+            "LOG_LEVEL": "WARNING",
+            "DJANGO_DEBUG": "false",
+        }
+    )
+    os.environ.pop("REDIS_URL", None)  # local-memory cache, eager Celery: this bench is about PostgreSQL and S3
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+# --- A realistic volume, through the app's services -----------------------------------------------------------
+
+
+def fill_events(count: int) -> None:
+    from apps.events import services
+    from bench.events_ingest_search import make_items
+
+    items = make_items(count)
+    source = services.source_create(provider="demo", name="bench-backup")
+    for offset in range(0, len(items), PAGE):
+        services.events_upsert(source=source, items=items[offset : offset + PAGE])
+
+
+def fill_people(people: int, plans_per_person: int) -> None:
+    from apps.calendars import services as calendar_services
+    from apps.calendars.ical import PlanData
+    from apps.events.models import Event
+    from apps.users import services as user_services
+
+    events = list(Event.objects.order_by("pk")[: max(people, 1)])
+    first_saturday = datetime(2026, 12, 5, 10, 0)
+    for n in range(people):
+        # No password: hashing one costs ~0.3 s of CPU and adds nothing to the data's size or shape.
+        person = user_services.user_create(email=f"bench-{n}@example.test", password=None)
+        calendar = calendar_services.calendar_ensure_default(owner=person)
+        for k in range(plans_per_person):
+            start = first_saturday + timedelta(days=7 * k + n % 2, hours=n % 8)
+            calendar_services.plan_create(
+                calendar=calendar,
+                data=PlanData(
+                    uid="", title=f"Plan {k} of person {n}", timezone="Europe/Berlin", start_local=start,
+                    end_local=start + timedelta(hours=2), rrule="FREQ=WEEKLY;COUNT=8" if k == 0 and n % 5 == 0 else "",
+                    location=f"Place {n % 300}, Berlin", lat=52.5 + (n % 30) / 100, lon=13.3 + (n % 40) / 100,
+                ),
+            )  # fmt: skip
+        if events:
+            calendar_services.plan_from_event(calendar=calendar, event=events[n % len(events)])
+
+
+def empty_catalogue(url: str) -> None:
+    """So a restore that restored nothing cannot pass the row check."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE events_sourcerecord, events_event, events_venue RESTART IDENTITY CASCADE")
+
+
+# --- S3 and KMS on loopback ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def moto_server(log: Path) -> Iterator[str]:
+    if not MOTO_SERVER.exists():
+        raise SystemExit(f"{MOTO_SERVER} is missing: run `make tools` (the Ansible tools' virtualenv has moto)")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)], stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + MOTO_START_TIMEOUT
+            while True:
+                if process.poll() is not None:
+                    raise SystemExit(f"moto_server exited with {process.returncode}; see {log}")
+                try:
+                    with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):  # noqa: S310 - loopback http
+                        break
+                except (urllib.error.URLError, OSError):
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"moto_server did not answer within {MOTO_START_TIMEOUT} s") from None
+                    time.sleep(0.2)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def command_env(*, moto_url: str, bucket: str, kms_key_id: str, scratch: Path) -> dict[str, str]:
+    """The environment of a production pod, pointed at the emulator; nothing from the caller's AWS set-up."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "PG", "REDIS_"))}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "planner.settings",
+            "DATABASE_URL": DATABASE_URL,
+            "DJANGO_DEBUG": "false",
+            "LOG_LEVEL": "WARNING",
+            "BACKUP_BUCKET": bucket,
+            "BACKUP_KMS_KEY_ID": kms_key_id,
+            "AWS_ENDPOINT_URL": moto_url,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": str(scratch / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(scratch / "no-aws-credentials"),
+            **CREDENTIALS,
+        }
+    )
+    return env
+
+
+def manage(args: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Runs `manage.py <args>` as its own process; returns its wall time and stdout."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return elapsed, result.stdout.strip()
+
+
+def check_rows(expected: dict[str, int], what: str) -> None:
+    actual = table_rows(DATABASE_URL)
+    tables = sorted(expected.keys() | actual.keys())
+    differing = {t: (expected.get(t), actual.get(t)) for t in tables if expected.get(t) != actual.get(t)}
+    if differing:
+        raise SystemExit(f"{what}: row counts differ from the backed-up database (before, after): {differing}")
+
+
+# --- The run --------------------------------------------------------------------------------------------------
+
+
+def measure(scratch: Path) -> dict[str, Any]:
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    recreate_database(DATABASE_URL)
+    setup_django()
+    timings["migrate_s"] = time.perf_counter() - started
+    print(f"Filling {database_name(DATABASE_URL)}: {EVENTS:,} events, {PEOPLE:,} people ...", flush=True)
+    started = time.perf_counter()
+    fill_events(EVENTS)
+    fill_people(PEOPLE, PLANS_PER_PERSON)
+    timings["fill_s"] = time.perf_counter() - started
+    from django.db import connections
+
+    connections.close_all()  # idle, but a restore must not wait on anything this process holds
+
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")  # as autovacuum would have: the size is of a settled database
+    rows = table_rows(DATABASE_URL)
+    size = database_bytes(DATABASE_URL)
+
+    with moto_server(scratch / "moto.log") as moto_url:
+        s3 = boto3.client(
+            "s3",
+            region_name=REGION,
+            endpoint_url=moto_url,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        bucket = "wp-bench-backups"
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+        kms = boto3.client(
+            "kms",
+            region_name=REGION,
+            endpoint_url=moto_url,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        kms_key_id = kms.create_key(Description="weekend-planner bench backups")["KeyMetadata"]["KeyId"]
+        env = command_env(moto_url=moto_url, bucket=bucket, kms_key_id=kms_key_id, scratch=scratch)
+
+        # What every command pays before it does any work: interpreter, Django set-up, system checks.
+        timings["startup_s"], _ = manage(["backup_db", "--help"], env)
+        timings["backup_s"], key = manage(["backup_db"], env)
+        head = s3.head_object(Bucket=bucket, Key=key)
+        assert head["ServerSideEncryption"] == "aws:kms", head
+        dump = int(head["ContentLength"])
+
+        empty_catalogue(DATABASE_URL)
+        timings["restore_live_s"], _ = manage(["restore_db", "--latest", "--no-input"], env)
+        check_rows(rows, "restore over the live database")
+
+        recreate_database(DATABASE_URL)
+        timings["restore_empty_s"], _ = manage(["restore_db", "--latest", "--no-input"], env)
+        check_rows(rows, "restore into an empty database")
+
+    return {
+        "database": database_name(DATABASE_URL),
+        "rows": rows,
+        "rows_total": sum(rows.values()),
+        "database_bytes": size,
+        "dump_bytes": dump,
+        "dump_key": key,
+        **timings,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+    }
+
+
+def report(figures: dict[str, Any]) -> None:
+    size, dump = figures["database_bytes"], figures["dump_bytes"]
+    print(f"\nRows per table ({figures['database']}):")
+    for table, count in figures["rows"].items():
+        if count:
+            print(f"  {table:<40} {count:>10,}")
+    print(f"  {'total':<40} {figures['rows_total']:>10,}")
+    print(f"Database size (pg_database_size)   {size / MB:>8.1f} MB")
+    print(f"Dump size (custom format, -Z6)     {dump / MB:>8.1f} MB  ({dump / size:.0%} of the database)")
+    print(f"Command start-up (backup_db --help) {figures['startup_s']:>7.1f} s  (included in every time below)")
+
+    def line(label: str, seconds: float) -> str:
+        return (f"{label:<34} {seconds:>8.1f} s   {size / MB / seconds:>6.1f} MB/s of database   "
+                f"{dump / MB / seconds:>5.1f} MB/s of dump")  # fmt: skip
+
+    print(line("backup_db", figures["backup_s"]))
+    print(line("restore_db --latest (live db)", figures["restore_live_s"]))
+    print(line("restore_db --latest (empty db)", figures["restore_empty_s"]))
+    startup = figures["startup_s"]
+    for label, seconds in (("live", figures["restore_live_s"]), ("empty", figures["restore_empty_s"])):
+        # The start-up is a fixed cost; the rest (download + pg_restore) is taken to grow linearly with size.
+        rate = size / max(seconds - startup, 0.001)
+        estimate = startup + EXTRAPOLATE_GB * GB / rate
+        figures[f"restore_{label}_net_mb_per_s"] = rate / MB
+        figures[f"extrapolated_restore_{label}_{EXTRAPOLATE_GB:g}gb_s"] = estimate
+        print(
+            f"EXTRAPOLATION, not measured: restore_db of a {EXTRAPOLATE_GB:g} GB database ({label} db) at this "
+            f"run's {rate / MB:.1f} MB/s (wall time less start-up) would take ~{estimate / 60:.0f} min"
+        )
+
+
+def main() -> None:
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-backup-") as directory:
+        try:
+            figures = measure(Path(directory))
+        finally:
+            if "django.db" in sys.modules:
+                from django.db import connections
+
+                connections.close_all()
+            drop_database(DATABASE_URL)
+    report(figures)
+    figures["bench_wall_s"] = time.perf_counter() - began
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(figures, indent=2))
+    print(f"Whole bench: {figures['bench_wall_s']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
