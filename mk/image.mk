@@ -51,12 +51,17 @@ image-tools:
 image: hadolint image-tools wheelhouse
 	docker/build-base.sh $(IMAGE_BASE) $(IMAGE_CACHE)
 	@set -e; previous=$$(buildah images --quiet --no-trunc $(IMAGE) 2>/dev/null || true); \
+	created=$$(date -u +%Y-%m-%dT%H:%M:%SZ); \
+	: "buildah's layer cache ignores build-arg changes in LABEL, so the per-build labels are also given here"; \
 	set -x; buildah bud --quiet --isolation chroot --format docker --layers \
 	  --build-arg BASE_IMAGE=$(IMAGE_BASE) \
 	  --build-arg POSTGRES_CLIENT_MAJOR=$(IMAGE_POSTGRES_CLIENT_MAJOR) \
 	  --build-arg REVISION=$(IMAGE_REVISION) \
 	  --build-arg SOURCE=$(IMAGE_SOURCE) \
-	  --build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) \
+	  --build-arg CREATED=$$created \
+	  --label org.opencontainers.image.revision=$(IMAGE_REVISION) \
+	  --label org.opencontainers.image.source=$(IMAGE_SOURCE) \
+	  --label org.opencontainers.image.created=$$created \
 	  -t $(IMAGE) -f docker/Dockerfile .; set +x; \
 	if [ -n "$$previous" ] && [ "$$previous" != "$$(buildah images --quiet --no-trunc $(IMAGE))" ]; then \
 	  buildah rmi "$$previous" >/dev/null 2>&1 || true; \
