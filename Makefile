@@ -105,13 +105,14 @@ unit: install-dev services
 browser: install-dev services browser-deps
 	$(TEST_ENV) $(BIN)/pytest -m browser
 
-bench: install-dev services
+bench: install-dev services tools
 	@if ! command -v wrk >/dev/null; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "wrk is missing: sudo apt-get install wrk" >&2; exit 1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	fi
 	$(TEST_ENV) $(BIN)/python bench/http_me_vs_health.py
 	$(TEST_ENV) $(BIN)/python bench/events_ingest_search.py
+	$(TEST_ENV) $(BIN)/python bench/backup_restore.py
 
 clean:
 	rm -rf $(VENV) .venvs .pytest_cache .mypy_cache .ruff_cache staticfiles test-results
