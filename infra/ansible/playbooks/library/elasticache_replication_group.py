@@ -129,33 +129,12 @@ options:
     description: Seconds to wait at most.
     type: int
     default: 2400
-  region:
-    description: AWS region. Falls back to E(AWS_REGION) or E(AWS_DEFAULT_REGION).
-    type: str
-    aliases: [aws_region]
-  endpoint_url:
-    description: Endpoint to use instead of AWS's (for example a local emulator). Falls back to E(AWS_URL).
-    type: str
-    aliases: [aws_endpoint_url]
-  access_key:
-    description: AWS access key id. Falls back to boto3's own credential chain.
-    type: str
-    aliases: [aws_access_key_id, aws_access_key]
-  secret_key:
-    description: AWS secret access key.
-    type: str
-    aliases: [aws_secret_access_key, aws_secret_key]
-  session_token:
-    description: AWS session token.
-    type: str
-    aliases: [aws_session_token]
-  profile:
-    description: Named profile of the AWS shared configuration.
-    type: str
-    aliases: [aws_profile]
-requirements: [boto3]
 notes:
   - Supports check mode and diff mode.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
 """
 
 EXAMPLES = r"""
@@ -208,56 +187,24 @@ changes:
   sample: ["snapshot_retention_limit", "tags"]
 """
 
-import os
 import time
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-
-try:
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:  # pragma: no cover - reported by the module
-    boto3 = None
-
-AWS_ARGS = {
-    "region": {"type": "str", "aliases": ["aws_region"]},
-    "endpoint_url": {"type": "str", "aliases": ["aws_endpoint_url"]},
-    "access_key": {"type": "str", "aliases": ["aws_access_key_id", "aws_access_key"], "no_log": False},
-    "secret_key": {"type": "str", "aliases": ["aws_secret_access_key", "aws_secret_key"], "no_log": True},
-    "session_token": {"type": "str", "aliases": ["aws_session_token"], "no_log": True},
-    "profile": {"type": "str", "aliases": ["aws_profile"]},
-}
+from ansible.module_utils.planner_aws import AWS_ERRORS, aws_client
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 # States from which the group settles by itself; anything else (create-failed, ...) is reported as it is.
 TRANSIENT = {"creating", "modifying", "snapshotting"}
 POLL_SECONDS = 10
 
 
-def aws_client(module: AnsibleModule, service: str) -> Any:
-    """A boto3 client from the module's common AWS parameters, falling back to the environment like amazon.aws."""
-    p = module.params
-    region = p["region"] or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if not region:
-        module.fail_json(msg="region is required (parameter region, or AWS_REGION in the environment)")
-    session = boto3.session.Session(
-        aws_access_key_id=p["access_key"],
-        aws_secret_access_key=p["secret_key"],
-        aws_session_token=p["session_token"],
-        profile_name=p["profile"],
-        region_name=region,
-    )
-    return session.client(service, endpoint_url=p["endpoint_url"] or os.environ.get("AWS_URL") or None)
-
-
 def describe(client: Any, group_id: str) -> dict[str, Any] | None:
     try:
-        return client.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"][0]
-    except ClientError as err:
-        if err.response["Error"]["Code"] == "ReplicationGroupNotFoundFault":
-            return None
-        raise
+        return client.describe_replication_groups(aws_retry=True, ReplicationGroupId=group_id)["ReplicationGroups"][0]
+    except is_boto3_error_code("ReplicationGroupNotFoundFault"):
+        return None
 
 
 def first_member(client: Any, group: dict[str, Any]) -> dict[str, Any]:
@@ -270,19 +217,19 @@ def first_member(client: Any, group: dict[str, Any]) -> dict[str, Any]:
     if not members:
         return {}
     try:
-        clusters = client.describe_cache_clusters(CacheClusterId=members[0])["CacheClusters"]
-    except ClientError as err:
-        if err.response["Error"]["Code"] == "CacheClusterNotFound":
-            return {}
-        raise
+        clusters = client.describe_cache_clusters(aws_retry=True, CacheClusterId=members[0])["CacheClusters"]
+    except is_boto3_error_code("CacheClusterNotFound"):
+        return {}
     return clusters[0] if clusters else {}
 
 
 def current_tags(client: Any, arn: str) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in client.list_tags_for_resource(ResourceName=arn).get("TagList", [])}
+    return {
+        t["Key"]: t["Value"] for t in client.list_tags_for_resource(aws_retry=True, ResourceName=arn).get("TagList", [])
+    }
 
 
-def wait_for(module: AnsibleModule, client: Any, group_id: str, gone: bool) -> dict[str, Any] | None:
+def wait_for(module: AnsibleAWSModule, client: Any, group_id: str, gone: bool) -> dict[str, Any] | None:
     deadline = time.monotonic() + module.params["wait_timeout"]
     while True:
         group = describe(client, group_id)
@@ -438,7 +385,7 @@ def result_fields(group: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def ensure_present(module: AnsibleModule, client: Any) -> None:
+def ensure_present(module: AnsibleAWSModule, client: Any) -> None:
     p = module.params
     group_id = p["replication_group_id"]
     group = describe(client, group_id)
@@ -455,7 +402,7 @@ def ensure_present(module: AnsibleModule, client: Any) -> None:
                 replication_group={},
                 diff={"before": {}, "after": {"replication_group_id": group_id}},
             )
-        group = client.create_replication_group(**request)["ReplicationGroup"]
+        group = client.create_replication_group(aws_retry=True, **request)["ReplicationGroup"]
         if p["wait"]:
             group = wait_for(module, client, group_id, gone=False)
         module.exit_json(changed=True, changes=["created"], **result_fields(group))
@@ -501,27 +448,27 @@ def ensure_present(module: AnsibleModule, client: Any) -> None:
     # Resize first: AWS refuses other modifications while a replica is being added or removed.
     if replicas_now < replicas_wanted:
         client.increase_replica_count(
-            ReplicationGroupId=group_id, NewReplicaCount=replicas_wanted, ApplyImmediately=True
+            aws_retry=True, ReplicationGroupId=group_id, NewReplicaCount=replicas_wanted, ApplyImmediately=True
         )
     elif replicas_now > replicas_wanted:
         client.decrease_replica_count(
-            ReplicationGroupId=group_id, NewReplicaCount=replicas_wanted, ApplyImmediately=True
+            aws_retry=True, ReplicationGroupId=group_id, NewReplicaCount=replicas_wanted, ApplyImmediately=True
         )
     if replicas_now != replicas_wanted and p["wait"]:
         wait_for(module, client, group_id, gone=False)
     if changes:
-        client.modify_replication_group(**changes)
+        client.modify_replication_group(aws_retry=True, **changes)
     if add_tags:
         client.add_tags_to_resource(
-            ResourceName=group["ARN"], Tags=[{"Key": k, "Value": v} for k, v in add_tags.items()]
+            aws_retry=True, ResourceName=group["ARN"], Tags=[{"Key": k, "Value": v} for k, v in add_tags.items()]
         )
     if drop_tags:
-        client.remove_tags_from_resource(ResourceName=group["ARN"], TagKeys=drop_tags)
+        client.remove_tags_from_resource(aws_retry=True, ResourceName=group["ARN"], TagKeys=drop_tags)
     group = wait_for(module, client, group_id, gone=False) if p["wait"] else describe(client, group_id)
     module.exit_json(changed=True, changes=names, diff=diff, **result_fields(group))
 
 
-def ensure_absent(module: AnsibleModule, client: Any) -> None:
+def ensure_absent(module: AnsibleAWSModule, client: Any) -> None:
     p = module.params
     group_id = p["replication_group_id"]
     group = describe(client, group_id)
@@ -535,7 +482,7 @@ def ensure_absent(module: AnsibleModule, client: Any) -> None:
         request: dict[str, Any] = {"ReplicationGroupId": group_id, "RetainPrimaryCluster": False}
         if p["final_snapshot_identifier"]:
             request["FinalSnapshotIdentifier"] = p["final_snapshot_identifier"]
-        client.delete_replication_group(**request)
+        client.delete_replication_group(aws_retry=True, **request)
         changed = True
     else:
         changed = False  # an earlier run asked for the deletion already
@@ -545,40 +492,37 @@ def ensure_absent(module: AnsibleModule, client: Any) -> None:
 
 
 def main() -> None:
-    argument_spec = dict(
-        replication_group_id={"type": "str", "required": True},
-        description={"type": "str", "default": "Managed by Ansible"},
-        state={"type": "str", "choices": ["present", "absent"], "default": "present"},
-        engine={"type": "str", "choices": ["redis", "valkey"], "default": "redis"},
-        engine_version={"type": "str"},
-        node_type={"type": "str"},
-        num_cache_clusters={"type": "int", "default": 3},
-        multi_az={"type": "bool", "default": True},
-        automatic_failover={"type": "bool", "default": True},
-        at_rest_encryption={"type": "bool", "default": True},
-        transit_encryption={"type": "bool", "default": True},
-        kms_key_id={"type": "str"},
-        auth_token={"type": "str", "no_log": True},
-        rotate_auth_token={"type": "bool", "default": False},
-        port={"type": "int", "default": 6379},
-        cache_subnet_group={"type": "str"},
-        cache_parameter_group={"type": "str"},
-        security_group_ids={"type": "list", "elements": "str"},
-        snapshot_retention_limit={"type": "int"},
-        snapshot_window={"type": "str"},
-        maintenance_window={"type": "str"},
-        slow_log_group={"type": "str"},
-        tags={"type": "dict"},
-        purge_tags={"type": "bool", "default": True},
-        apply_immediately={"type": "bool", "default": True},
-        final_snapshot_identifier={"type": "str"},
-        wait={"type": "bool", "default": True},
-        wait_timeout={"type": "int", "default": 2400},
-        **AWS_ARGS,
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if boto3 is None:
-        module.fail_json(msg=missing_required_lib("boto3"))
+    argument_spec = {
+        "replication_group_id": {"type": "str", "required": True},
+        "description": {"type": "str", "default": "Managed by Ansible"},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "engine": {"type": "str", "choices": ["redis", "valkey"], "default": "redis"},
+        "engine_version": {"type": "str"},
+        "node_type": {"type": "str"},
+        "num_cache_clusters": {"type": "int", "default": 3},
+        "multi_az": {"type": "bool", "default": True},
+        "automatic_failover": {"type": "bool", "default": True},
+        "at_rest_encryption": {"type": "bool", "default": True},
+        "transit_encryption": {"type": "bool", "default": True},
+        "kms_key_id": {"type": "str"},
+        "auth_token": {"type": "str", "no_log": True},
+        "rotate_auth_token": {"type": "bool", "default": False},
+        "port": {"type": "int", "default": 6379},
+        "cache_subnet_group": {"type": "str"},
+        "cache_parameter_group": {"type": "str"},
+        "security_group_ids": {"type": "list", "elements": "str"},
+        "snapshot_retention_limit": {"type": "int"},
+        "snapshot_window": {"type": "str"},
+        "maintenance_window": {"type": "str"},
+        "slow_log_group": {"type": "str"},
+        "tags": {"type": "dict"},
+        "purge_tags": {"type": "bool", "default": True},
+        "apply_immediately": {"type": "bool", "default": True},
+        "final_snapshot_identifier": {"type": "str"},
+        "wait": {"type": "bool", "default": True},
+        "wait_timeout": {"type": "int", "default": 2400},
+    }
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     if p["multi_az"] and not p["automatic_failover"]:
         module.fail_json(msg="multi_az needs automatic_failover")
@@ -590,8 +534,8 @@ def main() -> None:
             ensure_present(module, client)
         else:
             ensure_absent(module, client)
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json(msg=f"ElastiCache call failed: {err}")
+    except AWS_ERRORS as err:
+        module.fail_json_aws(err, msg="ElastiCache call failed")
 
 
 if __name__ == "__main__":

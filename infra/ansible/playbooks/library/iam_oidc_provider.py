@@ -46,33 +46,12 @@ options:
   tags:
     description: Tags of the provider (others are removed).
     type: dict
-  region:
-    description: Region for the client (IAM is global). Falls back to E(AWS_REGION) or E(AWS_DEFAULT_REGION).
-    type: str
-    aliases: [aws_region]
-  endpoint_url:
-    description: Endpoint to use instead of AWS's (for example a local emulator). Falls back to E(AWS_URL).
-    type: str
-    aliases: [aws_endpoint_url]
-  access_key:
-    description: AWS access key id. Falls back to boto3's own credential chain.
-    type: str
-    aliases: [aws_access_key_id, aws_access_key]
-  secret_key:
-    description: AWS secret access key.
-    type: str
-    aliases: [aws_secret_access_key, aws_secret_key]
-  session_token:
-    description: AWS session token.
-    type: str
-    aliases: [aws_session_token]
-  profile:
-    description: Named profile of the AWS shared configuration.
-    type: str
-    aliases: [aws_profile]
-requirements: [boto3]
 notes:
   - Supports check mode.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
 """
 
 EXAMPLES = r"""
@@ -108,43 +87,14 @@ deleted:
   elements: str
 """
 
-import os
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-try:
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:  # pragma: no cover - reported by the module
-    boto3 = None
-
-AWS_ARGS = {
-    "region": {"type": "str", "aliases": ["aws_region"]},
-    "endpoint_url": {"type": "str", "aliases": ["aws_endpoint_url"]},
-    "access_key": {"type": "str", "aliases": ["aws_access_key_id", "aws_access_key"], "no_log": False},
-    "secret_key": {"type": "str", "aliases": ["aws_secret_access_key", "aws_secret_key"], "no_log": True},
-    "session_token": {"type": "str", "aliases": ["aws_session_token"], "no_log": True},
-    "profile": {"type": "str", "aliases": ["aws_profile"]},
-}
-
-
-def aws_client(module: AnsibleModule, service: str) -> Any:
-    """A boto3 client from the module's common AWS parameters, falling back to the environment like amazon.aws."""
-    p = module.params
-    region = p["region"] or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    session = boto3.session.Session(
-        aws_access_key_id=p["access_key"],
-        aws_secret_access_key=p["secret_key"],
-        aws_session_token=p["session_token"],
-        profile_name=p["profile"],
-        region_name=region,
-    )
-    return session.client(service, endpoint_url=p["endpoint_url"] or os.environ.get("AWS_URL") or None)
+from ansible.module_utils.planner_aws import AWS_ERRORS, aws_client
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 
 def find(client: Any, issuer: str) -> str | None:
-    for provider in client.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+    for provider in client.list_open_id_connect_providers(aws_retry=True)["OpenIDConnectProviderList"]:
         if provider["Arn"].split(":oidc-provider/", 1)[-1] == issuer:
             return provider["Arn"]
     return None
@@ -153,54 +103,54 @@ def find(client: Any, issuer: str) -> str | None:
 def tagged(client: Any, match_tags: dict[str, Any]) -> list[str]:
     wanted = {k: str(v) for k, v in match_tags.items()}
     arns = []
-    for provider in client.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
-        tags = client.get_open_id_connect_provider(OpenIDConnectProviderArn=provider["Arn"]).get("Tags", [])
+    for provider in client.list_open_id_connect_providers(aws_retry=True)["OpenIDConnectProviderList"]:
+        tags = client.get_open_id_connect_provider(aws_retry=True, OpenIDConnectProviderArn=provider["Arn"]).get(
+            "Tags", []
+        )
         present = {t["Key"]: t["Value"] for t in tags}
         if all(present.get(k) == v for k, v in wanted.items()):
             arns.append(provider["Arn"])
     return arns
 
 
-def delete_tagged(module: AnsibleModule, client: Any) -> None:
+def delete_tagged(module: AnsibleAWSModule, client: Any) -> None:
     if not module.params["match_tags"]:
         module.fail_json(msg="state=absent needs url or match_tags")
     arns = tagged(client, module.params["match_tags"])
     if not module.check_mode:
         for arn in arns:
-            client.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+            client.delete_open_id_connect_provider(aws_retry=True, OpenIDConnectProviderArn=arn)
     module.exit_json(changed=bool(arns), arn="", issuer="", deleted=arns)
 
 
 def main() -> None:
-    argument_spec = dict(
-        url={"type": "str"},
-        match_tags={"type": "dict"},
-        state={"type": "str", "choices": ["present", "absent"], "default": "present"},
-        client_ids={"type": "list", "elements": "str", "default": ["sts.amazonaws.com"]},
-        thumbprints={"type": "list", "elements": "str", "default": []},
-        tags={"type": "dict"},
-        **AWS_ARGS,
-    )
-    module = AnsibleModule(
+    argument_spec = {
+        "url": {"type": "str"},
+        "match_tags": {"type": "dict"},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "client_ids": {"type": "list", "elements": "str", "default": ["sts.amazonaws.com"]},
+        "thumbprints": {"type": "list", "elements": "str", "default": []},
+        "tags": {"type": "dict"},
+    }
+    module = AnsibleAWSModule(
         argument_spec=argument_spec, supports_check_mode=True, required_if=[("state", "present", ("url",))]
     )
-    if boto3 is None:
-        module.fail_json(msg=missing_required_lib("boto3"))
     p = module.params
+    # IAM is global: any region signs the calls, us-east-1 when none is configured anywhere.
+    client = aws_client(module, "iam", region=module.region or "us-east-1")
     if p["state"] == "absent" and not p["url"]:
         try:
-            delete_tagged(module, aws_client(module, "iam"))
-        except (BotoCoreError, ClientError) as err:
-            module.fail_json(msg=f"IAM call failed: {err}")
+            delete_tagged(module, client)
+        except AWS_ERRORS as err:
+            module.fail_json_aws(err, msg="IAM call failed")
     if not p["url"].startswith("https://"):
         module.fail_json(msg=f"url must start with https:// (got {p['url']})")
     issuer = p["url"].removeprefix("https://").rstrip("/")
-    client = aws_client(module, "iam")
     try:
         arn = find(client, issuer)
         if p["state"] == "absent":
             if arn and not module.check_mode:
-                client.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+                client.delete_open_id_connect_provider(aws_retry=True, OpenIDConnectProviderArn=arn)
             module.exit_json(changed=bool(arn), arn="", issuer=issuer)
 
         tags = [{"Key": k, "Value": str(v)} for k, v in (p["tags"] or {}).items()]
@@ -212,10 +162,10 @@ def main() -> None:
                 request["ThumbprintList"] = p["thumbprints"]
             if tags:
                 request["Tags"] = tags
-            arn = client.create_open_id_connect_provider(**request)["OpenIDConnectProviderArn"]
+            arn = client.create_open_id_connect_provider(aws_retry=True, **request)["OpenIDConnectProviderArn"]
             module.exit_json(changed=True, arn=arn, issuer=issuer)
 
-        current = client.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+        current = client.get_open_id_connect_provider(aws_retry=True, OpenIDConnectProviderArn=arn)
         add_ids = sorted(set(p["client_ids"]) - set(current.get("ClientIDList", [])))
         drop_ids = sorted(set(current.get("ClientIDList", [])) - set(p["client_ids"]))
         # Thumbprints are compared only when given: IAM may keep its own for issuers it trusts through its CA library.
@@ -228,22 +178,26 @@ def main() -> None:
         changed = bool(add_ids or drop_ids or thumbprints_differ or tags_differ)
         if changed and not module.check_mode:
             for client_id in add_ids:
-                client.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID=client_id)
+                client.add_client_id_to_open_id_connect_provider(
+                    aws_retry=True, OpenIDConnectProviderArn=arn, ClientID=client_id
+                )
             for client_id in drop_ids:
-                client.remove_client_id_from_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID=client_id)
+                client.remove_client_id_from_open_id_connect_provider(
+                    aws_retry=True, OpenIDConnectProviderArn=arn, ClientID=client_id
+                )
             if thumbprints_differ:
                 client.update_open_id_connect_provider_thumbprint(
-                    OpenIDConnectProviderArn=arn, ThumbprintList=p["thumbprints"]
+                    aws_retry=True, OpenIDConnectProviderArn=arn, ThumbprintList=p["thumbprints"]
                 )
             if tags_differ:
                 stale = [k for k in current_tags if k not in wanted_tags]
                 if stale:
-                    client.untag_open_id_connect_provider(OpenIDConnectProviderArn=arn, TagKeys=stale)
+                    client.untag_open_id_connect_provider(aws_retry=True, OpenIDConnectProviderArn=arn, TagKeys=stale)
                 if tags:
-                    client.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=tags)
+                    client.tag_open_id_connect_provider(aws_retry=True, OpenIDConnectProviderArn=arn, Tags=tags)
         module.exit_json(changed=changed, arn=arn, issuer=issuer)
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json(msg=f"IAM call failed: {err}")
+    except AWS_ERRORS as err:
+        module.fail_json_aws(err, msg="IAM call failed")
 
 
 if __name__ == "__main__":

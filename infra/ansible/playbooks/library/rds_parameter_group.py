@@ -78,16 +78,9 @@ arn:
 
 from typing import Any
 
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:  # AnsibleAWSModule reports the missing library
-    BotoCoreError = ClientError = Exception  # type: ignore[assignment,misc]
-
+from ansible.module_utils.planner_aws import AWS_ERRORS, aws_client
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-
-AWS_ERRORS = (ClientError, BotoCoreError)
 
 
 def find_group(client: Any, name: str) -> dict[str, Any] | None:
@@ -191,7 +184,7 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    client = module.client("rds", retry_decorator=AWSRetry.jittered_backoff())
+    client = aws_client(module, "rds")
     try:
         if module.params["state"] == "present":
             result = ensure_present(module, client)

@@ -45,33 +45,12 @@ options:
     description: Seconds to wait at most.
     type: int
     default: 3600
-  region:
-    description: Destination region. Falls back to E(AWS_REGION) or E(AWS_DEFAULT_REGION).
-    type: str
-    aliases: [aws_region]
-  endpoint_url:
-    description: Endpoint to use instead of AWS's (for example a local emulator). Falls back to E(AWS_URL).
-    type: str
-    aliases: [aws_endpoint_url]
-  access_key:
-    description: AWS access key id. Falls back to boto3's own credential chain.
-    type: str
-    aliases: [aws_access_key_id, aws_access_key]
-  secret_key:
-    description: AWS secret access key.
-    type: str
-    aliases: [aws_secret_access_key, aws_secret_key]
-  session_token:
-    description: AWS session token.
-    type: str
-    aliases: [aws_session_token]
-  profile:
-    description: Named profile of the AWS shared configuration.
-    type: str
-    aliases: [aws_profile]
-requirements: [boto3]
 notes:
   - Supports check mode.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
 """
 
 EXAMPLES = r"""
@@ -92,47 +71,18 @@ snapshot:
   sample: {"DBSnapshotIdentifier": "weekend-planner-production-primary-20260101-030000", "Status": "available"}
 """
 
-import os
-import time
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-try:
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:  # pragma: no cover - reported by the module
-    boto3 = None
-
-AWS_ARGS = {
-    "region": {"type": "str", "aliases": ["aws_region"]},
-    "endpoint_url": {"type": "str", "aliases": ["aws_endpoint_url"]},
-    "access_key": {"type": "str", "aliases": ["aws_access_key_id", "aws_access_key"], "no_log": False},
-    "secret_key": {"type": "str", "aliases": ["aws_secret_access_key", "aws_secret_key"], "no_log": True},
-    "session_token": {"type": "str", "aliases": ["aws_session_token"], "no_log": True},
-    "profile": {"type": "str", "aliases": ["aws_profile"]},
-}
-
-
-def aws_client(module: AnsibleModule, service: str, region: str) -> Any:
-    p = module.params
-    session = boto3.session.Session(
-        aws_access_key_id=p["access_key"],
-        aws_secret_access_key=p["secret_key"],
-        aws_session_token=p["session_token"],
-        profile_name=p["profile"],
-        region_name=region,
-    )
-    return session.client(service, endpoint_url=p["endpoint_url"] or os.environ.get("AWS_URL") or None)
+from ansible.module_utils.planner_aws import AWS_ERRORS, aws_client, wait_until_available
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 
 def find(client: Any, identifier: str) -> dict[str, Any] | None:
     try:
-        return client.describe_db_snapshots(DBSnapshotIdentifier=identifier)["DBSnapshots"][0]
-    except ClientError as err:
-        if err.response["Error"]["Code"] == "DBSnapshotNotFound":
-            return None
-        raise
+        return client.describe_db_snapshots(aws_retry=True, DBSnapshotIdentifier=identifier)["DBSnapshots"][0]
+    except is_boto3_error_code("DBSnapshotNotFound"):
+        return None
 
 
 def main() -> None:
@@ -144,16 +94,12 @@ def main() -> None:
         "copy_tags": {"type": "bool", "default": True},
         "wait": {"type": "bool", "default": True},
         "wait_timeout": {"type": "int", "default": 3600},
-        **AWS_ARGS,
     }
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if boto3 is None:
-        module.fail_json(msg=missing_required_lib("boto3"))
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    region = p["region"] or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if not region:
+    if not module.region:
         module.fail_json(msg="region (the destination) is required")
-    client = aws_client(module, "rds", region)
+    client = aws_client(module, "rds")
     try:
         copy = find(client, p["target_snapshot_identifier"])
         changed = copy is None
@@ -162,7 +108,7 @@ def main() -> None:
                 module.exit_json(changed=True, snapshot={})
             source = p["source_snapshot_identifier"]
             if not source.startswith("arn:"):
-                origin = aws_client(module, "rds", p["source_region"])
+                origin = aws_client(module, "rds", region=p["source_region"])
                 found = find(origin, source)
                 if found is None:
                     module.fail_json(msg=f"no snapshot {source} in {p['source_region']}")
@@ -175,19 +121,14 @@ def main() -> None:
             }
             if p["kms_key_id"]:
                 request["KmsKeyId"] = p["kms_key_id"]
-            copy = client.copy_db_snapshot(**request)["DBSnapshot"]
-        deadline = time.monotonic() + p["wait_timeout"]
-        while p["wait"] and copy["Status"] != "available":
-            if copy["Status"] in ("failed", "error"):
-                module.fail_json(msg=f"copy {p['target_snapshot_identifier']} is {copy['Status']}")
-            if time.monotonic() > deadline:
-                target = p["target_snapshot_identifier"]
-                module.fail_json(msg=f"timed out waiting for {target} (status {copy['Status']})")
-            time.sleep(15)
-            copy = find(client, p["target_snapshot_identifier"]) or copy
+            copy = client.copy_db_snapshot(aws_retry=True, **request)["DBSnapshot"]
+        target = p["target_snapshot_identifier"]
+        copy = wait_until_available(
+            module, copy, lambda: find(client, target), "Status", f"copy {target}", failed=("failed", "error")
+        )
         module.exit_json(changed=changed, snapshot=copy)
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json(msg=f"RDS call failed: {err}")
+    except AWS_ERRORS as err:
+        module.fail_json_aws(err, msg="RDS call failed")
 
 
 if __name__ == "__main__":

@@ -76,33 +76,12 @@ options:
   destination_region:
     description: Region of the destination buckets; when given, their versioning is checked too.
     type: str
-  region:
-    description: Region of the source bucket. Falls back to E(AWS_REGION) or E(AWS_DEFAULT_REGION).
-    type: str
-    aliases: [aws_region]
-  endpoint_url:
-    description: Endpoint to use instead of AWS's (for example a local emulator). Falls back to E(AWS_URL).
-    type: str
-    aliases: [aws_endpoint_url]
-  access_key:
-    description: AWS access key id. Falls back to boto3's own credential chain.
-    type: str
-    aliases: [aws_access_key_id, aws_access_key]
-  secret_key:
-    description: AWS secret access key.
-    type: str
-    aliases: [aws_secret_access_key, aws_secret_key]
-  session_token:
-    description: AWS session token.
-    type: str
-    aliases: [aws_session_token]
-  profile:
-    description: Named profile of the AWS shared configuration.
-    type: str
-    aliases: [aws_profile]
-requirements: [boto3]
 notes:
   - Supports check mode and diff mode.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
 """
 
 EXAMPLES = r"""
@@ -133,25 +112,11 @@ replication_configuration:
   sample: {"Role": "arn:aws:iam::123456789012:role/replication", "Rules": [{"ID": "backups-to-dr"}]}
 """
 
-import os
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-try:
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:  # pragma: no cover - reported by the module
-    boto3 = None
-
-AWS_ARGS = {
-    "region": {"type": "str", "aliases": ["aws_region"]},
-    "endpoint_url": {"type": "str", "aliases": ["aws_endpoint_url"]},
-    "access_key": {"type": "str", "aliases": ["aws_access_key_id", "aws_access_key"], "no_log": False},
-    "secret_key": {"type": "str", "aliases": ["aws_secret_access_key", "aws_secret_key"], "no_log": True},
-    "session_token": {"type": "str", "aliases": ["aws_session_token"], "no_log": True},
-    "profile": {"type": "str", "aliases": ["aws_profile"]},
-}
+from ansible.module_utils.planner_aws import AWS_ERRORS, aws_client
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 RULE_SPEC = {
     "id": {"type": "str", "required": True},
@@ -164,22 +129,6 @@ RULE_SPEC = {
     "replicate_kms_encrypted": {"type": "bool", "default": True},
     "delete_marker_replication": {"type": "bool", "default": False},
 }
-
-
-def aws_client(module: AnsibleModule, service: str, region: str | None = None) -> Any:
-    """A boto3 client from the module's common AWS parameters, falling back to the environment like amazon.aws."""
-    p = module.params
-    region = region or p["region"] or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if not region:
-        module.fail_json(msg="region is required (parameter region, or AWS_REGION in the environment)")
-    session = boto3.session.Session(
-        aws_access_key_id=p["access_key"],
-        aws_secret_access_key=p["secret_key"],
-        aws_session_token=p["session_token"],
-        profile_name=p["profile"],
-        region_name=region,
-    )
-    return session.client(service, endpoint_url=p["endpoint_url"] or os.environ.get("AWS_URL") or None)
 
 
 def bucket_arn(name_or_arn: str) -> str:
@@ -240,25 +189,23 @@ def comparable(config: dict[str, Any]) -> dict[str, Any]:
 
 def current_config(client: Any, bucket: str) -> dict[str, Any]:
     try:
-        config = client.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]
-    except ClientError as err:
-        if err.response["Error"]["Code"] == "ReplicationConfigurationNotFoundError":
-            return {}
-        raise
+        config = client.get_bucket_replication(aws_retry=True, Bucket=bucket)["ReplicationConfiguration"]
+    except is_boto3_error_code("ReplicationConfigurationNotFoundError"):
+        return {}
     return config
 
 
 def versioning_enabled(client: Any, bucket: str) -> bool:
-    return client.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled"
+    return client.get_bucket_versioning(aws_retry=True, Bucket=bucket).get("Status") == "Enabled"
 
 
-def check_prerequisites(module: AnsibleModule, client: Any) -> None:
+def check_prerequisites(module: AnsibleAWSModule, client: Any) -> None:
     p = module.params
     missing = []
     if not versioning_enabled(client, p["bucket"]):
         missing.append(p["bucket"])
     if p["destination_region"]:
-        destination = aws_client(module, "s3", p["destination_region"])
+        destination = aws_client(module, "s3", region=p["destination_region"])
         for rule in p["rules"]:
             name = bucket_name(rule["destination_bucket"])
             if not versioning_enabled(destination, name):
@@ -268,21 +215,18 @@ def check_prerequisites(module: AnsibleModule, client: Any) -> None:
 
 
 def main() -> None:
-    argument_spec = dict(
-        bucket={"type": "str", "required": True},
-        state={"type": "str", "choices": ["present", "absent"], "default": "present"},
-        role_arn={"type": "str"},
-        rules={"type": "list", "elements": "dict", "default": [], "options": RULE_SPEC},
-        destination_region={"type": "str"},
-        **AWS_ARGS,
-    )
-    module = AnsibleModule(
+    argument_spec = {
+        "bucket": {"type": "str", "required": True},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "role_arn": {"type": "str"},
+        "rules": {"type": "list", "elements": "dict", "default": [], "options": RULE_SPEC},
+        "destination_region": {"type": "str"},
+    }
+    module = AnsibleAWSModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         required_if=[("state", "present", ("role_arn", "rules"))],
     )
-    if boto3 is None:
-        module.fail_json(msg=missing_required_lib("boto3"))
     p = module.params
     client = aws_client(module, "s3")
     try:
@@ -291,7 +235,7 @@ def main() -> None:
             if not before:
                 module.exit_json(changed=False, replication_configuration={})
             if not module.check_mode:
-                client.delete_bucket_replication(Bucket=p["bucket"])
+                client.delete_bucket_replication(aws_retry=True, Bucket=p["bucket"])
             module.exit_json(
                 changed=True, replication_configuration={}, diff={"before": comparable(before), "after": {}}
             )
@@ -308,10 +252,10 @@ def main() -> None:
         diff = {"before": comparable(before), "after": comparable(wanted)}
         if module.check_mode:
             module.exit_json(changed=True, replication_configuration=wanted, diff=diff)
-        client.put_bucket_replication(Bucket=p["bucket"], ReplicationConfiguration=wanted)
+        client.put_bucket_replication(aws_retry=True, Bucket=p["bucket"], ReplicationConfiguration=wanted)
         module.exit_json(changed=True, replication_configuration=current_config(client, p["bucket"]), diff=diff)
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json(msg=f"S3 call failed: {err}")
+    except AWS_ERRORS as err:
+        module.fail_json_aws(err, msg="S3 call failed")
 
 
 if __name__ == "__main__":
