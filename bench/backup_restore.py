@@ -34,10 +34,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,7 +47,6 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "backup_restore.json"
-MOTO_SERVER = ROOT / ".venvs" / "ansible" / "bin" / "moto_server"
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wp_bench_backup")
 EVENTS = int(os.environ.get("BENCH_EVENTS", "300000"))
@@ -60,7 +55,6 @@ PLANS_PER_PERSON = int(os.environ.get("BENCH_PLANS_PER_PERSON", "5"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 EXTRAPOLATE_GB = float(os.environ.get("BENCH_EXTRAPOLATE_GB", "10"))
 COMMAND_TIMEOUT = 180  # seconds per manage.py command: the whole bench must stay within a few minutes
-MOTO_START_TIMEOUT = 30
 PAGE = 1000
 REGION = "us-west-2"  # also spelled out in create_bucket, whose stubs want the literal
 CREDENTIALS = {  # moto accepts any; dummies so no real credentials are ever picked up
@@ -196,46 +190,6 @@ def empty_catalogue(url: str) -> None:
 # --- S3 and KMS on loopback ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def moto_server(log: Path) -> Iterator[str]:
-    if not MOTO_SERVER.exists():
-        raise SystemExit(f"{MOTO_SERVER} is missing: run `make tools` (the Ansible tools' virtualenv has moto)")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)], stdout=output, stderr=subprocess.STDOUT
-        )
-        try:
-            deadline = time.monotonic() + MOTO_START_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    raise SystemExit(f"moto_server exited with {process.returncode}; see {log}")
-                try:
-                    with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):  # noqa: S310 - loopback http
-                        break
-                except (urllib.error.URLError, OSError):
-                    if time.monotonic() > deadline:
-                        raise SystemExit(f"moto_server did not answer within {MOTO_START_TIMEOUT} s") from None
-                    time.sleep(0.2)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
 def command_env(*, moto_url: str, bucket: str, kms_key_id: str, scratch: Path) -> dict[str, str]:
     """The environment of a production pod, pointed at the emulator; nothing from the caller's AWS set-up."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "PG", "REDIS_"))}
@@ -360,6 +314,8 @@ def cycle(aws: Aws) -> dict[str, Any]:
 
 
 def measure(scratch: Path) -> dict[str, Any]:
+    from scripts.moto_server import moto_server
+
     with moto_server(scratch / "moto.log") as moto_url:
         aws = start_aws(moto_url, scratch)
         recreate_database(DATABASE_URL)

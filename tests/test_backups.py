@@ -11,14 +11,12 @@ import builtins
 import re
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 from boto3.s3.transfer import TransferConfig
 from django.core.management import call_command
@@ -32,9 +30,9 @@ from apps.events import services as event_services
 from apps.events.models import Event
 from apps.events.tests.factories import item, make_source, venue
 from apps.users.tests.factories import UserFactory
-from conftest import ROOT, free_port
+from conftest import ROOT
+from scripts.moto_server import MotoServerError, moto_server
 
-MOTO_SERVER = ROOT / ".venvs" / "ansible" / "bin" / "moto_server"
 REGION = "us-west-2"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 # Every row as text, in a stable order: equal checksums mean equal contents.
@@ -50,34 +48,11 @@ KEY_PATTERN = re.compile(r"^postgres/(?P<db>[^/]+)/(?P<stamp>\d{4}-\d\d-\d\dT\d{
 
 @pytest.fixture(scope="module")
 def moto_url(tmp_path_factory):
-    if not MOTO_SERVER.exists():
-        pytest.fail(f"{MOTO_SERVER} is missing: run `make tools` to build the Ansible tools' virtualenv with moto")
-    port = free_port()
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
-    process = subprocess.Popen(
-        [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"moto_server exited with {process.returncode}; see {log.name}")
-        try:
-            httpx.get(f"{url}/moto-api/", timeout=1)
-            break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("moto_server did not answer within 30 s")
-            time.sleep(0.2)
-    yield url
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
+        with moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as url:
+            yield url
+    except MotoServerError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,8 @@ Order matters across the files of this directory: the data-layer and site checks
 then test_zz_absent.py deletes it all (kept last, even when the test order is shuffled).
 """
 
-import contextlib
 import os
 import re
-import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import httpx
 import pytest
+
+from scripts.moto_server import MotoServerError, moto_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_DIR = ROOT / "infra" / "ansible"
@@ -103,12 +101,6 @@ class AwsSite:
         return result
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def ansible_env() -> dict[str, str]:
     # Dummy credentials only, and nothing from the developer's own AWS configuration.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_"))}
@@ -128,40 +120,11 @@ def ansible_env() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    moto = ANSIBLE_BIN / "moto_server"
-    if not moto.exists():
-        pytest.fail(f"{moto} is missing: run `make tools` (moto[server] lives in the Ansible tools' virtualenv)")
-    port = free_port()
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = (LOG_DIR / "moto.log").open("w")
-    # AWS-managed IAM policies (e.g. AmazonRDSEnhancedMonitoringRole, AmazonEKSClusterPolicy) exist in moto only
-    # when it is asked to load them.
-    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
-    process = subprocess.Popen(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env,
-        start_new_session=True,
-    )  # fmt: skip
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"moto_server exited with {process.returncode}; see {LOG_DIR / 'moto.log'}")
-        try:
-            httpx.get(f"{endpoint}/moto-api/", timeout=1)
-            break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                pytest.fail("moto_server did not answer within 60 s")
-            time.sleep(0.2)
-    yield endpoint
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    log.close()
+        with moto_server(LOG_DIR / "moto.log") as endpoint:
+            yield endpoint
+    except MotoServerError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""Helpers the Makefile runs, also imported by the tests and benchmarks."""
