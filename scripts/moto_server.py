@@ -9,10 +9,10 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 MOTO_SERVER = ROOT / ".venvs" / "ansible" / "bin" / "moto_server"
@@ -54,9 +54,9 @@ def moto_server(log: Path, *, start_timeout: float = 60) -> Iterator[str]:
                 if process.poll() is not None:
                     raise MotoServerError(f"moto_server exited with {process.returncode}; see {log}")
                 try:
-                    with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):  # noqa: S310 - loopback http
-                        break
-                except (urllib.error.URLError, OSError):
+                    httpx.get(f"{url}/moto-api/", timeout=1)
+                    break
+                except httpx.HTTPError:
                     if time.monotonic() > deadline:
                         raise MotoServerError(f"moto_server did not answer within {start_timeout} s") from None
                     time.sleep(0.2)
