@@ -2,22 +2,65 @@
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
+import time_machine
 from django.core.cache import cache
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 ROOT = Path(__file__).resolve().parent
 ARTIFACTS = ROOT / "test-results"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+# Hypothesis draws the same examples on every run (pytest-randomly seeds everything else and prints its seed), and
+# a slow machine never turns into a DeadlineExceeded.
+hypothesis_settings.register_profile("planner", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.load_profile("planner")
+
+
+# --- The clock --------------------------------------------------------------------------------------------
+# Every test sees the clock start at REFERENCE_NOW (a Wednesday noon in Berlin, away from DST changes and month
+# or year ends), so no test depends on the day the suite runs. `make test-dates` replays the suite with
+# TEST_NOW at the moments where calendars go wrong. Tests that start other processes (servers, Celery workers,
+# pg_dump, moto) keep the real clock, since those processes cannot share a moved one: they are marked
+# real_clock, by hand or because they use one of PROCESS_FIXTURES.
+REFERENCE_NOW = "2026-06-17T12:00:00+02:00"
+PROCESS_FIXTURES = frozenset({"start_server", "celery_worker", "clean_env"})
+# The chart, image, metrics and Ansible tests drive helm, gunicorn, Celery, moto and ansible-playbook.
+REAL_CLOCK_DIRECTORIES = (ROOT / "tests" / "deploy", ROOT / "tests" / "infra")
+
+
+def reference_now() -> datetime:
+    return datetime.fromisoformat(os.environ.get("TEST_NOW") or REFERENCE_NOW)
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller | None]:
+    """The clock at reference_now(), ticking from there (servers and browsers under test need time to pass).
+    `clock.move_to(...)` and `clock.shift(...)` move it; threads of this process (live_server) see it too."""
+    if request.node.get_closest_marker("real_clock"):
+        yield None
+        return
+    with time_machine.travel(reference_now(), tick=True) as traveller:
+        yield traveller
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        in_process_directory = any(item.path.is_relative_to(directory) for directory in REAL_CLOCK_DIRECTORIES)
+        if in_process_directory or PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.real_clock)
 
 
 @pytest.fixture(autouse=True)
@@ -99,15 +142,33 @@ def browser():  # type: ignore[no-untyped-def]
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 
 
+# Every page reports what the Content-Security-Policy blocked to the test (a binding, not the page's own
+# script, so the policy cannot stop the report); Chromium's console messages about the policies count too.
+REPORT_POLICY_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__policyViolation(`${event.effectiveDirective} blocked ${event.blockedURI || "inline"} on ${event.documentURI}`
+    + ` (${event.sourceFile || "?"}:${event.lineNumber})${event.sample ? ": " + event.sample : ""}`);
+});
+"""
+POLICY_CONSOLE_MESSAGE = re.compile(r"Content.Security.Policy|Permissions.Policy", re.IGNORECASE)
+
+
 @pytest.fixture(params=list(VIEWPORTS))
 def page(request, browser):  # type: ignore[no-untyped-def]
-    """A fresh browser context per test, once at a phone width and once at a desktop width."""
+    """A fresh browser context per test, once at a phone width and once at a desktop width. The test fails
+    when a page breaks the Content-Security-Policy or Chromium complains about the security headers."""
     context = browser.new_context(viewport=VIEWPORTS[request.param])
     context.set_default_timeout(10_000)
+    violations: list[str] = []
+    context.expose_binding("__policyViolation", lambda _source, text: violations.append(text))
+    context.add_init_script(REPORT_POLICY_VIOLATIONS)
     page = context.new_page()
+    page.on("console", lambda m: violations.append(m.text) if POLICY_CONSOLE_MESSAGE.search(m.text) else None)
     page.viewport_name = request.param
     yield page
     context.close()
+    if violations:
+        pytest.fail("Policy violations in the browser:\n" + "\n".join(dict.fromkeys(violations)))
 
 
 @pytest.fixture
@@ -136,11 +197,12 @@ def free_port() -> int:
 
 @pytest.fixture
 def start_server():  # type: ignore[no-untyped-def]
-    """start_server(env, argv=None) runs the project under gunicorn (or argv, with {port} filled in) on
-    127.0.0.1 and returns its base URL once /health answers. Every server is stopped after the test."""
+    """start_server(env, argv=None, log=None) runs the project under gunicorn (or argv, with {port} filled in) on
+    127.0.0.1 and returns its base URL once /health answers. Every server is stopped after the test. A server
+    that serves many requests writes its output to the file `log` (a pipe nobody reads would fill and stop it)."""
     processes: list[subprocess.Popen[bytes]] = []
 
-    def start(env: dict[str, str], argv: list[str] | None = None) -> str:
+    def start(env: dict[str, str], argv: list[str] | None = None, log: Path | None = None) -> str:
         port = free_port()
         bin_dir = Path(sys.executable).parent
         command = argv or [
@@ -154,15 +216,22 @@ def start_server():  # type: ignore[no-untyped-def]
             "30",
         ]
         command = [part.replace("{port}", str(port)) for part in command]
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        # The child writes to its own copy of the file's descriptor; ours is closed once it has started.
+        with open(log, "wb") if log else contextlib.nullcontext() as log_file:
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=log_file or subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         processes.append(process)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
+                output = log.read_text() if log else process.stdout.read().decode() if process.stdout else ""
                 pytest.fail(f"server exited with {process.returncode}:\n{output[-4000:]}")
             try:
                 httpx.get(f"{base}/health", timeout=1)

@@ -33,6 +33,9 @@ from apps.users.tests.factories import UserFactory
 from conftest import ROOT
 from scripts.moto_server import MotoServerError, moto_server
 
+# pg_dump, pg_restore and moto run as processes of their own, on the real clock.
+pytestmark = pytest.mark.real_clock
+
 REGION = "us-west-2"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 # Every row as text, in a stable order: equal checksums mean equal contents.

@@ -145,7 +145,10 @@ def test_signed_in_person_sees_travel_times_from_home(
     expect(page.get_by_role("status")).to_contain_text("within 5 km of home")
     expect(_filters(page).get_by_label("Distance")).to_have_value("5")
     first = _cards(page).first
-    expect(first.locator(".event-distance")).to_contain_text(re.compile(r"km from home · about \d+ min by bike"))
+    # Under a kilometre the distance is given in metres.
+    expect(first.locator(".event-distance")).to_contain_text(
+        re.compile(r"\d+(\.\d)? k?m from home · about \d+ min by bike")
+    )
     # The person lives in London: the event's own zone is named.
     expect(first.locator(".event-card-when")).to_contain_text("Berlin time")
 

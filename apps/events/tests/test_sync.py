@@ -213,3 +213,14 @@ def test_items_that_do_not_fit_are_refused_alone():
     assert check_event(item("a", title="x" * 501)) == "title longer than 500 characters"
     assert check_event(item("a", price_min=Decimal("30"), price_max=Decimal("10"))) == "price range upside down"
     assert check_event(item("a")) is None
+
+
+def test_seed_demo_for_a_given_date_gives_the_same_events_on_any_day(clock):
+    call_command("seed_demo", "--date", "2027-03-24")
+    first = sorted(Event.objects.values_list("title", "start_utc", "venue__name"))
+    assert first[0][1].date().isoformat() >= "2027-03-26"  # the Friday of the first weekend after the date
+
+    Event.objects.all().delete()
+    clock.move_to("2031-01-09T08:00:00+00:00")
+    call_command("seed_demo", "--date", "2027-03-24")
+    assert sorted(Event.objects.values_list("title", "start_utc", "venue__name")) == first

@@ -17,16 +17,16 @@ from apps.events.tasks import schedule_due_syncs
 from apps.events.tests.fakes.ics import vcalendar, vevent
 from apps.events.tests.fakes.network import serve
 
-SOON = timezone.now() + timedelta(days=3)
-
 
 def _feed(count: int = 3) -> str:
+    # Three days from the clock the test runs on: the suite's fixed one, or the real one beside a worker.
+    soon = timezone.now() + timedelta(days=3)
     return vcalendar(
         *[
             vevent(
                 UID=f"talk-{n}@example.test",
-                DTSTART=(SOON + timedelta(hours=n)).strftime("%Y%m%dT%H%M%SZ"),
-                DTEND=(SOON + timedelta(hours=n, minutes=45)).strftime("%Y%m%dT%H%M%SZ"),
+                DTSTART=(soon + timedelta(hours=n)).strftime("%Y%m%dT%H%M%SZ"),
+                DTEND=(soon + timedelta(hours=n, minutes=45)).strftime("%Y%m%dT%H%M%SZ"),
                 SUMMARY=f"Talk {n}",
                 LOCATION="Stadtbibliothek Pankow",
             )

@@ -1,3 +1,4 @@
+from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -13,6 +14,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--if-empty", action="store_true", help="do nothing when the catalogue has events")
+        parser.add_argument(
+            "--date",
+            type=date.fromisoformat,
+            default=None,
+            help="seed the weekends after this date (YYYY-MM-DD), not today's; the same date gives the same events",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["if_empty"] and selectors.catalogue_has_events():
@@ -21,7 +28,7 @@ class Command(BaseCommand):
         source = selectors.source_by_name(name=DEMO_SOURCE) or services.source_create(
             provider="demo", name=DEMO_SOURCE, interval_minutes=24 * 60
         )
-        items = list(demo.demo_events(timezone.localdate()))
+        items = list(demo.demo_events(options["date"] or timezone.localdate()))
         result = services.events_upsert(source=source, items=items)
         counts = result.counts
         self.stdout.write(
