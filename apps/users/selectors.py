@@ -1,7 +1,10 @@
 from typing import Any
 
+from allauth.account.authentication import get_authentication_records
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from allauth.socialaccount.models import SocialAccount
+from django.http import HttpRequest
 
 from apps.users import personal_data
 from apps.users.models import Profile, User
@@ -48,3 +51,31 @@ def profile_export(user: User) -> dict[str, Any]:
         "max_distance_km": profile.max_distance_km,
         "updated_at": profile.updated_at.isoformat(),
     }
+
+
+# Authenticator types that are a second factor at log-in; recovery codes only stand in for a lost one.
+SECOND_FACTOR_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+
+
+def second_factor_types(*, user: User) -> set[str]:
+    """The kinds of second factor the person has set up ("totp", "webauthn"); empty when none."""
+    return set(Authenticator.objects.filter(user=user, type__in=SECOND_FACTOR_TYPES).values_list("type", flat=True))
+
+
+def session_used_second_factor(*, request: HttpRequest, user: User) -> bool:
+    """Whether this session got past a second factor: allauth records each authentication step of the session
+    (password, mfa, socialaccount...), for this user only, and a passkey sign-in is recorded as "mfa" too."""
+    return any(record.get("method") == "mfa" for record in get_authentication_records(request, user))
+
+
+def second_factors_export(user: User) -> list[dict[str, Any]]:
+    # What and when, never the secrets (TOTP key, recovery-code seed, credential public keys).
+    return [
+        {
+            "type": authenticator.type,
+            "name": authenticator.data.get("name") if authenticator.type == Authenticator.Type.WEBAUTHN else None,
+            "created_at": authenticator.created_at.isoformat(),
+            "last_used_at": authenticator.last_used_at.isoformat() if authenticator.last_used_at else None,
+        }
+        for authenticator in Authenticator.objects.filter(user=user).order_by("pk")
+    ]

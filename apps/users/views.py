@@ -22,7 +22,8 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
         services.profile_update(profile=profile, data={name: form.cleaned_data[name] for name in form.fields})
         messages.success(request, "Your profile is saved.")
         return redirect("profile")
-    return render(request, "users/profile.html", {"form": form}, status=400 if form.errors else 200)
+    context = {"form": form, "second_factor_on": bool(selectors.second_factor_types(user=request_user(request)))}
+    return render(request, "users/profile.html", context, status=400 if form.errors else 200)
 
 
 @login_required
