@@ -2,12 +2,11 @@
 #   make workflows-check   .github/workflows/*.yml against GitHub's workflow schema (offline, bundled schema)
 #   make shellcheck        infra/deploy
 #   make bandit            static security checks of our Python (no network after the tool is fetched)
-#   make pip-audit         the locked dependencies against the vulnerability database (needs the internet: CI only)
+#   make pip-audit         the same as `make audit` (mk/tools.mk): the locked dependencies against the vulnerability database
 #   make image-archive     the built image as a docker-archive tarball (for Trivy and the push job)
 #   make image-push        that tarball to IMAGE_REF (ECR, tagged with the commit), with skopeo
 # Tools not in the app's lock run pinned through uvx, so the app's dependencies stay as they are.
 BANDIT_VERSION := 1.9.4
-PIP_AUDIT_VERSION := 2.10.1
 SHELLCHECK_VERSION := 0.11.0.1
 IMAGE_ARCHIVE ?= .cache/image/weekend-planner.tar
 IMAGE_REF ?=
@@ -28,10 +27,8 @@ bandit: install-dev
 	  --severity-level medium --confidence-level medium --skip B108 \
 	  --exclude '*/tests/*,*/migrations/*' planner apps scripts
 
-# The lock files carry hashes, so pip-audit reads them without resolving (--disable-pip).
-pip-audit: install-dev
-	$(BIN)/uvx --quiet pip-audit==$(PIP_AUDIT_VERSION) --disable-pip --progress-spinner off \
-	  -r requirements/base.txt -r requirements/dev.txt
+# pip-audit runs from its own locked virtualenv now (make audit); the old name stays for muscle memory.
+pip-audit: audit
 
 image-archive:
 	mkdir -p $(dir $(IMAGE_ARCHIVE))

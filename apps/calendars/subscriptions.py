@@ -5,7 +5,8 @@ Fetching a URL someone typed in is a server-side request on their behalf, so the
 every host that is not public: private, loopback, link-local (169.254.169.254, the cloud metadata service,
 among them), multicast, reserved and unspecified addresses, IPv4 written inside IPv6 included. A host name
 is resolved with `socket.getaddrinfo` and EVERY address it resolves to must pass. The guard runs when the
-subscription is made and again on every refresh, and the request then connects to an address that passed
+subscription is made (a name that does not resolve yet is taken, and refused at the refresh until it resolves
+to a public address) and again on every refresh, and the request then connects to an address that passed
 (the URL's host is swapped for the checked IP; Host and the TLS SNI/certificate check keep the name), so a
 name that re-resolves to a private address between the check and the connect (DNS rebinding) is not
 followed. `settings.CALENDAR_SUBSCRIPTIONS_ALLOW_PRIVATE` (default False) turns the guard off, for tests
@@ -43,6 +44,7 @@ from apps.calendars import services
 from apps.calendars.ical import IcsParseError
 from apps.calendars.models import Calendar, Subscription
 from apps.core.http import ProviderError, RetryPolicy, build_client, call_with_retries, check_response
+from apps.core.redaction import redact_text
 from apps.users.models import User
 
 logger = structlog.get_logger(__name__)
@@ -69,6 +71,10 @@ class SubscriptionError(ValueError):
 
 class AddressRefusedError(SubscriptionError):
     """The URL's host is, or resolves to, an address the guard refuses."""
+
+
+class SubscriptionConflict(SubscriptionError):
+    """The calendar already subscribes to the URL, or has as many subscriptions as it may."""
 
 
 class FetchError(ProviderError):
@@ -210,18 +216,25 @@ def subscription_create(*, calendar: Calendar, url: str) -> Subscription:
     """Subscribes a calendar to a URL after the address guard passed it. The first refresh is the caller's to
     enqueue (on commit)."""
     normalized = normalize_url(url)
-    checked_addresses(normalized)
+    try:
+        checked_addresses(normalized)
+    except AddressRefusedError:
+        raise
+    except SubscriptionError:
+        # A name that does not resolve just now (DNS trouble, a name not yet published) is taken: every refresh
+        # runs the guard again before connecting, and records the failure in last_error until it resolves.
+        pass
     text = str(normalized)
     url_hash = Subscription.hash_url(text)
     if Subscription.objects.filter(calendar=calendar, url_hash=url_hash).exists():
-        raise SubscriptionError("This calendar already subscribes to that URL.")
+        raise SubscriptionConflict("This calendar already subscribes to that URL.")
     if Subscription.objects.filter(calendar=calendar).count() >= MAX_SUBSCRIPTIONS_PER_CALENDAR:
-        raise SubscriptionError(f"A calendar has at most {MAX_SUBSCRIPTIONS_PER_CALENDAR} subscriptions.")
+        raise SubscriptionConflict(f"A calendar has at most {MAX_SUBSCRIPTIONS_PER_CALENDAR} subscriptions.")
     try:
         with transaction.atomic():
             return Subscription.objects.create(calendar=calendar, url=text)
     except IntegrityError as exc:  # the same URL subscribed concurrently
-        raise SubscriptionError("This calendar already subscribes to that URL.") from exc
+        raise SubscriptionConflict("This calendar already subscribes to that URL.") from exc
 
 
 def subscription_delete(*, subscription: Subscription) -> None:
@@ -354,8 +367,10 @@ def _fits(value: str, field_name: str) -> str:
     return value if len(value) <= (column.max_length or 0) else ""
 
 
-def _failed(subscription_id: int, message: str) -> RefreshResult:
-    message = message[:MAX_ERROR_LENGTH]
+def _failed(subscription_id: int, message: str, *, url: str) -> RefreshResult:
+    # The URL of a private calendar is its secret: an error that repeats it (a server's error page, an
+    # exception naming the request) must not store or log it, since last_error is shown in the admin.
+    message = redact_text(message, also=[url])[:MAX_ERROR_LENGTH]
     Subscription.objects.filter(pk=subscription_id).update(last_error=message, last_fetched_at=datetime.now(UTC))
     logger.info("subscription_refresh_failed", subscription_id=subscription_id, error=message)
     return RefreshResult(status="failed", error=message)
@@ -391,7 +406,7 @@ def subscription_refresh(
                 name="calendar subscription",
             )
     except (SubscriptionError, ProviderError, httpx.HTTPError, httpx.InvalidURL) as exc:
-        return _failed(subscription_id, str(exc) or type(exc).__name__)
+        return _failed(subscription_id, str(exc) or type(exc).__name__, url=subscription.url)
 
     now = datetime.now(UTC)
     if fetched.not_modified:
@@ -424,7 +439,7 @@ def subscription_refresh(
                 last_error="",
             )
     except IcsParseError as exc:
-        return _failed(subscription_id, f"Not a readable iCalendar file: {exc}")
+        return _failed(subscription_id, f"Not a readable iCalendar file: {exc}", url=subscription.url)
     logger.info(
         "subscription_imported",
         subscription_id=subscription_id,

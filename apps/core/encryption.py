@@ -24,6 +24,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from apps.core.redaction import remember_secret
+
 
 class DecryptionError(ValueError):
     """A stored value cannot be decrypted with the configured key (the key changed, or the value is not ours)."""
@@ -54,19 +56,23 @@ def _fernet() -> Fernet:
 
 
 def encrypt(text: str) -> str:
-    """The ciphertext of `text`, as an ASCII string (a Fernet token)."""
+    """The ciphertext of `text`, as an ASCII string (a Fernet token). What is encrypted is a secret: it is
+    redacted from this request's or task's logs and error reports from now on."""
+    remember_secret(text)
     return _fernet().encrypt(text.encode("utf-8")).decode("ascii")
 
 
 def decrypt(token: str) -> str:
     """The text `encrypt` was given. Raises `DecryptionError` when the key does not match or the token is broken."""
     try:
-        return _fernet().decrypt(token.encode("ascii")).decode("utf-8")
+        text = _fernet().decrypt(token.encode("ascii")).decode("utf-8")
     except (InvalidToken, UnicodeError) as exc:
         raise DecryptionError(
             "A stored value cannot be decrypted with the configured ENCRYPTION_KEY "
             "(was the key changed, or was the value written without encryption?)"
         ) from exc
+    remember_secret(text)
+    return text
 
 
 class EncryptedTextField(models.TextField):  # type: ignore[type-arg]

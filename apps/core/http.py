@@ -23,6 +23,8 @@ import httpx
 import structlog
 import tenacity
 
+from apps.core.redaction import redact_text
+
 logger = structlog.get_logger(__name__)
 
 # httpx logs every request URL at INFO, and some providers (Google Geocoding) take the key in the query.
@@ -38,7 +40,14 @@ USER_AGENT = "weekend-planner/1.0"
 
 
 class ProviderError(Exception):
-    """An outbound integration failed; the base of everything this module raises."""
+    """An outbound integration failed; the base of everything this module raises.
+
+    Its message ends up in logs, SyncRun.error and the admin, and is often built from a provider's answer or
+    an httpx error, which can repeat the request URL with its `apikey=`: it is redacted when it is made.
+    """
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(redact_text(str(message)), *args)
 
 
 class CredentialsRejectedError(ProviderError):

@@ -1,7 +1,9 @@
 """One JSON object per line on stdout, for structlog and standard-library loggers alike.
 
 The request id and user id bound by RequestContextMiddleware (structlog contextvars) appear on every
-line written while a request is handled. Values under secret-looking keys are never written.
+line written while a request is handled. Values under secret-looking keys are never written, and every line,
+its message and rendered traceback included, goes through apps.core.redaction last: a provider key inside an
+exception's URL, a JWT, a password inside a database URL or a private feed's path never reach stdout.
 """
 
 import logging
@@ -10,14 +12,20 @@ from typing import Any
 
 import structlog
 
-SECRET_KEY_PARTS = ("password", "token", "secret", "authorization", "cookie", "api_key", "apikey")
-REDACTED = "[redacted]"
+from apps.core.redaction import REDACTED, is_secret_name, redact
 
 
 def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event_dict):
-        if any(part in key.lower() for part in SECRET_KEY_PARTS):
+        if is_secret_name(key):
             event_dict[key] = REDACTED
+    return event_dict
+
+
+def redact_values(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The last step before rendering: known secret values and secret shapes out of every value, nested ones too."""
+    for key, value in event_dict.items():
+        event_dict[key] = redact(value)
     return event_dict
 
 
@@ -36,6 +44,7 @@ def json_formatter() -> logging.Formatter:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            redact_values,
             structlog.processors.JSONRenderer(),
         ],
     )

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from apps.core.api.errors import error_body
 from apps.core.health import readiness_failures
 from apps.core.metrics import CONTENT_TYPE_LATEST, render_web_page
+from apps.core.redaction import forget_secrets
 
 logger = structlog.get_logger("apps.request")
 
@@ -58,6 +59,7 @@ class RequestContextMiddleware:
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         structlog.contextvars.clear_contextvars()
+        forget_secrets()  # values decrypted by an earlier request on this thread are not this one's business
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         try:

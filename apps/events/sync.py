@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.http import CredentialsRejectedError, RetryLaterError
+from apps.core.redaction import redact_text
 from apps.events import services
 from apps.events.models import Source, SourceRecord, SyncOutcome, SyncRun
 from apps.events.signals import events_changed
@@ -114,10 +115,11 @@ def sync_source(*, source_id: int, connector: Connector | None = None, now: date
             )
         except (CredentialsRejectedError, SourceConfigError) as exc:
             run.outcome = SyncOutcome.FAILED
-            run.error = str(exc) or type(exc).__name__
+            run.error = redact_text(str(exc) or type(exc).__name__)
         except Exception as exc:  # a provider outage must be recorded, then the run ends
             run.outcome = SyncOutcome.FAILED
-            run.error = f"{type(exc).__name__}: {exc}"[:2000]
+            # Shown in the admin and by sync_events: an exception's text may repeat a URL carrying the key.
+            run.error = redact_text(f"{type(exc).__name__}: {exc}")[:2000]
             log.exception("sync_failed")
         finally:
             if resumed is not None:
