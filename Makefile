@@ -18,13 +18,15 @@ CHROMIUM := /usr/bin/chromium
 include $(sort $(wildcard mk/*.mk))
 
 .PHONY: help run install install-dev test lint format types imports migrations-check deploy-check schema-check \
-        services browser-deps unit browser bench clean
+        services browser-deps unit browser test-dates fuzz bench clean
 
 help:
 	@echo "make run     serve http://127.0.0.1:8000 on the embedded default (SQLite, in-process tasks, demo account)"
 	@echo "make test    every check: lint, types, import contract, migrations, deploy check, API schema, pytest, browser,"
 	@echo "             chart, workflows, Ansible against moto, and the container image built with buildah"
 	@echo "finer loops: make lint | types | imports | unit | browser | bench | chart-check | checkov | image | ansible-lint"
+	@echo "make test-dates  the in-process suite again at DST changes in Europe and the US and at a year end"
+	@echo "make fuzz    the API against its OpenAPI schema with Schemathesis, long: every phase, 300 examples an operation"
 
 # --- Installing: a virtualenv from the lock files, re-synced whenever a lock file changes ----------------
 
@@ -105,6 +107,28 @@ unit: install-dev services
 browser: install-dev services browser-deps
 	$(TEST_ENV) $(BIN)/pytest -m browser
 
+# The suite runs on a fixed clock (conftest.py: REFERENCE_NOW). This replays every test that runs on that clock
+# (all but the real_clock ones, which start other processes) with the clock at the moments where calendars go
+# wrong: a Friday evening before Europe's spring-forward, a Saturday night before its fall-back, the US's (Chicago)
+# spring and autumn changes, and New Year's Eve. Not part of `make test`: it runs the suite five times.
+TEST_DATES ?= 2027-03-26T18:00:00+01:00 2026-10-24T22:30:00+02:00 2027-03-12T09:00:00-06:00 \
+              2026-10-31T20:00:00-05:00 2026-12-31T23:30:00+01:00
+test-dates: install-dev services browser-deps
+	@failed=""; for moment in $(TEST_DATES); do \
+	  echo "=== TEST_NOW=$$moment"; \
+	  TEST_NOW=$$moment $(TEST_ENV) $(BIN)/pytest -q -m "not real_clock" $(PYTEST_ARGS) || failed="$$failed $$moment"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "Failed at:$$failed" >&2; exit 1; fi; echo "Green at every moment: $(TEST_DATES)"
+
+# tests/api/test_schema_contract.py at length: every Schemathesis phase (the coverage phase tries every enum value,
+# hundreds of time zones among them) and FUZZ_EXAMPLES examples an operation; FUZZ_SEED picks another run.
+FUZZ_EXAMPLES ?= 300
+FUZZ_SEED ?= 20261204
+fuzz: install-dev services
+	SCHEMATHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_SEED=$(FUZZ_SEED) \
+	SCHEMATHESIS_PHASES=examples,coverage,fuzzing,stateful SCHEMATHESIS_TIMEOUT=0 \
+	  $(TEST_ENV) $(BIN)/pytest tests/api/test_schema_contract.py -p no:randomly
+
 bench: install-dev services tools
 	@if ! command -v wrk >/dev/null; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "wrk is missing: sudo apt-get install wrk" >&2; exit 1; fi; \
@@ -113,6 +137,7 @@ bench: install-dev services tools
 	$(TEST_ENV) $(BIN)/python bench/http_me_vs_health.py
 	$(TEST_ENV) $(BIN)/python bench/events_ingest_search.py
 	$(TEST_ENV) $(BIN)/python bench/backup_restore.py
+	$(TEST_ENV) $(BIN)/python bench/login_timing.py
 
 clean:
 	rm -rf $(VENV) .venvs .pytest_cache .mypy_cache .ruff_cache staticfiles test-results

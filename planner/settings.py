@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import django_stubs_ext
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from planner.keys import ensure_dev_rsa_keypair
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "corsheaders",
     "django_htmx",
+    "csp",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "allauth.mfa",
     "apps.core",
     "apps.users",
     "apps.events",
@@ -85,6 +88,10 @@ if GOOGLE_OAUTH_CLIENT_ID and GOOGLE_OAUTH_CLIENT_SECRET:
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Security headers and the Content-Security-Policy wrap everything below, so that every response has
+    # them: the probes answered just after, redirects, static files, error pages.
+    "apps.core.security.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Probes and scrapes answer before host validation and the HTTPS redirect: the kubelet and
     # Prometheus call the pod IP over plain HTTP.
     "apps.core.middleware.OperationsEndpointsMiddleware",
@@ -100,6 +107,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After authentication and messages: sends staff without a passed second factor away from the admin.
+    "apps.users.middleware.StaffSecondFactorMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -178,7 +187,8 @@ else:
 AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # allauth's backend, reading the same tables for every email (an unknown one costs what a known one does).
+    "apps.users.backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -200,8 +210,26 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
     "reset_password": "10/m/ip,5/m/key",
 }
+# Its password log-in goes through our sign-in limits (apps.users.adapter), as the API's token endpoint does.
+ACCOUNT_ADAPTER = "apps.users.adapter.AccountAdapter"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+
+# A second factor (allauth.mfa): an authenticator app (TOTP), security keys and passkeys (WebAuthn), and
+# recovery codes. Anyone may opt in; staff must have one, and have used it in this session, to open the admin
+# when STAFF_MFA_REQUIRED is on (apps.users.middleware). API tokens are issued and used as before.
+STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=PRODUCTION)
+MFA_ADAPTER = "apps.users.mfa.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_TOTP_ISSUER = "Weekend Planner"
+# A passkey sign-in requires user verification (PIN or biometrics), so it counts as both factors.
+MFA_PASSKEY_LOGIN_ENABLED = True
+# Security keys are bound to the relying party id: a domain the site is served under. Empty means the host of
+# the request (one of ALLOWED_HOSTS); set a parent domain when the site answers on several hosts.
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="")
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Weekend Planner")
+# Plain http on localhost or a test server's port; production always checks the origin.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
 
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
@@ -220,6 +248,15 @@ RATE_LIMIT_WINDOW = env.int("RATE_LIMIT_WINDOW", default=3_600_000)  # milliseco
 RATE_LIMIT_MAX = env.int("RATE_LIMIT_MAX", default=1000)
 AUTH_RATE_LIMIT_PER_MINUTE = env.int("AUTH_RATE_LIMIT_PER_MINUTE", default=10)
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# allauth's own rate limits take the client address from the same proxy entry as DRF and our sign-in limits.
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# Credential stuffing (apps/users/lockout.py), on the browser login and POST /api/v1/auth/token alike: this many
+# failed sign-ins for one email (known or not) within the window lock it for LOGIN_LOCKOUT_SECONDS, even against
+# the right password; one client address gets this many failed sign-ins an hour. 0 turns either off.
+LOGIN_LOCKOUT_THRESHOLD = env.int("LOGIN_LOCKOUT_THRESHOLD", default=10)
+LOGIN_LOCKOUT_WINDOW_SECONDS = env.int("LOGIN_LOCKOUT_WINDOW_SECONDS", default=900)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
+LOGIN_ADDRESS_LIMIT_PER_HOUR = env.int("LOGIN_ADDRESS_LIMIT_PER_HOUR", default=100)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -230,11 +267,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["apps.core.api.throttling.ClientRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON in (DESIGN.md section 6): form encodings carry no null, number or boolean and read an empty field as
+    # an absent one, so they cannot mean what the schema says. The ICS import takes its file as multipart too.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.CursorPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -303,10 +338,65 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Every script, style, image and font is our own (whitenoise serves htmx, Swagger UI and admin assets
+# too). Inline <script>/<style> need the request's nonce; inline event handlers and style attributes are
+# refused; nothing is evaluated from strings (htmx runs with allowEval off, see templates/base.html).
+# docs/security.md explains each directive.
+_FORM_ACTIONS = [SELF]
+if GOOGLE_OAUTH_CLIENT_ID and GOOGLE_OAUTH_CLIENT_SECRET:
+    # "Continue with Google" posts to allauth, which redirects to Google: form-action covers the redirect.
+    _FORM_ACTIONS.append("https://accounts.google.com")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": _FORM_ACTIONS,
+        "upgrade-insecure-requests": PRODUCTION,
+        "report-uri": ["/csp-report/"],
+    },
+}
+
+# Browser features the pages never use are switched off for us and anything we might embed. WebAuthn
+# (staff MFA) and the feed address's copy button use theirs on our own origin only.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "autoplay": [],
+    "browsing-topics": [],
+    "camera": [],
+    "clipboard-read": [],
+    "clipboard-write": ["self"],
+    "display-capture": [],
+    "encrypted-media": [],
+    "fullscreen": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "hid": [],
+    "idle-detection": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "picture-in-picture": [],
+    "publickey-credentials-create": ["self"],
+    "publickey-credentials-get": ["self"],
+    "screen-wake-lock": [],
+    "serial": [],
+    "usb": [],
+    "xr-spatial-tracking": [],
+}
 
 # --- Static files, i18n ---------------------------------------------------------------------------------
 
@@ -348,6 +438,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # --- Logging -----------------------------------------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# Error reports (the DEBUG page, the admins' mail) cleanse secrets by value as well as by setting name: a
+# password inside DATABASE_URL, a provider key in a URL held by a local variable (apps.core.redaction).
+DEFAULT_EXCEPTION_REPORTER = "apps.core.redaction.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "apps.core.redaction.RedactingExceptionReporterFilter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -356,13 +450,20 @@ LOGGING = {
     },
     "handlers": {
         "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"},
+        # Sends nothing while ADMINS is empty; when set, the mail's subject and report are redacted.
+        "mail_admins": {
+            "class": "apps.core.redaction.RedactingAdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+        },
     },
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         # Replaces Django's own console handler, which would print a second, plain-text copy.
         "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
         # Requests are logged once by RequestContextMiddleware; Django's own access lines would double them.
-        "django.request": {"level": "ERROR"},
+        "django.request": {"level": "ERROR", "handlers": ["mail_admins"]},
         "django.server": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
         # httpx logs each request URL at INFO, and some providers take their key in the query string.

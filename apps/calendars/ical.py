@@ -636,7 +636,8 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, list):
         value = value[0] if value else ""
-    return str(value).strip()
+    # NUL is valid in a content line's bytes but no text column can store it.
+    return str(value).replace("\x00", "").strip()
 
 
 def _clip(text: str, limit: int) -> str:

@@ -183,36 +183,40 @@ def expand(
 
 
 def series_end_utc(series: Series) -> datetime | None:
-    """The latest moment any occurrence can end (UTC), or None when the series is unbounded.
+    """The latest moment any occurrence can end (UTC), or None when the series is unbounded (or ends beyond
+    year 9999).
 
     An upper bound (UNTIL plus the duration), so window queries can skip series that ended before them.
     """
     compiled = series._compiled
-    ends: list[datetime] = [compiled.occurrence(compiled.start).end_utc]
-    for rule in compiled.rules:
-        if rule.rule.count is not None:
-            instances, complete = rule.materialized()
-            if not complete:
-                return None
-            if instances:
-                ends.append(_local_end_utc(compiled, instances[-1], compiled.duration))
-        elif rule.until_naive is not None:
-            if rule.until_utc is not None:
-                last_start = rule.until_utc
-                ends.append(
-                    max(
-                        last_start + compiled.duration,
-                        _local_end_utc(compiled, _local(last_start, compiled.zone), compiled.duration),
+    try:
+        ends: list[datetime] = [compiled.occurrence(compiled.start).end_utc]
+        for rule in compiled.rules:
+            if rule.rule.count is not None:
+                instances, complete = rule.materialized()
+                if not complete:
+                    return None
+                if instances:
+                    ends.append(_local_end_utc(compiled, instances[-1], compiled.duration))
+            elif rule.until_naive is not None:
+                if rule.until_utc is not None:
+                    last_start = rule.until_utc
+                    ends.append(
+                        max(
+                            last_start + compiled.duration,
+                            _local_end_utc(compiled, _local(last_start, compiled.zone), compiled.duration),
+                        )
                     )
-                )
+                else:
+                    ends.append(_local_end_utc(compiled, rule.until_naive, compiled.duration))
             else:
-                ends.append(_local_end_utc(compiled, rule.until_naive, compiled.duration))
-        else:
-            return None
-    for start, duration in compiled.rdates:
-        ends.append(_local_end_utc(compiled, start, duration if duration is not None else compiled.duration))
-    ends.extend(override.occurrence.end_utc for override in compiled.overrides)
-    return max(ends)
+                return None
+        for start, duration in compiled.rdates:
+            ends.append(_local_end_utc(compiled, start, duration if duration is not None else compiled.duration))
+        ends.extend(override.occurrence.end_utc for override in compiled.overrides)
+        return max(ends)
+    except OverflowError:  # an UNTIL or RDATE so late that adding the duration leaves datetime's range
+        return None
 
 
 def validate_rrule(text: str, *, timezone: str | None = None, all_day: bool = False) -> str:
@@ -234,18 +238,41 @@ def normalise_rrule(
     return _normalise_rules(text, strict=False, timezone=timezone, all_day=all_day, start=start)
 
 
+def validate_dates(
+    values: Sequence[str], *, timezone: str, all_day: bool, periods: bool, first_year: int, last_year: int
+) -> None:
+    """RecurrenceError naming the first RDATE (`periods`) or EXDATE value that cannot be read, or that falls
+    outside `first_year` to `last_year`."""
+    if len(values) > MAX_DATES:
+        raise RecurrenceError(f"At most {MAX_DATES} values.")
+    for value in values:
+        try:
+            if periods:
+                start, duration = _parse_rdate(value, timezone, all_day)
+                moments = [start] if duration is None else [start, start + duration]
+            else:
+                parsed = parse_local(value, timezone=timezone)
+                moments = [parsed if isinstance(parsed, datetime) else datetime.combine(parsed, time.min)]
+        except OverflowError as exc:
+            raise RecurrenceError(f"'{value}' is outside the years {first_year} to {last_year}.") from exc
+        if any(not first_year <= moment.year <= last_year for moment in moments):
+            raise RecurrenceError(f"'{value}' is outside the years {first_year} to {last_year}.")
+
+
 def parse_local(value: str, *, timezone: str | None = None) -> datetime | date:
     """An RDATE/EXDATE/recurrence_id string: naive local datetime, or a date. An aware value is read in
     `timezone` (UTC when not given)."""
+    if not isinstance(value, str):
+        raise RecurrenceError(f"'{value}' is not an ISO date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SS).")
     text = value.strip()
     try:
         if len(text) == 10:
             return date.fromisoformat(text)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(_zone(timezone or "UTC")).replace(tzinfo=None)
+    except (ValueError, OverflowError) as exc:
         raise RecurrenceError(f"'{value}' is not an ISO date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SS).") from exc
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(_zone(timezone or "UTC")).replace(tzinfo=None)
     return parsed.replace(microsecond=0)
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from apps.calendars import recurrence
 from apps.calendars.ical import PlanData, parse_calendar
 from apps.calendars.models import Calendar, Plan, PlanOrigin, PlanOverride, PlanStatus, new_feed_token
+from apps.core.time import FIRST_YEAR, LAST_YEAR
 from apps.events.models import Event, EventStatus
 from apps.users import selectors as user_selectors
 from apps.users.models import User
@@ -143,16 +144,39 @@ def _apply(plan: Plan, data: PlanData) -> Plan:
 
 
 def _check(data: PlanData) -> None:
+    """Refuses, naming the field, what would fail later: when the plan is saved, expanded or exported."""
     if data.all_day:
         if data.start_date is None or data.end_date is None or data.end_date <= data.start_date:
             raise PlanInputError("end", "An all-day plan ends on a later date than it starts (the end is exclusive).")
+        bounds = (("start", data.start_date), ("end", data.end_date))
     elif data.start_local is None or data.end_local is None or data.end_local < data.start_local:
         raise PlanInputError("end", "A plan cannot end before it starts.")
+    else:
+        bounds = (("start", data.start_local), ("end", data.end_local))
+    for name, moment in bounds:
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            raise PlanInputError(name, f"Plans fall within the years {FIRST_YEAR} to {LAST_YEAR}.")
     if data.rrule:
         try:
             recurrence.validate_rrule(data.rrule)
         except recurrence.RecurrenceError as exc:
             raise PlanInputError("rrule", str(exc)) from exc
+    for name, values in (("rdates", data.rdates), ("exdates", data.exdates)):
+        try:
+            recurrence.validate_dates(
+                values,
+                timezone=data.timezone,
+                all_day=data.all_day,
+                periods=name == "rdates",
+                first_year=FIRST_YEAR,
+                last_year=LAST_YEAR,
+            )
+        except recurrence.RecurrenceError as exc:
+            raise PlanInputError(name, str(exc)) from exc
+    try:  # the whole series, its changed occurrences included, as the expansion will read it
+        recurrence.series_end_utc(data.series())
+    except (recurrence.RecurrenceError, OverflowError) as exc:
+        raise PlanInputError("rrule" if data.rrule else "end", f"The series cannot be evaluated: {exc}") from exc
 
 
 @transaction.atomic

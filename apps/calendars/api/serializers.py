@@ -2,20 +2,27 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from apps.calendars.conflicts import Conflict
 from apps.calendars.models import Calendar, Plan, PlanStatus
+from apps.calendars.recurrence import MAX_DATES
 from apps.calendars.selectors import PlanOccurrence
-from apps.core.validators import validate_timezone
+from apps.core.api.errors import ErrorSerializer
+from apps.core.api.fields import (
+    PatternField,
+    StrictBooleanField,
+    StrictFloatField,
+    TextField,
+    TimezoneField,
+)
+from apps.core.time import DATE_TIME_PATTERN, LOCAL_MOMENT_PATTERN, RDATE_PATTERN
 
-
-def _timezone(value: str) -> None:
-    try:
-        validate_timezone(value)
-    except DjangoValidationError:
-        raise serializers.ValidationError(f"'{value}' is not a known IANA time zone.") from None
+MOMENT_HELP = (
+    "A date (YYYY-MM-DD) when all-day; otherwise a date-time, with an offset (converted to the plan's zone) or "
+    "without one (wall-clock time in `timezone`)."
+)
+MOMENT_MESSAGE = "Use ISO 8601: 2026-06-06T10:00:00+02:00, or a date when all-day (years 1600 to 2999)."
 
 
 def _utc(moment: datetime | None) -> str | None:
@@ -23,8 +30,10 @@ def _utc(moment: datetime | None) -> str | None:
 
 
 class CalendarSerializer(serializers.ModelSerializer[Calendar]):
-    timezone = serializers.CharField(required=False, max_length=64, validators=[_timezone])
-    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+    name = TextField(max_length=200)
+    timezone = TimezoneField(required=False)
+    color = PatternField(pattern=r"\A#[0-9a-fA-F]{6}\Z", message="A colour as #RRGGBB.", required=False)
+    is_default = StrictBooleanField(required=False)
     feed_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -43,33 +52,41 @@ class PlanInput(serializers.Serializer[Any]):
     """A plan as a client writes it. Zoned times may carry an offset (converted to the plan's zone) or not
     (read as wall-clock time in `timezone`); all-day plans give dates, the end exclusive as in iCalendar."""
 
-    title = serializers.CharField(max_length=500)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
-    timezone = serializers.CharField(required=False, max_length=64, validators=[_timezone])
-    all_day = serializers.BooleanField(required=False, default=False)
-    start = serializers.CharField()
-    end = serializers.CharField()
-    rrule = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    title = TextField(max_length=500)
+    notes = TextField(required=False, allow_blank=True, default="")
+    timezone = TimezoneField(required=False)
+    all_day = StrictBooleanField(required=False, default=False)
+    start = PatternField(pattern=LOCAL_MOMENT_PATTERN, message=MOMENT_MESSAGE, help_text=MOMENT_HELP)
+    end = PatternField(
+        pattern=LOCAL_MOMENT_PATTERN, message=MOMENT_MESSAGE, help_text="As `start`; exclusive when all-day."
+    )
+    rrule = TextField(required=False, allow_blank=True, default="", max_length=500, help_text="An RFC 5545 RRULE.")
     rdates = serializers.ListField(
-        child=serializers.CharField(max_length=32), required=False, default=list, max_length=500
+        child=PatternField(pattern=RDATE_PATTERN, message="A date, a date-time, or a period start/end."),
+        required=False,
+        default=list,
+        max_length=MAX_DATES,
+        help_text="Extra occurrences: dates (all-day), date-times, or periods start/end.",
     )
     exdates = serializers.ListField(
-        child=serializers.CharField(max_length=32), required=False, default=list, max_length=2000
+        child=PatternField(pattern=LOCAL_MOMENT_PATTERN, message="A date or a date-time."),
+        required=False,
+        default=list,
+        max_length=MAX_DATES,
+        help_text="Occurrences left out: their start, or a date to leave out that whole day.",
     )
-    location = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
-    lat = serializers.FloatField(required=False, allow_null=True, default=None, min_value=-90, max_value=90)
-    lon = serializers.FloatField(required=False, allow_null=True, default=None, min_value=-180, max_value=180)
+    location = TextField(required=False, allow_blank=True, default="", max_length=500)
+    lat = StrictFloatField(required=False, allow_null=True, default=None, min_value=-90, max_value=90)
+    lon = StrictFloatField(required=False, allow_null=True, default=None, min_value=-180, max_value=180)
     status = serializers.ChoiceField(choices=PlanStatus.choices, required=False, default=PlanStatus.CONFIRMED)
 
     def _moment(self, name: str, value: str, all_day: bool, zone: ZoneInfo) -> datetime | date:
         try:
             if all_day:
-                return date.fromisoformat(value[:10]) if len(value) == 10 else _bad(name, "Use a date, YYYY-MM-DD.")
+                return date.fromisoformat(value) if len(value) == 10 else _bad(name, "Use a date, YYYY-MM-DD.")
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise serializers.ValidationError(
-                {name: ["Use ISO 8601: 2026-06-06T10:00:00+02:00, or a date when all-day."]}
-            ) from None
+            raise serializers.ValidationError({name: [f"{value} is not a date or time on the calendar."]}) from None
         return parsed.astimezone(zone).replace(tzinfo=None) if parsed.tzinfo else parsed
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -91,10 +108,28 @@ def _bad(name: str, message: str) -> Any:
 
 
 class OccurrenceInput(serializers.Serializer[Any]):
-    title = serializers.CharField(required=False, max_length=500)
-    start = serializers.DateTimeField(required=False)
-    end = serializers.DateTimeField(required=False)
+    title = TextField(required=False, max_length=500)
+    start = PatternField(
+        pattern=DATE_TIME_PATTERN, message="A date-time with its offset (years 1600 to 2999).", required=False
+    )
+    end = PatternField(
+        pattern=DATE_TIME_PATTERN, message="A date-time with its offset (years 1600 to 2999).", required=False
+    )
     status = serializers.ChoiceField(choices=PlanStatus.choices, required=False)
+
+    def _instant(self, name: str, value: str) -> datetime:
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise serializers.ValidationError({name: [f"{value} is not a date or time on the calendar."]}) from None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for name in ("start", "end"):
+            if name in attrs:
+                attrs[name] = self._instant(name, attrs[name])
+        if "start" in attrs and "end" in attrs and attrs["end"] < attrs["start"]:
+            raise serializers.ValidationError({"end": ["The end must not come before the start."]})
+        return attrs
 
 
 def _local(plan: Plan, moment: datetime | None) -> str | None:
@@ -118,7 +153,7 @@ class PlanOut(serializers.ModelSerializer[Plan]):
 
     class Meta:
         model = Plan
-        fields = (
+        fields: tuple[str, ...] = (
             "id", "calendar", "title", "notes", "start", "end", "start_utc", "end_utc", "timezone", "all_day",
             "rrule", "rdates", "exdates", "location", "lat", "lon", "event", "status", "origin", "uid", "sequence",
             "attention", "overrides", "created_at", "updated_at",
@@ -189,3 +224,41 @@ class ConflictOut(serializers.Serializer[Conflict]):
 
     def to_representation(self, conflict: Conflict) -> dict[str, Any]:
         return conflict.as_dict()
+
+
+class PlanWithConflictsOut(PlanOut):
+    """A plan as written, with the conflicts it causes (it was saved all the same)."""
+
+    conflicts = ConflictOut(many=True, read_only=True)
+
+    class Meta(PlanOut.Meta):
+        fields = (*PlanOut.Meta.fields, "conflicts")
+
+
+class ConflictRefusalOut(ErrorSerializer):
+    """409 with ?reject_conflicts=true: nothing was saved; these are the conflicts it would have caused."""
+
+    conflicts = ConflictOut(many=True)
+
+
+class ImportRefusalOut(serializers.Serializer[Any]):
+    uid = serializers.CharField(allow_null=True, help_text="The entry's UID; null when the whole file is unreadable.")
+    reason = serializers.CharField()
+
+
+class ImportResultOut(serializers.Serializer[Any]):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    refused = ImportRefusalOut(many=True, help_text="Entries that cannot be used alone, with the reason.")
+    skipped = serializers.IntegerField(help_text="Components that are not events (VTODO, VJOURNAL, ...).")
+
+
+class BusyOut(serializers.Serializer[Any]):
+    start_utc = serializers.CharField()
+    end_utc = serializers.CharField()
+
+
+class FreeBusyOut(serializers.Serializer[Any]):
+    start_utc = serializers.CharField()
+    end_utc = serializers.CharField()
+    busy = BusyOut(many=True)

@@ -210,12 +210,24 @@ def test_import_refuses_what_cannot_stand_alone_and_importing_again_updates(auth
     assert titles == ["Yoga", "Yoga (late)", "Book fair", "Yoga", "Yoga"]
 
 
-def test_a_file_that_does_not_parse_is_400_with_nothing_stored(auth_client, calendar):
+def test_a_calendar_that_does_not_parse_is_reported_with_nothing_stored(auth_client, calendar):
     response = auth_client.post(
         f"/api/v1/calendars/{calendar.pk}/import", b"BEGIN:VCALENDAR\r\nthis is not ical", content_type="text/calendar"
     )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["created"], body["updated"]) == (0, 0)
+    [refusal] = body["refused"]
+    assert refusal["uid"] is None
+    assert refusal["reason"].startswith("Not a readable iCalendar file: ")
+    assert not Plan.objects.exists()
+
+
+def test_a_file_that_is_not_icalendar_at_all_is_400(auth_client, calendar):
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+    response = auth_client.post(f"/api/v1/calendars/{calendar.pk}/import", png, content_type="text/calendar")
     assert response.status_code == 400
-    assert "file" in response.json()["error"]["fields"]
+    assert "BEGIN:VCALENDAR" in response.json()["error"]["fields"]["file"][0]
     assert not Plan.objects.exists()
 
 
@@ -264,7 +276,15 @@ def test_import_takes_a_multipart_file_too(auth_client, calendar):
     response = auth_client.post(f"/api/v1/calendars/{calendar.pk}/import", {"file": upload}, format="multipart")
     assert response.status_code == 200, response.content
     assert response.json()["created"] == 2
-    assert auth_client.post(f"/api/v1/calendars/{calendar.pk}/import", {}, format="json").status_code == 400
+    missing = auth_client.post(f"/api/v1/calendars/{calendar.pk}/import", {}, format="multipart")
+    assert missing.status_code == 400
+    assert "file" in missing.json()["error"]["fields"]
+    # The file as a text field, as a form without a file picker sends it.
+    as_text = auth_client.post(f"/api/v1/calendars/{calendar.pk}/import", {"file": ICS}, format="multipart")
+    assert as_text.status_code == 200, as_text.content
+    assert as_text.json()["updated"] == 2
+    # Neither multipart nor text/calendar: the schema lists no other body.
+    assert auth_client.post(f"/api/v1/calendars/{calendar.pk}/import", {}, format="json").status_code == 415
 
 
 def test_a_new_plan_too_soon_after_one_across_town_is_a_travel_conflict(auth_client, user, calendar):
@@ -281,3 +301,99 @@ def test_a_new_plan_too_soon_after_one_across_town_is_a_travel_conflict(auth_cli
     assert conflict["available_minutes"] == 10
     assert conflict["needed_minutes"] > 60
     assert "from Museum" in conflict["second"]["reason"]
+
+
+# --- What Schemathesis found: bad input is a 4xx naming the field, never a 500 -------------------------------
+
+
+def test_an_imported_calendar_with_control_characters_is_stored_without_nul(auth_client, calendar):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nX-WR-CALNAME:Team\x00\x1b[31m\x0c\r\n"
+        "BEGIN:VEVENT\r\nUID:ctl\x00@example.test\r\nDTSTART:20261205T100000Z\r\nDTEND:20261205T110000Z\r\n"
+        "SUMMARY:Bru\x00nch\x07\x1f\r\nLOCATION:Caf\x00é\x01\r\nDESCRIPTION:\x00\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    upload = SimpleUploadedFile("team\x01\x1b.ics", ics.encode(), content_type="text/calendar")
+    response = auth_client.post(f"/api/v1/calendars/{calendar.pk}/import", {"file": upload}, format="multipart")
+    assert response.status_code == 200, response.content
+    assert response.json()["created"] == 1
+    plan = Plan.objects.get(calendar=calendar)
+    assert (plan.title, plan.location, plan.notes, plan.ical_uid) == ("Brunch\x07", "Café\x01", "", "ctl@example.test")
+
+
+def test_a_calendar_name_with_control_characters_is_taken_or_refused_by_name(auth_client):
+    created = auth_client.post("/api/v1/calendars", {"name": "Team\x1b[31m\x0c"}, format="json")
+    assert created.status_code == 201, created.content
+    for name in ("Te\x00am", "\x1c\x1f", " \t\u3000"):
+        response = auth_client.post("/api/v1/calendars", {"name": name}, format="json")
+        assert response.status_code == 400, (name, response.content)
+        assert response.json()["error"]["fields"].keys() == {"name"}
+    # The API reads JSON; a form body is 415, however its parts are named.
+    form = b'--B\r\nContent-Disposition: form-data; name="name\x00\x1b"\r\n\r\nx\x00\r\n--B--\r\n'
+    response = auth_client.generic("POST", "/api/v1/calendars", form, content_type="multipart/form-data; boundary=B")
+    assert response.status_code == 415
+
+
+def test_a_multipart_import_with_too_many_parts_is_400(auth_client, calendar):
+    parts = b"".join(b'--B\r\nContent-Disposition: form-data; name="x\x1b"\r\n\r\n\x00\r\n' for _ in range(1100))
+    response = auth_client.generic(
+        "POST", f"/api/v1/calendars/{calendar.pk}/import", parts + b"--B--\r\n",
+        content_type="multipart/form-data; boundary=B",
+    )  # fmt: skip
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "too_many_parts"
+
+
+@pytest.mark.parametrize(
+    "rdates",
+    [
+        ["2026-06-13/2026-06-12"],  # a period that ends before it starts
+        ["2026-02-30"],  # no such day
+        ["0"],
+        ["2026-06-13T10:00:00/"],
+        ["1599-12-31"],  # before the years plans may use
+    ],
+)
+def test_odd_rdates_are_400_naming_rdates(auth_client, calendar, rdates):
+    response = _create(auth_client, calendar, start="2026-06-06T10:00:00", end="2026-06-06T11:00:00", rdates=rdates)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"].keys() == {"rdates"}
+    assert not Plan.objects.exists()
+
+
+@pytest.mark.parametrize("exdates", [["0", "0"], ["2026-13-01"], ["2026-06-13T25:00:00"], [""]])
+def test_odd_exdates_are_400_naming_exdates(auth_client, calendar, exdates):
+    response = _create(
+        auth_client, calendar, start="2026-06-06T10:00:00", end="2026-06-06T11:00:00",
+        rrule="FREQ=WEEKLY;COUNT=3", exdates=exdates,
+    )  # fmt: skip
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"].keys() == {"exdates"}
+    assert not Plan.objects.exists()
+
+
+def test_good_rdates_and_exdates_are_taken(auth_client, calendar):
+    response = _create(
+        auth_client, calendar, start="2026-06-06T10:00:00", end="2026-06-06T11:00:00", rrule="FREQ=WEEKLY;COUNT=3",
+        rdates=["2026-06-10T18:00:00", "2026-06-11T18:00:00/2026-06-11T20:00:00"], exdates=["2026-06-13T10:00:00"],
+    )  # fmt: skip
+    assert response.status_code == 201, response.content
+    body = auth_client.get(f"/api/v1/calendars/{calendar.pk}/occurrences?start=2026-06-01&end=2026-07-01").json()
+    assert [o["start"] for o in body["results"]] == [
+        "2026-06-06T10:00:00+02:00", "2026-06-10T18:00:00+02:00", "2026-06-11T18:00:00+02:00",
+        "2026-06-20T10:00:00+02:00",
+    ]  # fmt: skip
+
+
+def test_a_plan_at_the_ends_of_time_is_400_not_500(auth_client, calendar):
+    for start, end in (
+        ("0001-01-01T00:00:00+14:00", "0001-01-01T01:00:00"),
+        ("9999-12-31T23:00:00-05:00", "9999-12-31T23:30:00"),
+    ):
+        response = _create(auth_client, calendar, start=start, end=end)
+        assert response.status_code == 400, response.content
+        assert "start" in response.json()["error"]["fields"]
+    window = auth_client.get(f"/api/v1/calendars/{calendar.pk}/occurrences?start=0001-01-01&end=0001-01-02")
+    assert window.status_code == 400
+    assert window.json()["error"]["fields"].keys() == {"start", "end"}

@@ -1,7 +1,8 @@
 """icalendar's own test calendars, broken ones included, never crash the importer.
 
-Every file shipped in icalendar's wheel either parses into items and refusals, or raises IcsParseError (the
-import API's 400) with a message that says where it broke. Whatever parses can also be expanded and exported.
+Every file shipped in icalendar's wheel either parses into items and refusals, or raises IcsParseError (which
+the import API reports as a refusal, storing nothing) with a message that says where it broke. Whatever parses
+can also be expanded and exported.
 """
 
 from __future__ import annotations
@@ -99,8 +100,8 @@ def test_what_does_not_parse_says_where(text: bytes, where: str) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", corpus(), ids=lambda p: p.name)
 def test_the_import_api_takes_every_file_or_answers_400(path: Path, auth_client: Any, user: Any) -> None:
-    """Through the API: each file is imported (200, refusals listed) or refused with a 400; never a 500,
-    and a refused file stores nothing."""
+    """Through the API: each file is imported (200, refusals listed, an unreadable file among them) or, when it
+    is no iCalendar file at all, refused with a 400; never a 500, and a refused file stores nothing."""
     from apps.calendars.models import Calendar, Plan
 
     calendar = Calendar.objects.get(owner=user, is_default=True)

@@ -163,10 +163,13 @@ def test_every_address_a_name_resolves_to_is_checked(calendar, monkeypatch):
     for host in ("mixed.example.com", "metadata.example.com"):
         with pytest.raises(AddressRefusedError):
             subscriptions.subscription_create(calendar=calendar, url=f"https://{host}/calendar.ics")
-    with pytest.raises(SubscriptionError, match="cannot be resolved"):
-        subscriptions.subscription_create(calendar=calendar, url="https://nowhere.example.com/calendar.ics")
     created = subscriptions.subscription_create(calendar=calendar, url="https://public.example.com/calendar.ics")
     assert Subscription.objects.get().pk == created.pk
+    # A name that does not resolve yet is taken; its refresh runs the guard again and says why it failed.
+    pending = subscriptions.subscription_create(calendar=calendar, url="https://nowhere.example.com/calendar.ics")
+    result = subscriptions.subscription_refresh(subscription_id=pending.pk, policy=ONE_TRY)
+    assert result.status == "failed"
+    assert "cannot be resolved" in Subscription.objects.get(pk=pending.pk).last_error
 
 
 def test_the_setting_lets_private_addresses_through(calendar, allow_private):
@@ -424,22 +427,23 @@ def test_due_subscriptions_are_enqueued(calendar, monkeypatch):
 def test_subscribe_list_and_unsubscribe(auth_client, calendar, monkeypatch, django_capture_on_commit_callbacks):
     queued: list[int] = []
     monkeypatch.setattr(tasks.sync_subscription, "delay", queued.append)
+    monkeypatch.setattr(socket, "getaddrinfo", _fake_resolver({"calendars.example.com": ["93.184.215.14"]}))
     base = f"/api/v1/calendars/{calendar.pk}/subscriptions"
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = auth_client.post(base, {"url": "webcal://93.184.215.14/team.ics"}, format="json")
+        response = auth_client.post(base, {"url": "webcal://calendars.example.com/team.ics"}, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
     assert set(body) == {"id", "url", "last_fetched_at", "last_error"}
-    assert body["url"] == "https://93.184.215.14/team.ics"
+    assert body["url"] == "https://calendars.example.com/team.ics"
     assert body["last_fetched_at"] is None
     assert queued == [body["id"]]  # the first refresh, once committed
 
     listed = auth_client.get(base).json()["results"]
     assert [s["id"] for s in listed] == [body["id"]]
 
-    again = auth_client.post(base, {"url": "https://93.184.215.14/team.ics"}, format="json")
-    assert again.status_code == 400
+    again = auth_client.post(base, {"url": "https://calendars.example.com/team.ics"}, format="json")
+    assert again.status_code == 409
     assert set(again.json()["error"]["fields"]) == {"url"}
 
     assert auth_client.delete(f"{base}/{body['id']}").status_code == 204
@@ -448,7 +452,14 @@ def test_subscribe_list_and_unsubscribe(auth_client, calendar, monkeypatch, djan
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1/calendar.ics", "http://169.254.169.254/latest/", "http://localhost/x.ics", "ftp://x/y"]
+    "url",
+    [
+        "http://127.0.0.1/calendar.ics",
+        "http://169.254.169.254/latest/",
+        "http://localhost/x.ics",
+        "ftp://x/y",
+        "https://93.184.215.14/public-but-an-address.ics",  # the API takes domain names only
+    ],
 )
 def test_a_refused_url_is_400_naming_url(auth_client, calendar, url, monkeypatch):
     queued: list[int] = []

@@ -4,6 +4,8 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView as DRFAPIView
 
+from apps.core.api.schema import AutoSchema
+
 
 class ThrottleFirstMixin:
     """Counts every request against the rate limits, including refused ones.
@@ -31,4 +33,4 @@ class ThrottleFirstMixin:
 
 
 class APIView(ThrottleFirstMixin, DRFAPIView):
-    pass
+    schema = AutoSchema()  # declares the error responses that follow from the view's configuration

@@ -1,48 +1,81 @@
 import zoneinfo
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.api.fields import PatternField, TextField, TimezoneField
 from apps.core.taxonomy import CATEGORY_CHOICES
-from apps.core.time import parse_window_bound
-from apps.core.validators import validate_timezone
+from apps.core.time import WINDOW_BOUND_PATTERN, matches, parse_window_bound
 from apps.events.models import Event
+
+_LAT = r"-?(?:90(?:\.0+)?|[1-8]?[0-9](?:\.[0-9]+)?)"
+_LON = r"-?(?:180(?:\.0+)?|(?:1[0-7][0-9]|[1-9]?[0-9])(?:\.[0-9]+)?)"
+NEAR_PATTERN = rf"\A{_LAT},{_LON}\Z"
+# A number as a query string spells it (what JSON allows), so "1_000" or " 5" are not read as numbers.
+NUMBER_PATTERN = r"\A-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z"
+PRICE_PATTERN = r"\A(?:0|[1-9][0-9]{0,7})(?:\.[0-9]{1,2})?\Z"
+SLUGS = {slug for slug, _ in CATEGORY_CHOICES}
+
+
+class QueryNumberField(serializers.FloatField):
+    def to_internal_value(self, data: Any) -> float:
+        if not isinstance(data, str) or not matches(NUMBER_PATTERN, data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class QueryBooleanField(serializers.BooleanField):
+    """true or false, as the schema's boolean is written in a query string."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if data in ("true", "false"):
+            return bool(data == "true")
+        self.fail("invalid")
+        raise AssertionError  # fail() raises
 
 
 class EventSearchParams(serializers.Serializer[Any]):
     """Query parameters of GET /api/v1/events; each error names its parameter."""
 
-    near = serializers.CharField(required=False, help_text="lat,lon")
-    radius_km = serializers.FloatField(required=False, min_value=0.1, max_value=500, default=25)
-    starts_after = serializers.CharField(required=False, help_text="A date or a date-time with offset.")
-    starts_before = serializers.CharField(required=False, help_text="A date or a date-time with offset.")
+    near = PatternField(
+        pattern=NEAR_PATTERN, message="Use near=LAT,LON, e.g. near=52.52,13.405.", required=False, help_text="lat,lon"
+    )
+    radius_km = QueryNumberField(required=False, min_value=0.1, max_value=500, default=25)
+    starts_after = PatternField(
+        pattern=WINDOW_BOUND_PATTERN,
+        message="Use a date (YYYY-MM-DD) or a date-time with offset (2026-05-02T10:00:00+02:00).",
+        required=False,
+        help_text="A date or a date-time with offset.",
+    )
+    starts_before = PatternField(
+        pattern=WINDOW_BOUND_PATTERN,
+        message="Use a date (YYYY-MM-DD) or a date-time with offset (2026-05-02T10:00:00+02:00).",
+        required=False,
+        help_text="A date or a date-time with offset.",
+    )
     weekend = serializers.ChoiceField(choices=["this", "next"], required=False)
-    tz = serializers.CharField(required=False, help_text="IANA zone for weekend and plain dates.")
-    category = serializers.ListField(child=serializers.ChoiceField(choices=CATEGORY_CHOICES), required=False)
-    q = serializers.CharField(required=False, max_length=200)
-    price_max = serializers.DecimalField(required=False, max_digits=10, decimal_places=2, min_value=0)
-    free = serializers.BooleanField(required=False, allow_null=True, default=None)
+    tz = TimezoneField(required=False, help_text="IANA zone for weekend and plain dates.")
+    category = serializers.ListField(
+        child=serializers.ChoiceField(choices=CATEGORY_CHOICES),
+        required=False,
+        help_text="Repeat it (or separate slugs with commas) for any of several categories.",
+    )
+    q = TextField(required=False, allow_blank=True, max_length=200)
+    price_max = PatternField(
+        pattern=PRICE_PATTERN, message="A price such as 20 or 19.99.", required=False, help_text="A price: 20 or 19.99."
+    )
+    free = QueryBooleanField(required=False, allow_null=True, default=None)
     sort = serializers.ChoiceField(choices=["start", "distance"], required=False, default="start")
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
     def validate_near(self, value: str) -> tuple[float, float]:
-        try:
-            lat_text, lon_text = value.split(",")
-            lat, lon = float(lat_text), float(lon_text)
-        except ValueError:
-            raise serializers.ValidationError("Use near=LAT,LON, e.g. near=52.52,13.405.") from None
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise serializers.ValidationError("Latitude must be within ±90 and longitude within ±180.")
-        return lat, lon
+        lat_text, lon_text = value.split(",")
+        return float(lat_text), float(lon_text)
 
-    def validate_tz(self, value: str) -> str:
-        try:
-            validate_timezone(value)
-        except Exception:  # noqa: BLE001 - Django's ValidationError, reported as this parameter's error
-            raise serializers.ValidationError(f"'{value}' is not a known IANA time zone.") from None
-        return value
+    def validate_price_max(self, value: str) -> Decimal:
+        return Decimal(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         tz = attrs.get("tz") or self.context.get("default_tz") or "UTC"

@@ -2,13 +2,13 @@ from typing import Any
 
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api.pagination import CursorPagination
+from apps.core.api.pagination import CursorPagination, OnePage
+from apps.core.api.schema import error_response
 from apps.core.api.views import APIView
 from apps.core.taxonomy import CATEGORIES
 from apps.core.time import weekend_window
@@ -37,18 +37,24 @@ class EventListView(APIView):
     """Public search of the catalogue: canonical, not-cancelled events by default."""
 
     permission_classes = [AllowAny]
+    pagination_class = EventPagination
 
     @extend_schema(
-        parameters=[EventSearchParams, OpenApiParameter("cursor", OpenApiTypes.STR)],
-        responses=EventOut(many=True),
+        parameters=[EventSearchParams],
+        responses={
+            200: EventOut(many=True),
+            # sort=distance needs near; weekend excludes starts_after/starts_before; starts_before > starts_after.
+            400: error_response(400, "A parameter is unreadable, or parameters do not go together."),
+        },
         tags=["events"],
     )
     def get(self, request: Request) -> Response:
-        params = request.query_params.copy()
-        if "category" in params:
-            params.setlist(
-                "category", [c.strip() for v in params.getlist("category") for c in v.split(",") if c.strip()]
-            )
+        query = request.query_params
+        # A plain dict, not the QueryDict: DRF reads an empty form value as an absent one, and "" is no sort.
+        params: dict[str, Any] = {name: query.get(name) for name in query if name != "category"}
+        if "category" in query:
+            # category=music,film reads as category=music&category=film; an empty part stays, to be refused.
+            params["category"] = [c for v in query.getlist("category") for c in v.split(",")]
         serializer = EventSearchParams(data=params, context={"default_tz": _profile_timezone(request)})
         serializer.is_valid(raise_exception=True)
         p = serializer.validated_data
@@ -68,7 +74,7 @@ class EventListView(APIView):
                 sort=p["sort"],
             )
         )
-        paginator = EventDistancePagination() if p["sort"] == "distance" else EventPagination()
+        paginator = EventDistancePagination() if p["sort"] == "distance" else self.pagination_class()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(EventOut(page, many=True).data)
 
@@ -87,6 +93,7 @@ class EventDetailView(APIView):
 
 class CategoryListView(APIView):
     permission_classes = [AllowAny]
+    pagination_class = OnePage  # the whole taxonomy
 
     @extend_schema(responses=CategoryOut(many=True), tags=["events"])
     def get(self, request: Request) -> Response:

@@ -1,21 +1,29 @@
+from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from apps.core.api.fields import (
+    TEXT_PATTERN,
+    CurrencyField,
+    PatternField,
+    StrictFloatField,
+    StrictIntegerField,
+    TextField,
+    TimezoneField,
+)
 from apps.core.taxonomy import CATEGORY_CHOICES
-from apps.core.validators import validate_currency, validate_timezone
 from apps.users.models import PROFILE_FIELDS, Profile, TravelMode
 
+BUDGET_PATTERN = r"\A(?:0|[1-9][0-9]{0,7})(?:\.[0-9]{1,2})?\Z"
+JWT_PATTERN = r"\A[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\Z"
 
-def _django_validator(validator: Any) -> Any:
-    def run(value: Any) -> None:
-        try:
-            validator(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from exc
 
-    return run
+class BudgetField(PatternField):
+    """A non-negative amount with at most two decimals, as a string ("40" or "39.90"), or null."""
+
+    def to_representation(self, value: Any) -> str:
+        return f"{Decimal(value):.2f}"
 
 
 class MeSerializer(serializers.ModelSerializer[Profile]):
@@ -23,20 +31,24 @@ class MeSerializer(serializers.ModelSerializer[Profile]):
 
     id = serializers.IntegerField(source="user.id", read_only=True)
     email = serializers.EmailField(source="user.email", read_only=True)
-    home_lat = serializers.FloatField(min_value=-90, max_value=90, allow_null=True, required=False)
-    home_lon = serializers.FloatField(min_value=-180, max_value=180, allow_null=True, required=False)
-    timezone = serializers.CharField(max_length=64, required=False, validators=[_django_validator(validate_timezone)])
+    display_name = TextField(max_length=100, allow_blank=True, required=False)
+    home_address = TextField(max_length=300, allow_blank=True, required=False)
+    home_lat = StrictFloatField(min_value=-90, max_value=90, allow_null=True, required=False)
+    home_lon = StrictFloatField(min_value=-180, max_value=180, allow_null=True, required=False)
+    timezone = TimezoneField(required=False)
     interests = serializers.ListField(
         child=serializers.ChoiceField(choices=CATEGORY_CHOICES), required=False, max_length=len(CATEGORY_CHOICES)
     )
-    budget = serializers.DecimalField(
-        max_digits=10, decimal_places=2, min_value=0, allow_null=True, required=False, coerce_to_string=True
+    budget = BudgetField(
+        pattern=BUDGET_PATTERN,
+        message="An amount such as 40 or 39.90.",
+        allow_null=True,
+        required=False,
+        help_text="Per weekend, in `currency`.",
     )
-    currency = serializers.CharField(
-        min_length=3, max_length=3, required=False, validators=[_django_validator(validate_currency)]
-    )
+    currency = CurrencyField(required=False)
     travel_mode = serializers.ChoiceField(choices=TravelMode.choices, required=False)
-    max_distance_km = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    max_distance_km = StrictIntegerField(min_value=1, max_value=1000, required=False)
 
     class Meta:
         model = Profile
@@ -44,6 +56,9 @@ class MeSerializer(serializers.ModelSerializer[Profile]):
 
     def validate_interests(self, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))  # keep the order, drop repeats
+
+    def validate_budget(self, value: str | None) -> Decimal | None:
+        return None if value is None else Decimal(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance = self.instance
@@ -57,11 +72,13 @@ class MeSerializer(serializers.ModelSerializer[Profile]):
 
 class TokenObtainSerializer(serializers.Serializer[Any]):
     email = serializers.EmailField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    password = PatternField(pattern=TEXT_PATTERN, message="A password, without NUL characters.")
 
 
 class RefreshSerializer(serializers.Serializer[Any]):
-    refresh = serializers.CharField()
+    refresh = PatternField(
+        pattern=JWT_PATTERN, message="A refresh token: three base64url parts joined by dots.", help_text="A JWT."
+    )
 
 
 class TokenPairSerializer(serializers.Serializer[Any]):

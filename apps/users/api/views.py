@@ -1,13 +1,16 @@
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api.errors import ErrorSerializer
+from apps.core.api.schema import error_response
 from apps.core.api.throttling import AuthAccountThrottle, AuthIpThrottle, ClientRateThrottle
 from apps.core.api.views import APIView
 from apps.users import selectors, services
@@ -25,20 +28,57 @@ class _TokenEndpoint(APIView):
         return 'Bearer realm="api"'
 
 
+SIGN_IN_BLOCKED = "Too many failed sign-in attempts."
+
+
 class TokenObtainView(_TokenEndpoint):
-    @extend_schema(request=TokenObtainSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
+    @extend_schema(
+        request=TokenObtainSerializer,
+        responses={
+            200: TokenPairSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="The email or the password is missing or malformed."),
+            401: OpenApiResponse(ErrorSerializer, description="No active account with this email and password."),
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "Too many attempts: from this client, or for this email, whether or not it has an account "
+                    "(then even the right password is refused until Retry-After has passed)."
+                ),
+            ),
+        },
+        parameters=[
+            OpenApiParameter(
+                "Retry-After",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                response=[429],
+                description="Seconds to wait before trying again.",
+            )
+        ],
+        tags=["auth"],
+    )
     def post(self, request: Request) -> Response:
         serializer = TokenObtainSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             pair = services.token_obtain(request=request._request, **serializer.validated_data)
+        except services.SignInBlocked as exc:
+            # The same answer for an email with an account and one without.
+            raise Throttled(wait=exc.retry_after, detail=SIGN_IN_BLOCKED) from exc
         except services.InvalidCredentials as exc:
             raise AuthenticationFailed("No active account with these credentials.", code="invalid_credentials") from exc
         return Response({"access": pair.access, "refresh": pair.refresh})
 
 
 class TokenRefreshView(_TokenEndpoint):
-    @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
+    @extend_schema(
+        request=RefreshSerializer,
+        responses={
+            200: TokenPairSerializer,
+            401: error_response(401, "The refresh token is invalid, expired or already used."),
+        },
+        tags=["auth"],
+    )
     def post(self, request: Request) -> Response:
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -50,7 +90,14 @@ class TokenRefreshView(_TokenEndpoint):
 
 
 class LogoutView(_TokenEndpoint):
-    @extend_schema(request=RefreshSerializer, responses={204: OpenApiResponse(description="Revoked.")}, tags=["auth"])
+    @extend_schema(
+        request=RefreshSerializer,
+        responses={
+            204: OpenApiResponse(description="Revoked."),
+            401: error_response(401, "The refresh token is invalid, expired or already used."),
+        },
+        tags=["auth"],
+    )
     def post(self, request: Request) -> Response:
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -66,7 +113,14 @@ class MeView(APIView):
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(selectors.profile_for(user=request_user(request))).data)
 
-    @extend_schema(request=MeSerializer, responses=MeSerializer, tags=["me"])
+    @extend_schema(
+        request=MeSerializer,
+        responses={
+            200: MeSerializer,
+            400: error_response(400, "Invalid input, alone or together (home_lat and home_lon are set together)."),
+        },
+        tags=["me"],
+    )
     def patch(self, request: Request) -> Response:
         profile = selectors.profile_for(user=request_user(request))
         serializer = MeSerializer(profile, data=request.data, partial=True)
@@ -81,7 +135,10 @@ class MeView(APIView):
 
 
 class MeExportView(APIView):
-    @extend_schema(responses={200: OpenApiResponse(description="Everything we hold about you, as JSON.")}, tags=["me"])
+    @extend_schema(
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Everything we hold about you, as JSON.")},
+        tags=["me"],
+    )
     def get(self, request: Request) -> HttpResponse:
         response = Response(selectors.user_export(user=request_user(request)))
         response["Content-Disposition"] = 'attachment; filename="weekend-planner-export.json"'

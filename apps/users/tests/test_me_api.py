@@ -156,3 +156,30 @@ def test_delete_removes_the_persons_rows(auth_client, user, other_user):
     # Nobody else is touched, and the old token no longer opens anything.
     assert User.objects.filter(pk=other_user.pk).exists()
     assert auth_client.get(ME_URL).status_code == 401
+
+
+def test_an_error_quoting_a_lone_surrogate_is_400_not_500(auth_client):
+    # JSON may carry "\ud800"; the message that quotes the value must still encode as UTF-8.
+    response = auth_client.generic(
+        "PATCH", ME_URL, b'{"timezone": "Mars\\ud800", "currency": "\\udfff"}', content_type="application/json"
+    )
+    assert response.status_code == 400
+    fields = response.json()["error"]["fields"]
+    assert fields.keys() == {"timezone", "currency"}
+    assert "Mars\ufffd" in fields["timezone"][0]
+
+
+def test_json_types_are_taken_as_the_schema_says(auth_client):
+    for body, field in (
+        ({"max_distance_km": "25"}, "max_distance_km"),
+        ({"home_lat": True, "home_lon": 13.4}, "home_lat"),
+        ({"display_name": 42}, "display_name"),
+        ({"budget": 40}, "budget"),
+        ({"timezone": " UTC"}, "timezone"),
+    ):
+        response = auth_client.patch(ME_URL, body, format="json")
+        assert response.status_code == 400, (body, response.content)
+        assert field in response.json()["error"]["fields"]
+    response = auth_client.patch(ME_URL, {"budget": "39.9", "max_distance_km": 25.0}, format="json")
+    assert response.status_code == 200, response.content
+    assert (response.json()["budget"], response.json()["max_distance_km"]) == ("39.90", 25)
