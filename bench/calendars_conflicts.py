@@ -1,4 +1,4 @@
-"""Conflict checks and recurrence expansion for a person with 10,000 plans (issue 4's benchmark).
+"""Conflict checks and recurrence expansion for a person with 10,000 plans.
 
 The person: 10,000 plans in Europe/Berlin at ~300 places around Berlin (15% without a place), across three
 calendars, spread over BENCH_YEARS years (default 10: five of history, five ahead; "the year" below is the

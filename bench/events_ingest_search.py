@@ -8,7 +8,7 @@
 4. Search: a weekend window + 10 km around random points in the city, through apps.events.selectors and
    through the API view (Django test client, no network): p50/p95 over many queries.
 
-Targets (issue 3): first ingest >= 10,000 events/s, unchanged re-sync >= 30,000 events/s, search p95 < 30 ms.
+Targets: first ingest >= 10,000 events/s, unchanged re-sync >= 30,000 events/s, search p95 < 30 ms.
 Runs on its own PostgreSQL database (BENCH_DATABASE_URL, default weekend_planner_bench_events).
 """
 

