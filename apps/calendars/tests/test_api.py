@@ -397,3 +397,16 @@ def test_a_plan_at_the_ends_of_time_is_400_not_500(auth_client, calendar):
     window = auth_client.get(f"/api/v1/calendars/{calendar.pk}/occurrences?start=0001-01-01&end=0001-01-02")
     assert window.status_code == 400
     assert window.json()["error"]["fields"].keys() == {"start", "end"}
+
+
+def test_moving_an_occurrences_end_before_its_start_is_400_and_the_series_still_expands(auth_client, calendar):
+    plan = _create(
+        auth_client, calendar, start="2026-06-06T10:00:00", end="2026-06-06T11:00:00", rrule="FREQ=WEEKLY;COUNT=3"
+    ).json()
+    url = f"/api/v1/calendars/{calendar.pk}/plans/{plan['id']}/occurrences/2026-06-06T10:00:00"
+    response = auth_client.patch(url, {"end": "2026-06-06T09:00:00+02:00"}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"].keys() == {"end"}
+    window = auth_client.get(f"/api/v1/calendars/{calendar.pk}/occurrences?start=2026-06-01&end=2026-07-01")
+    assert window.status_code == 200
+    assert len(window.json()["results"]) == 3
