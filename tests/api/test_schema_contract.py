@@ -31,7 +31,7 @@ from django.db import connection
 from conftest import ARTIFACTS, ROOT
 
 DEFAULT_SEED = 20261204
-DEFAULT_MAX_EXAMPLES = 12
+DEFAULT_MAX_EXAMPLES = 80
 DEFAULT_PHASES = "examples,fuzzing,stateful"
 PASSWORD = "contract-test-password-9"
 # These end the signed-in session, so only the anonymous run calls them.
@@ -127,6 +127,7 @@ def config_file(directory: Path, ids: Seeded) -> Path:
 
 def run_schemathesis(base: str, config: Path, *, name: str, extra: list[str]) -> tuple[int, str]:
     report_dir = ARTIFACTS / "schemathesis" / name
+    report_dir.mkdir(parents=True, exist_ok=True)
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
         "--config-file", str(config),
@@ -143,7 +144,9 @@ def run_schemathesis(base: str, config: Path, *, name: str, extra: list[str]) ->
     ]  # fmt: skip
     # Schemathesis reads a schemathesis.toml in the working directory too; the one given above is the one.
     completed = subprocess.run(command, cwd=config.parent, capture_output=True, text=True, check=False)
-    return completed.returncode, completed.stdout + completed.stderr
+    output = completed.stdout + completed.stderr
+    (report_dir / "output.txt").write_text(output)  # the summary (operations, test cases) of a passing run too
+    return completed.returncode, output
 
 
 def purge_broker_queues() -> None:
