@@ -86,7 +86,7 @@ migrations-check: install-dev
 
 # The production settings, with throwaway secrets, must pass Django's deployment checklist.
 deploy-check: install-dev
-	$(BIN)/python scripts/deploy_check.py
+	$(BIN)/python -m scripts.deploy_check
 
 schema-check: install-dev
 	$(TEST_ENV) $(MANAGE) spectacular --validate --fail-on-warn --file /dev/null

@@ -30,8 +30,6 @@ from urllib.parse import quote, quote_plus
 import httpx
 import pytest
 from celery import shared_task
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core import mail
 from django.db import connection
@@ -56,6 +54,7 @@ from apps.users import services as user_services
 from apps.users.models import User
 from apps.users.tests.factories import UserFactory
 from conftest import free_port
+from scripts.production_env import jwt_key_pair
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -112,19 +111,6 @@ def assert_no_secrets(text: str, secrets: dict[str, str], *, markers: Iterable[s
 def _around(text: str, piece: str) -> str:
     index = text.index(piece)
     return text[max(0, index - 300) : index + 300]
-
-
-def jwt_key_pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
 
 
 @pytest.fixture

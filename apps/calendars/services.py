@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
-from apps.calendars import recurrence
+from apps.calendars import recurrence, selectors
 from apps.calendars.ical import PlanData, parse_calendar
 from apps.calendars.models import Calendar, Plan, PlanOrigin, PlanOverride, PlanStatus, new_feed_token
 from apps.core.time import FIRST_YEAR, LAST_YEAR
@@ -206,33 +206,6 @@ def plan_delete(*, plan: Plan) -> None:
     plan.delete()
 
 
-def _stored_series(plan: Plan) -> recurrence.Series:
-    overrides = {
-        o.recurrence_id: recurrence.OverrideSpec(
-            cancelled=o.cancelled,
-            title=o.title or None,
-            start_local=o.start_local,
-            end_local=o.end_local,
-            start_date=o.start_date,
-            end_date=o.end_date,
-            status=o.status or None,
-        )
-        for o in PlanOverride.objects.filter(plan=plan)
-    }
-    return recurrence.Series(
-        timezone=plan.timezone,
-        all_day=plan.all_day,
-        start_local=plan.start_local,
-        end_local=plan.end_local,
-        start_date=plan.start_date,
-        end_date=plan.end_date,
-        rrule=plan.rrule,
-        rdates=tuple(plan.rdates),
-        exdates=tuple(plan.exdates),
-        overrides=overrides,
-    )
-
-
 @transaction.atomic
 def occurrence_change(
     *, plan: Plan, recurrence_id: str, cancelled: bool = False, changes: dict[str, Any] | None = None
@@ -244,7 +217,8 @@ def occurrence_change(
         setattr(override, name, value)
     override.save()
     try:  # the series as every later expansion reads it, this change included (an end before its start is not)
-        recurrence.series_end_utc(_stored_series(plan))
+        # Read afresh: a plan from a selector carries its overrides prefetched, without this one.
+        recurrence.series_end_utc(selectors.plan_data_of(Plan.objects.get(pk=plan.pk)).series())
     except (recurrence.RecurrenceError, OverflowError) as exc:
         field = "end" if {"end_local", "end_date"} & set(changes or {}) else "start"
         raise PlanInputError(field, str(exc)) from exc

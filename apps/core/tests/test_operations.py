@@ -9,14 +9,13 @@ import httpx
 import psycopg
 import pytest
 import structlog
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
 from apps.core.logging import json_formatter
 from apps.core.tests.test_throttling import UNREACHABLE_REDIS
+from scripts.production_env import throwaway_production_secrets
 
 pytestmark = pytest.mark.django_db
 
@@ -122,22 +121,11 @@ def test_cors_allows_only_the_configured_origins(client):
 
 
 def _production_env(clean_env, **overrides):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return clean_env(
-        DJANGO_ENV="production",
-        DJANGO_SECRET_KEY=uuid.uuid4().hex * 2,
-        ALLOWED_HOSTS="weekendplanner.example",
-        DATABASE_URL=_database_url(connection.settings_dict["NAME"]),
-        REDIS_URL=settings.CACHES["default"]["LOCATION"],
-        ENCRYPTION_KEY=uuid.uuid4().hex,
-        JWT_PRIVATE_KEY=key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode(),
-        JWT_PUBLIC_KEY=key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode(),
-        **overrides,
-    )
+    local = {
+        "DATABASE_URL": _database_url(connection.settings_dict["NAME"]),
+        "REDIS_URL": settings.CACHES["default"]["LOCATION"],
+    }
+    return clean_env(**{**throwaway_production_secrets(), **local, **overrides})
 
 
 def _database_url(name):

@@ -5,7 +5,6 @@ refuses a code twice within its 30-second step, so a test moves the clock on one
 """
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -19,8 +18,6 @@ from allauth.account.models import EmailAddress
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.test import Client
@@ -30,6 +27,7 @@ from apps.core import encryption
 from apps.users import selectors
 from apps.users.checks import staff_second_factor_check
 from apps.users.tests.factories import UserFactory
+from scripts.production_env import throwaway_production_secrets
 
 pytestmark = pytest.mark.django_db
 
@@ -376,25 +374,6 @@ def test_the_login_page_offers_passkeys(client):
 # --- Settings -----------------------------------------------------------------------------------------------------
 
 
-def _throwaway_production_secrets() -> dict[str, str]:
-    # Like scripts/deploy_check.py: every secret production insists on, made up for this test only.
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return {
-        "DJANGO_ENV": "production",
-        "DJANGO_SECRET_KEY": os.urandom(48).hex(),
-        "ALLOWED_HOSTS": "weekendplanner.example",
-        "DATABASE_URL": "postgres://planner@127.0.0.1:5432/planner",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-        "ENCRYPTION_KEY": os.urandom(32).hex(),
-        "JWT_PRIVATE_KEY": key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode(),
-        "JWT_PUBLIC_KEY": key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode(),
-    }
-
-
 # Runs in a fresh interpreter: imports planner/settings.py once per environment given on stdin, as a process
 # started with that environment would, and prints what it decided about the second factor.
 _SETTINGS_PROBE = """
@@ -430,7 +409,7 @@ def _settings_in_a_fresh_process(clean_env, tmp_path, variants: list[dict[str, s
 
 
 def test_production_settings_require_a_second_factor_for_staff(clean_env, tmp_path):
-    production = _throwaway_production_secrets()
+    production = throwaway_production_secrets()
     development: dict[str, str] = {}
 
     results = _settings_in_a_fresh_process(
