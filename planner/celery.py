@@ -1,13 +1,15 @@
-"""The Celery app: queues, routes and limits declared once, here.
+"""The Celery app: queues, routes and limits declared once, here; each app declares its own beat schedule.
 
 Tasks are acknowledged late and re-queued when a worker dies, so every task must be safe to run twice:
 tasks take ids, check state and rely on unique constraints.
 """
 
+import importlib
 import os
+from collections.abc import Iterable
+from typing import Any
 
 from celery import Celery
-from celery.schedules import crontab
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "planner.settings")
@@ -26,7 +28,7 @@ app.conf.update(
     # Routes by module: a new task lands on its app's queue without being listed here.
     task_routes={
         "apps.events.tasks.*": {"queue": "sync"},
-        "apps.calendars.tasks.sync_*": {"queue": "sync"},
+        "apps.calendars.tasks.*": {"queue": "sync"},
         "apps.recommendations.tasks.*": {"queue": "recommendations"},
         "apps.analytics.tasks.*": {"queue": "analytics"},
     },
@@ -43,17 +45,38 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     broker_transport_options={"visibility_timeout": MAX_COUNTDOWN_SECONDS + 3600},
     timezone="UTC",
-    beat_schedule={
-        # Each source has its own interval; this enqueues the ones that are due (see events.selectors).
-        "schedule-due-syncs": {"task": "apps.events.tasks.schedule_due_syncs", "schedule": 60.0},
-        # Each subscription has its own interval (60 min by default); this enqueues the ones that are due.
-        "sync-due-subscriptions": {"task": "apps.calendars.tasks.sync_due_subscriptions", "schedule": 300.0},
-        "flush-expired-refresh-tokens": {
-            "task": "apps.users.tasks.flush_expired_refresh_tokens",
-            "schedule": crontab(hour="3", minute="17"),
-        },
-    },
 )
+
+
+def collect_beat_schedule(app_names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Merges the BEAT_SCHEDULE that each app declares in its `schedules.py` (an app without one runs nothing
+    on a timer). Entry names are global to beat, so a name declared by two apps is an error, not an override."""
+    schedule: dict[str, dict[str, Any]] = {}
+    for app_name in app_names:
+        module_name = f"{app_name}.schedules"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            continue
+        clashes = schedule.keys() & module.BEAT_SCHEDULE.keys()
+        if clashes:
+            raise ValueError(f"{module_name} declares beat entries another app already declares: {sorted(clashes)}")
+        schedule.update(module.BEAT_SCHEDULE)
+    return schedule
+
+
+@app.on_after_configure.connect
+def _install_app_schedules(sender: Celery, **kwargs: Any) -> None:
+    # After configuration, so Django's settings (and INSTALLED_APPS) are readable; schedules.py modules import
+    # nothing from Django, so no app registry is needed.
+    from django.conf import settings
+
+    sender.conf.beat_schedule = collect_beat_schedule(
+        name for name in settings.INSTALLED_APPS if name.startswith("apps.")
+    )
+
 
 app.autodiscover_tasks()
 

@@ -1,5 +1,6 @@
 """Celery: the queues and routes declared once, and a real worker running a real task, twice."""
 
+import importlib
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from apps.users.tasks import flush_expired_refresh_tokens
-from planner.celery import MAX_COUNTDOWN_SECONDS, QUEUES, app
+from planner.celery import MAX_COUNTDOWN_SECONDS, QUEUES, app, collect_beat_schedule
 
 
 def test_queues_and_routes_are_declared_in_one_place():
@@ -18,6 +19,25 @@ def test_queues_and_routes_are_declared_in_one_place():
     assert router.route({}, "apps.recommendations.tasks.train")["queue"].name == "recommendations"
     assert router.route({}, "apps.analytics.tasks.ingest")["queue"].name == "analytics"
     assert router.route({}, "apps.users.tasks.flush_expired_refresh_tokens")["queue"].name == "default"
+
+
+def test_beat_runs_what_each_app_declares_in_its_schedules_module():
+    from apps.calendars.schedules import BEAT_SCHEDULE as calendars
+    from apps.events.schedules import BEAT_SCHEDULE as events
+    from apps.users.schedules import BEAT_SCHEDULE as users
+
+    assert app.conf.beat_schedule == {**users, **events, **calendars}
+    for entry in app.conf.beat_schedule.values():
+        module, _ = entry["task"].rsplit(".", 1)
+        importlib.import_module(module)  # registers the app's tasks, as the worker's autodiscovery does
+        assert entry["task"] in app.tasks, entry
+
+
+def test_an_app_without_a_schedules_module_adds_nothing_and_a_name_declared_twice_is_refused():
+    assert collect_beat_schedule(["apps.core"]) == {}
+    assert set(collect_beat_schedule(["apps.core", "apps.events"])) == {"schedule-due-syncs"}
+    with pytest.raises(ValueError, match="schedule-due-syncs"):
+        collect_beat_schedule(["apps.events", "apps.events"])
 
 
 def test_tasks_are_acknowledged_late_and_serialised_as_json():

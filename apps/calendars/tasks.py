@@ -1,4 +1,4 @@
-"""Calendar tasks. Names starting with `sync_` are routed to the `sync` queue (planner/celery.py)."""
+"""Calendar tasks, on the `sync` queue (planner/celery.py routes by module); beat runs what schedules.py declares."""
 
 from celery import shared_task
 
