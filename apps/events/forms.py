@@ -10,13 +10,6 @@ from apps.core.taxonomy import CATEGORY_CHOICES
 
 WEEKEND_CHOICES = [("this", "This weekend"), ("next", "Next weekend")]
 
-# Hours of the day (0-23, in the event's own zone) that each part of the day covers.
-TIME_OF_DAY_HOURS: dict[str, tuple[int, ...]] = {
-    "morning": tuple(range(5, 12)),
-    "afternoon": tuple(range(12, 17)),
-    "evening": tuple(range(17, 22)),
-    "night": (22, 23, 0, 1, 2, 3, 4),
-}
 TIME_OF_DAY_CHOICES = [
     ("morning", "Morning"),
     ("afternoon", "Afternoon"),

@@ -1,22 +1,34 @@
 """Reads of the catalogue: search, one event, and which sources are due for a sync."""
 
 import math
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import F, FloatField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import ASin, Cos, Least, Power, Radians, Sin, Sqrt
+from django.db.models import Case, F, FloatField, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import ASin, Cos, ExtractHour, Least, Power, Radians, Sin, Sqrt
 from django.utils import timezone
 
 from apps.events.models import Event, EventStatus, Provider, Source, SyncOutcome, SyncRun
 
 EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE_LAT = 111.2
+# Hours of the day (0-23, in the event's own zone) that each part of the day covers.
+TIME_OF_DAY_HOURS: dict[str, tuple[int, ...]] = {
+    "morning": tuple(range(5, 12)),
+    "afternoon": tuple(range(12, 17)),
+    "evening": tuple(range(17, 22)),
+    "night": (22, 23, 0, 1, 2, 3, 4),
+}
+# An event without an end time counts as going on this long after it started.
+STARTED_GRACE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
 class EventSearch:
+    """One search of the catalogue; Discover and GET /api/v1/events both build one, so they answer alike."""
+
     near: tuple[float, float] | None = None
     radius_km: float = 25.0
     starts_after: datetime | None = None
@@ -27,6 +39,8 @@ class EventSearch:
     free: bool | None = None
     sort: str = "start"  # or "distance" (needs near)
     include_cancelled: bool = False
+    not_over_at: datetime | None = None  # leave out what has ended by then
+    times_of_day: tuple[str, ...] = ()  # keys of TIME_OF_DAY_HOURS: starting in one of these parts of the day
 
 
 def _distance_km(lat: float, lon: float) -> object:
@@ -66,7 +80,38 @@ def events_search(search: EventSearch) -> QuerySet[Event]:
         events = events.annotate(distance_km=_distance_km(lat, lon)).filter(distance_km__lte=search.radius_km)
     else:
         events = events.annotate(distance_km=Value(None, output_field=FloatField()))
+    if search.not_over_at is not None:
+        events = _not_over(events, now=search.not_over_at)
+    if search.times_of_day:
+        events = _starting_in(events, search.times_of_day)
     return events
+
+
+def _not_over(events: QuerySet[Event], *, now: datetime) -> QuerySet[Event]:
+    """Drop what has already ended (late on a Sunday, this weekend's morning events are no use)."""
+    over = Q(end_utc__lte=now) | Q(
+        end_utc__isnull=True, all_day=False, time_tba=False, start_utc__lte=now - STARTED_GRACE
+    )
+    return events.exclude(over)
+
+
+def _starting_in(events: QuerySet[Event], times_of_day: tuple[str, ...]) -> QuerySet[Event]:
+    """Events starting in one of the parts of the day, by the clock of the event's own zone. All-day events
+    count for the daytime parts; events whose time is not announced match none."""
+    hours = sorted({hour for part in times_of_day for hour in TIME_OF_DAY_HOURS[part]})
+    cases = []
+    for tz in events.order_by().values_list("timezone", flat=True).distinct():
+        try:
+            zone = zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            continue
+        cases.append(When(timezone=tz, then=ExtractHour("start_utc", tzinfo=zone)))
+    if not cases:
+        return events.none()
+    keep = Q(local_hour__in=hours, all_day=False, time_tba=False)
+    if set(times_of_day) - {"night"}:
+        keep |= Q(all_day=True)
+    return events.annotate(local_hour=Case(*cases, output_field=IntegerField())).filter(keep)
 
 
 def event_detail(*, event_id: int) -> Event | None:

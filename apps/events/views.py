@@ -7,8 +7,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, Q, QuerySet, When
-from django.db.models.functions import ExtractHour
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import dateformat, timezone
@@ -22,7 +20,7 @@ from apps.core.geo import LatLon, cached_travel_time, haversine_km
 from apps.core.taxonomy import CATEGORIES
 from apps.core.time import weekend_window
 from apps.events import selectors
-from apps.events.forms import TIME_OF_DAY_HOURS, DiscoverFilters, DiscoverForm
+from apps.events.forms import DiscoverFilters, DiscoverForm
 from apps.events.models import Event, EventStatus, Provider
 from apps.users import selectors as user_selectors
 from apps.users.models import User
@@ -33,8 +31,6 @@ DEFAULT_CENTER = LatLon(52.52, 13.405)
 DEFAULT_TIMEZONE = "Europe/Berlin"
 DEFAULT_RADIUS_KM = 25
 PAGE_SIZE = 30
-# An event without an end time stays listed this long after it started.
-STARTED_GRACE = timedelta(hours=1)
 
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 TRAVEL_MODE_PHRASES = {"walk": "on foot", "bike": "by bike", "transit": "by public transport", "drive": "by car"}
@@ -117,9 +113,10 @@ def discover(request: HtmxHttpRequest) -> HttpResponse:
             q=filters.q,
             price_max=filters.price_max,
             free=True if filters.free else None,
+            not_over_at=now,
+            times_of_day=filters.times_of_day,
         )
     )
-    events = _starting_in(_not_over(events, now=now), filters.times_of_day)
     page = Paginator(events.order_by("start_utc", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "form": form,
@@ -135,35 +132,6 @@ def discover(request: HtmxHttpRequest) -> HttpResponse:
         response = render(request, "events/_results.html", {**context, "oob_summary": True})
         return push_url(response, f"{request.path}?{_query_without_blanks(request.GET)}".rstrip("?"))
     return render(request, "events/discover.html", context)
-
-
-def _not_over(events: QuerySet[Event], *, now: datetime) -> QuerySet[Event]:
-    """Drop what has already ended (late on a Sunday, this weekend's morning events are no use)."""
-    over = Q(end_utc__lte=now) | Q(
-        end_utc__isnull=True, all_day=False, time_tba=False, start_utc__lte=now - STARTED_GRACE
-    )
-    return events.exclude(over)
-
-
-def _starting_in(events: QuerySet[Event], times_of_day: tuple[str, ...]) -> QuerySet[Event]:
-    """Events starting in one of the parts of the day, by the clock of the event's own zone. All-day events
-    count for the daytime parts; events whose time is not announced match none."""
-    if not times_of_day:
-        return events
-    hours = sorted({hour for part in times_of_day for hour in TIME_OF_DAY_HOURS[part]})
-    cases = []
-    for tz in events.order_by().values_list("timezone", flat=True).distinct():
-        try:
-            zone = zoneinfo.ZoneInfo(tz)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            continue
-        cases.append(When(timezone=tz, then=ExtractHour("start_utc", tzinfo=zone)))
-    if not cases:
-        return events.none()
-    keep = Q(local_hour__in=hours, all_day=False, time_tba=False)
-    if set(times_of_day) - {"night"}:
-        keep |= Q(all_day=True)
-    return events.annotate(local_hour=Case(*cases, output_field=IntegerField())).filter(keep)
 
 
 def _summary(filters: DiscoverFilters, count: int, start: datetime, end: datetime, viewer: Viewer) -> str:

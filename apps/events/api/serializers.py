@@ -10,6 +10,7 @@ from apps.core.api.fields import PatternField, TextField, TimezoneField
 from apps.core.taxonomy import CATEGORY_CHOICES
 from apps.core.time import WINDOW_BOUND_PATTERN, matches, parse_window_bound
 from apps.events.models import Event
+from apps.events.selectors import TIME_OF_DAY_HOURS
 
 _LAT = r"-?(?:90(?:\.0+)?|[1-8]?[0-9](?:\.[0-9]+)?)"
 _LON = r"-?(?:180(?:\.0+)?|(?:1[0-7][0-9]|[1-9]?[0-9])(?:\.[0-9]+)?)"
@@ -56,12 +57,21 @@ class EventSearchParams(serializers.Serializer[Any]):
         required=False,
         help_text="A date or a date-time with offset.",
     )
-    weekend = serializers.ChoiceField(choices=["this", "next"], required=False)
+    weekend = serializers.ChoiceField(
+        choices=["this", "next"],
+        required=False,
+        help_text="This or next weekend in tz; what has already ended is left out, as on the Discover page.",
+    )
     tz = TimezoneField(required=False, help_text="IANA zone for weekend and plain dates.")
     category = serializers.ListField(
         child=serializers.ChoiceField(choices=CATEGORY_CHOICES),
         required=False,
         help_text="Repeat it (or separate slugs with commas) for any of several categories.",
+    )
+    time = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(TIME_OF_DAY_HOURS)),
+        required=False,
+        help_text="Starting in any of these parts of the day, by the event's own clock; repeat it or use commas.",
     )
     q = TextField(required=False, allow_blank=True, max_length=200)
     price_max = PatternField(

@@ -25,6 +25,10 @@ def _profile_timezone(request: Request) -> str | None:
     return None
 
 
+# Query parameters that may repeat or hold several comma-separated values.
+LIST_PARAMETERS = frozenset({"category", "time"})
+
+
 class EventPagination(CursorPagination):
     ordering = ("start_utc", "id")  # type: ignore[assignment]  # DRF takes a tuple; its stubs say str
 
@@ -51,16 +55,18 @@ class EventListView(APIView):
     def get(self, request: Request) -> Response:
         query = request.query_params
         # A plain dict, not the QueryDict: DRF reads an empty form value as an absent one, and "" is no sort.
-        params: dict[str, Any] = {name: query.get(name) for name in query if name != "category"}
-        if "category" in query:
+        params: dict[str, Any] = {name: query.get(name) for name in query if name not in LIST_PARAMETERS}
+        for name in LIST_PARAMETERS & set(query):
             # category=music,film reads as category=music&category=film; an empty part stays, to be refused.
-            params["category"] = [c for v in query.getlist("category") for c in v.split(",")]
+            params[name] = [part for value in query.getlist(name) for part in value.split(",")]
         serializer = EventSearchParams(data=params, context={"default_tz": _profile_timezone(request)})
         serializer.is_valid(raise_exception=True)
         p = serializer.validated_data
         starts_after, starts_before = p.get("starts_after"), p.get("starts_before")
+        not_over_at = None
         if "weekend" in p:
-            starts_after, starts_before = weekend_window(p["weekend"], p["tz"], now=timezone.now())
+            not_over_at = timezone.now()
+            starts_after, starts_before = weekend_window(p["weekend"], p["tz"], now=not_over_at)
         events = selectors.events_search(
             selectors.EventSearch(
                 near=p.get("near"),
@@ -72,6 +78,8 @@ class EventListView(APIView):
                 price_max=p.get("price_max"),
                 free=p.get("free"),
                 sort=p["sort"],
+                not_over_at=not_over_at,
+                times_of_day=tuple(p.get("time", ())),
             )
         )
         paginator = EventDistancePagination() if p["sort"] == "distance" else self.pagination_class()
