@@ -5,6 +5,7 @@ after checking the length, a BooleanField takes "yes" and 1, an IntegerField tak
 types only, check the value as it was sent, and publish their rules (pattern, enum) in the schema.
 """
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -98,14 +99,11 @@ class _EnumTextField(serializers.CharField):
     component = ""
     description = ""
     message = ""
+    values: Callable[[], frozenset[str]]  # the allowed strings
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs["trim_whitespace"] = False
         super().__init__(**kwargs)
-
-    @classmethod
-    def values(cls) -> frozenset[str]:
-        raise NotImplementedError
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str) or data not in self.values():
@@ -117,25 +115,19 @@ class TimezoneField(_EnumTextField):
     component = "Timezone"
     description = "An IANA time zone name."
     message = "'{value}' is not a known IANA time zone."
+    values = staticmethod(available_timezones)
 
-    @classmethod
-    def values(cls) -> frozenset[str]:
-        return available_timezones()
+
+@cache
+def _currencies() -> frozenset[str]:
+    return frozenset(currency.alpha_3 for currency in pycountry.currencies)
 
 
 class CurrencyField(_EnumTextField):
     component = "Currency"
     description = "An ISO 4217 currency code."
     message = "'{value}' is not an ISO 4217 currency code."
-
-    @classmethod
-    def values(cls) -> frozenset[str]:
-        return _currencies()
-
-
-@cache
-def _currencies() -> frozenset[str]:
-    return frozenset(currency.alpha_3 for currency in pycountry.currencies)
+    values = staticmethod(_currencies)
 
 
 class EnumTextFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]

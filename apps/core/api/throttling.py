@@ -73,25 +73,24 @@ class ClientRateThrottle(FixedWindowThrottle):
         return f"ip:{self.get_ident(request)}"
 
 
-class AuthIpThrottle(FixedWindowThrottle):
+class _AuthThrottle(FixedWindowThrottle):
+    def limit(self) -> tuple[int, float]:
+        return settings.AUTH_RATE_LIMIT_PER_MINUTE, 60.0
+
+
+class AuthIpThrottle(_AuthThrottle):
     """Log-in and token endpoints: a few attempts a minute per client IP."""
 
     scope = "auth-ip"
-
-    def limit(self) -> tuple[int, float]:
-        return settings.AUTH_RATE_LIMIT_PER_MINUTE, 60.0
 
     def identity(self, request: Request, view: "APIView") -> str | None:
         return f"ip:{self.get_ident(request)}"
 
 
-class AuthAccountThrottle(FixedWindowThrottle):
+class AuthAccountThrottle(_AuthThrottle):
     """Log-in: a few attempts a minute per account named in the body, from any number of IPs."""
 
     scope = "auth-account"
-
-    def limit(self) -> tuple[int, float]:
-        return settings.AUTH_RATE_LIMIT_PER_MINUTE, 60.0
 
     def identity(self, request: Request, view: "APIView") -> str | None:
         data = request.data
