@@ -55,23 +55,23 @@ def test_profile_page_needs_log_in(client):
     assert reverse("account_login") in response["Location"]
 
 
+PROFILE_FORM = {
+    "display_name": "Ana",
+    "home_address": "",
+    "home_lat": "52.52",
+    "home_lon": "13.40",
+    "timezone": "Europe/Berlin",
+    "interests": ["music", "outdoors"],
+    "budget": "80",
+    "currency": "eur",
+    "travel_mode": "walk",
+    "max_distance_km": "10",
+}
+
+
 def test_profile_page_saves_valid_input(client, user):
     client.force_login(user)
-    response = client.post(
-        reverse("profile"),
-        {
-            "display_name": "Ana",
-            "home_address": "",
-            "home_lat": "52.52",
-            "home_lon": "13.40",
-            "timezone": "Europe/Berlin",
-            "interests": ["music", "outdoors"],
-            "budget": "80",
-            "currency": "eur",
-            "travel_mode": "walk",
-            "max_distance_km": "10",
-        },
-    )
+    response = client.post(reverse("profile"), PROFILE_FORM)
     assert response.status_code == 302
     profile = Profile.objects.get(user=user)
     assert profile.interests == ["music", "outdoors"]
@@ -81,18 +81,8 @@ def test_profile_page_saves_valid_input(client, user):
 
 def test_profile_page_shows_errors_and_stores_nothing(client, user):
     client.force_login(user)
-    response = client.post(
-        reverse("profile"),
-        {
-            "display_name": "Changed",
-            "timezone": "UTC",
-            "home_lat": "95",
-            "home_lon": "10",
-            "currency": "EUR",
-            "travel_mode": "walk",
-            "max_distance_km": "10",
-        },
-    )
+    invalid = {**PROFILE_FORM, "display_name": "Changed", "timezone": "UTC", "home_lat": "95", "home_lon": "10"}
+    response = client.post(reverse("profile"), invalid)
     assert response.status_code == 400
     assert "home_lat" in response.context["form"].errors
     assert Profile.objects.get(user=user).display_name == ""
