@@ -1,23 +1,22 @@
 """Fixtures shared by every app's tests. The suite runs on real PostgreSQL and Redis (planner.test_settings)."""
 
-import contextlib
 import os
 import re
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 import pytest
 import time_machine
 from django.core.cache import cache
 from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
+
+from scripts.support import processes
+from scripts.support.databases import database_url
+from scripts.support.gunicorn import gunicorn_command
+from scripts.support.network import NotAnswering, free_port, wait_for_url
 
 ROOT = Path(__file__).resolve().parent
 ARTIFACTS = ROOT / "test-results"
@@ -189,66 +188,28 @@ def screenshot(request, page):  # type: ignore[no-untyped-def]
 # --- Servers in a subprocess, for what only a real process shows (settings at start-up, probes) ----------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def start_server():  # type: ignore[no-untyped-def]
+def start_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
     """start_server(env, argv=None, log=None) runs the project under gunicorn (or argv, with {port} filled in) on
-    127.0.0.1 and returns its base URL once /health answers. Every server is stopped after the test. A server
-    that serves many requests writes its output to the file `log` (a pipe nobody reads would fill and stop it)."""
-    processes: list[subprocess.Popen[bytes]] = []
+    127.0.0.1 and returns its base URL once /health answers. Every server is stopped after the test. Its output
+    goes to the file `log`, by default one in the test's tmp_path."""
+    servers: list[processes.Child] = []
 
     def start(env: dict[str, str], argv: list[str] | None = None, log: Path | None = None) -> str:
         port = free_port()
-        bin_dir = Path(sys.executable).parent
-        command = argv or [
-            str(bin_dir / "gunicorn"),
-            "planner.wsgi:application",
-            "--bind",
-            "127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--timeout",
-            "30",
-        ]
+        command = argv or gunicorn_command("127.0.0.1:{port}", "--workers", "1", "--timeout", "30")
         command = [part.replace("{port}", str(port)) for part in command]
-        # The child writes to its own copy of the file's descriptor; ours is closed once it has started.
-        with open(log, "wb") if log else contextlib.nullcontext() as log_file:
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=log_file or subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        processes.append(process)
+        server = processes.start(command, log=log or tmp_path / f"server-{len(servers)}.log", env=env)
+        servers.append(server)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                output = log.read_text() if log else process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"server exited with {process.returncode}:\n{output[-4000:]}")
-            try:
-                httpx.get(f"{base}/health", timeout=1)
-                return base
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        pytest.fail("server did not answer /health within 60 s")
+        try:
+            wait_for_url(f"{base}/health", timeout=60, child=server)
+        except (processes.ChildExited, NotAnswering) as error:
+            pytest.fail(str(error))
+        return base
 
     yield start
-    for process in processes:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    processes.stop_all(servers)
 
 
 PROJECT_ENV_PREFIXES = ("DATABASE_URL", "REDIS_URL", "DJANGO_", "JWT_", "CELERY_", "RATE_LIMIT", "ALLOWED_HOSTS")
@@ -268,30 +229,28 @@ def clean_env() -> Callable[..., dict[str, str]]:
 
 @pytest.fixture
 def celery_worker(clean_env):  # type: ignore[no-untyped-def]
-    """celery_worker("queue,...") starts a real Celery worker on the test database and Redis; stopped after."""
+    """celery_worker("queue,...") starts a real Celery worker on the test database and Redis; stopped after.
+    Its output goes where the test's goes, so a failing test shows it."""
     from django.conf import settings
     from django.db import connection
 
-    workers: list[subprocess.Popen[bytes]] = []
+    workers: list[processes.Child] = []
 
     def start(queues: str) -> subprocess.Popen[bytes]:
-        db = connection.settings_dict
         env = clean_env(
             DJANGO_SETTINGS_MODULE="planner.test_settings",
-            DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            DATABASE_URL=database_url(connection.settings_dict),
             REDIS_URL=settings.CACHES["default"]["LOCATION"],
             # Each worker's metrics server gets a port of its own, so workers of one test never contend for it.
             METRICS_PORT=str(free_port()),
         )
         command = [
-            str(Path(sys.executable).parent / "celery"), "-A", "planner", "worker", f"--queues={queues}",
+            processes.tool("celery"), "-A", "planner", "worker", f"--queues={queues}",
             "--pool=solo", "--without-gossip", "--without-mingle", "--loglevel=WARNING",
         ]  # fmt: skip
-        worker = subprocess.Popen(command, cwd=ROOT, env=env)
+        worker = processes.start(command, log=None, env=env)
         workers.append(worker)
-        return worker
+        return worker.process
 
     yield start
-    for worker in workers:
-        worker.terminate()
-        worker.wait(timeout=30)
+    processes.stop_all(workers, timeout=30)

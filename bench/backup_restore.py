@@ -38,14 +38,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import psycopg
 from psycopg import sql
 
+# Run as a file, which puts bench/, not the repository, on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.support.databases import database_name, drop_database, recreate_database
+from scripts.support.moto import moto_server
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "backup_restore.json"
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wp_bench_backup")
@@ -66,27 +70,6 @@ GB = 1_000_000_000
 
 
 # --- The scratch database ------------------------------------------------------------------------------------
-
-
-def admin_url(url: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
-
-
-def database_name(url: str) -> str:
-    return urlsplit(url).path.lstrip("/")
-
-
-def recreate_database(url: str) -> None:
-    """Drops the database (a leftover of an interrupted run, or the one a restore must rebuild) and creates it."""
-    name = sql.Identifier(database_name(url))
-    with psycopg.connect(admin_url(url), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-
-
-def drop_database(url: str) -> None:
-    with psycopg.connect(admin_url(url), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database_name(url))))
 
 
 def database_bytes(url: str) -> int:
@@ -314,8 +297,6 @@ def cycle(aws: Aws) -> dict[str, Any]:
 
 
 def measure(scratch: Path) -> dict[str, Any]:
-    from scripts.moto_server import moto_server
-
     with moto_server(scratch / "moto.log") as moto_url:
         aws = start_aws(moto_url, scratch)
         recreate_database(DATABASE_URL)

@@ -45,8 +45,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+# Run as a file, which puts bench/, not the repository, on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.support.databases import ensure_database
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "calendars_conflicts.json"
 
 DATABASE_URL = os.environ.get(
@@ -437,7 +441,7 @@ def run_database(person: Person, figures: dict[str, Any]) -> str | None:
     except Exception as exc:  # noqa: BLE001 - reported in the output, the lead extends this part
         return f"the calendars services/selectors do not import yet ({type(exc).__name__}: {exc})"
 
-    _ensure_database(DATABASE_URL)
+    ensure_database(DATABASE_URL)
     call_command("migrate", verbosity=0, interactive=False)
     email = "bench-calendars@example.com"
     user = User.objects.filter(email=email).first()
@@ -520,20 +524,6 @@ def _plan_data(plan_data: Any, p: PlanSpec) -> Any:
     if accepted is not None:
         fields = {k: v for k, v in fields.items() if k in accepted}
     return plan_data(**fields)
-
-
-def _ensure_database(url: str) -> None:
-    from urllib.parse import urlsplit, urlunsplit
-
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ What a run does:
  1. creates the database weekend_planner_bench when missing and migrates it;
  2. makes a bench user through apps.users.services (the project's own service, not raw SQL);
  3. for each gunicorn worker model: starts gunicorn on a free 127.0.0.1 port, waits until every worker
-    has loaded the application (bench/gunicorn_ready.py) and /health answers, takes a JWT through
+    has loaded the application (scripts/support/gunicorn_ready.py) and /health answers, takes a JWT through
     POST /api/v1/auth/token (once per run; that endpoint allows 10 a minute per IP), checks /api/v1/me
     with it, warms up, runs `wrk -t2 --latency` against /health and /api/v1/me at each connection count,
     and stops gunicorn, also when anything fails or the bench is interrupted;
@@ -41,37 +41,35 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
 import re
 import resource
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
 
+import httpx
 import psycopg
 import redis
-from psycopg import sql
+
+# Run as a file, which puts bench/, not the repository, on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.support import machine
+from scripts.support.databases import database_name, ensure_database
+from scripts.support.gunicorn import Gunicorn, gunicorn
+from scripts.support.network import NotAnswering
+from scripts.support.processes import ChildExited, exit_on_termination_signals
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
 RESULTS_FILE = RESULTS_DIR / "http_me_vs_health.json"
-HOST = "127.0.0.1"
-# gunicorn's heartbeat files in RAM rather than on disk, as its docs advise for containers.
-SHM_DIR = Path("/dev/shm")  # noqa: S108 - not a place for secrets, only gunicorn's heartbeats
 
 HEALTH_PATH = "/health"
 ME_PATH = "/api/v1/me"
@@ -158,33 +156,7 @@ def server_env() -> dict[str, str]:
     return env
 
 
-def venv_tool(name: str) -> str:
-    beside_python = Path(sys.executable).parent / name
-    if beside_python.exists():
-        return str(beside_python)
-    in_repo = ROOT / ".venv" / "bin" / name
-    if in_repo.exists():
-        return str(in_repo)
-    found = shutil.which(name)
-    if found is None:
-        raise BenchError(f"{name} not found (looked beside {sys.executable}, in .venv/bin and on PATH)")
-    return found
-
-
 # --- Database and bench user ----------------------------------------------------------------------------
-
-
-def ensure_database() -> None:
-    parts = urlsplit(DATABASE_URL)
-    name = parts.path.lstrip("/")
-    if not name:
-        raise BenchError(f"BENCH_DATABASE_URL has no database name: {DATABASE_URL}")
-    admin_url = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"Created database {name}")
 
 
 def manage(*args: str, extra_env: dict[str, str] | None = None) -> str:
@@ -245,67 +217,34 @@ def make_bench_user() -> str:
 # --- gunicorn ---------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def http(
-    method: str, url: str, *, body: dict[str, str] | None = None, headers: dict[str, str] | None = None
-) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})  # noqa: S310 - 127.0.0.1
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
+@contextlib.contextmanager
+def serving(model: WorkerModel) -> Iterator[Gunicorn]:
+    """gunicorn with this worker model, once every worker has loaded the application; stopped afterwards."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    log = RESULTS_DIR / f"gunicorn-{model.name.replace(':', '-')}.log"
+    args = [*model.gunicorn_args(), "--log-level", "warning", "--graceful-timeout", "10"]
+    started = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - a fixed http://127.0.0.1 URL
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(errors="replace")
+        with gunicorn(server_env(), log=log, workers=model.workers, args=args, ready_path=HEALTH_PATH) as server:
+            print(
+                f"gunicorn up on {server.base_url}, {model.workers} workers ready in {time.monotonic() - started:.1f} s"
+            )
+            yield server
+    except (ChildExited, NotAnswering) as error:
+        raise BenchError(str(error)) from None
 
 
-@dataclass
-class Server:
-    model: WorkerModel
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    ready_dir: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def process_ids(self) -> list[int]:
-        """The master and its workers (children of the master)."""
-        master = self.process.pid
-        pids = [master]
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == master:
-                    pids.append(int(stat.parent.name))
-        return pids
-
-    def cpu_seconds(self) -> dict[int, float]:
-        """User + system CPU time so far of the master and of each worker, by process id."""
-        return {pid: process_cpu_seconds(pid) for pid in self.process_ids()}
+def obtain_token(server: Gunicorn, password: str) -> str:
+    response = httpx.post(server.base_url + TOKEN_PATH, json={"email": BENCH_EMAIL, "password": password}, timeout=10)
+    if response.status_code != 200 or "access" not in response.json():
+        raise BenchError(f"POST {TOKEN_PATH} answered {response.status_code}: {response.text}")
+    return str(response.json()["access"])
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process (all its threads) so far; 0 once it is gone."""
-    with contextlib.suppress(OSError, IndexError, ValueError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-    return 0.0
+def check_me(server: Gunicorn, token: str) -> None:
+    response = httpx.get(server.base_url + ME_PATH, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    if response.status_code != 200 or response.json().get("email") != BENCH_EMAIL:
+        raise BenchError(f"GET {ME_PATH} with the token answered {response.status_code}: {response.text}")
 
 
 def database_backend_cpu() -> dict[int, float]:
@@ -317,7 +256,7 @@ def database_backend_cpu() -> dict[int, float]:
         rows = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchall()
-        return {int(row[0]): process_cpu_seconds(int(row[0])) for row in rows}
+        return {int(row[0]): machine.process_cpu_seconds(int(row[0])) for row in rows}
     return {}
 
 
@@ -327,94 +266,6 @@ def redis_cpu_seconds() -> float | None:
         info = redis.Redis.from_url(REDIS_URL, socket_timeout=5).info("cpu")
         return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
     return None
-
-
-def wait_until_ready(server: Server, timeout_s: float = 120) -> None:
-    """Every worker has loaded the application (bench/gunicorn_ready.py marks it) and /health answers 200."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise BenchError(f"gunicorn exited with {server.process.returncode}:\n{server.log_tail()}")
-        workers = set(server.process_ids()) - {server.process.pid}
-        ready = {int(p.name) for p in server.ready_dir.iterdir() if p.name.isdigit()} & workers
-        if len(ready) >= server.model.workers:
-            with contextlib.suppress(OSError):
-                status, _ = http("GET", server.base_url + HEALTH_PATH)
-                if status == 200:
-                    return
-        time.sleep(0.2)
-    raise BenchError(f"gunicorn was not ready within {timeout_s:.0f} s:\n{server.log_tail()}")
-
-
-def stop(server: Server) -> None:
-    """SIGTERM to the master (graceful), then SIGKILL to its process group if it lingers."""
-    process = server.process
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)  # the group gunicorn leads (start_new_session)
-            process.wait(timeout=5)
-    # Workers that outlived their master would hold the port and skew the next model's figures.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-@contextlib.contextmanager
-def gunicorn(model: WorkerModel) -> Iterator[Server]:
-    port = free_port()
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = RESULTS_DIR / f"gunicorn-{model.name.replace(':', '-')}.log"
-    command = [
-        venv_tool("gunicorn"),
-        "planner.wsgi:application",
-        "--bind",
-        f"{HOST}:{port}",
-        *model.gunicorn_args(),
-        "--log-level",
-        "warning",
-        "--graceful-timeout",
-        "10",
-        "--config",
-        str(ROOT / "bench" / "gunicorn_ready.py"),
-    ]
-    if SHM_DIR.is_dir():
-        command += ["--worker-tmp-dir", str(SHM_DIR)]
-    ready_dir = Path(tempfile.mkdtemp(prefix="bench-gunicorn-ready-"))
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=server_env() | {"BENCH_READY_DIR": str(ready_dir)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(model=model, port=port, process=process, log_path=log_path, ready_dir=ready_dir)
-    try:
-        started = time.monotonic()
-        wait_until_ready(server)
-        print(f"gunicorn up on {server.base_url}, {model.workers} workers ready in {time.monotonic() - started:.1f} s")
-        yield server
-    finally:
-        stop(server)
-        shutil.rmtree(ready_dir, ignore_errors=True)
-
-
-def obtain_token(server: Server, password: str) -> str:
-    status, body = http("POST", server.base_url + TOKEN_PATH, body={"email": BENCH_EMAIL, "password": password})
-    if status != 200 or not isinstance(body, dict) or "access" not in body:
-        raise BenchError(f"POST {TOKEN_PATH} answered {status}: {body}")
-    return str(body["access"])
-
-
-def check_me(server: Server, token: str) -> None:
-    status, body = http("GET", server.base_url + ME_PATH, headers={"Authorization": f"Bearer {token}"})
-    if status != 200 or not isinstance(body, dict) or body.get("email") != BENCH_EMAIL:
-        raise BenchError(f"GET {ME_PATH} with the token answered {status}: {body}")
 
 
 # --- wrk -----------------------------------------------------------------------------------------------------
@@ -488,29 +339,22 @@ def parse_wrk(output: str, *, endpoint: str, connections: int, duration_s: int) 
 
 @dataclass(frozen=True)
 class CpuSnapshot:
-    """Whole-machine jiffies from /proc/stat's first line, and CPU seconds of gunicorn and of our children."""
+    """Whole-machine jiffies, and CPU seconds of gunicorn, of our children and of the bench's services."""
 
-    busy: int  # user, nice, system, irq, softirq
-    steal: int
-    total: int  # busy + idle + iowait + steal
+    jiffies: machine.CpuJiffies
     server_s: dict[int, float]  # per gunicorn process
     children_s: float  # wrk, once waited for
     database_s: dict[int, float]  # per PostgreSQL backend of the bench database
     redis_s: float | None
 
     @classmethod
-    def take(cls, server: Server) -> CpuSnapshot:
+    def take(cls, server: Gunicorn) -> CpuSnapshot:
         database_s = database_backend_cpu()
         redis_s = redis_cpu_seconds()
-        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
-        values += [0] * (8 - len(values))
-        user, nice, system, _idle, _iowait, irq, softirq, steal = values
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         return cls(
-            busy=user + nice + system + irq + softirq,
-            steal=steal,
-            total=sum(values),
-            server_s=server.cpu_seconds(),
+            jiffies=machine.cpu_jiffies(),
+            server_s={pid: machine.process_cpu_seconds(pid) for pid in server.process_ids()},
             children_s=children.ru_utime + children.ru_stime,
             database_s=database_s,
             redis_s=redis_s,
@@ -531,42 +375,19 @@ def _account_cpu(result: WrkResult, before: CpuSnapshot, after: CpuSnapshot) -> 
         result.server_cpu_ms_per_request = server_s * 1000 / result.requests
         result.database_cpu_ms_per_request = database_s * 1000 / result.requests
         result.redis_cpu_ms_per_request = redis_s * 1000 / result.requests
-    total_jiffies = after.total - before.total
+    total_jiffies = after.jiffies.total - before.jiffies.total
     if total_jiffies <= 0:
         return
-    capacity_s = total_jiffies / os.sysconf("SC_CLK_TCK")  # CPU seconds all CPUs had during the run
-    busy_s = (after.busy - before.busy) / os.sysconf("SC_CLK_TCK")
+    capacity_s = total_jiffies / machine.ticks_per_second()  # CPU seconds all CPUs had during the run
+    busy_s = (after.jiffies.busy - before.jiffies.busy) / machine.ticks_per_second()
     wrk_s = after.children_s - before.children_s
     result.server_cpu_pct = 100 * server_s / capacity_s
     result.wrk_cpu_pct = 100 * wrk_s / capacity_s
     result.other_cpu_pct = max(0.0, 100 * (busy_s - server_s - wrk_s - database_s - redis_s) / capacity_s)
-    result.steal_pct = 100 * (after.steal - before.steal) / total_jiffies
+    result.steal_pct = 100 * (after.jiffies.steal - before.jiffies.steal) / total_jiffies
 
 
-def machine_busy_pct(seconds: float = 1.0) -> float:
-    """How busy all CPUs were over the next `seconds`, steal included."""
-    first = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
-    time.sleep(seconds)
-    second = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
-    delta = [b - a for a, b in zip(first, second, strict=True)]
-    total = sum(delta)
-    return 100 * (total - delta[3] - delta[4]) / total if total else 0.0  # all but idle and iowait
-
-
-def wait_for_quiet() -> float:
-    """Waits, up to BENCH_QUIET_WAIT seconds, for other processes to leave the CPUs mostly idle; returns the wait.
-
-    The bench's own server is idle between runs, so what keeps the machine busy then is someone else's work
-    (a test suite, a build), which would take CPU from gunicorn during the run.
-    """
-    started = time.monotonic()
-    while time.monotonic() - started < QUIET_WAIT_S:
-        if machine_busy_pct() <= QUIET_BUSY_PCT:
-            break
-    return round(time.monotonic() - started, 1)
-
-
-def run_wrk(server: Server, path: str, *, connections: int, duration_s: int, token: str | None) -> WrkResult:
+def run_wrk(server: Gunicorn, path: str, *, connections: int, duration_s: int, token: str | None) -> WrkResult:
     command = [
         shutil.which("wrk") or "/usr/bin/wrk",
         f"-t{min(WRK_THREADS, connections)}",
@@ -579,7 +400,7 @@ def run_wrk(server: Server, path: str, *, connections: int, duration_s: int, tok
     if token is not None:
         command += ["-H", f"Authorization: Bearer {token}"]
     command.append(server.base_url + path)
-    waited_s = wait_for_quiet()
+    waited_s = machine.wait_for_quiet(QUIET_WAIT_S, QUIET_BUSY_PCT)
     load_before = os.getloadavg()[0]
     before = CpuSnapshot.take(server)
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60, check=False)
@@ -590,10 +411,10 @@ def run_wrk(server: Server, path: str, *, connections: int, duration_s: int, tok
     if result.non_2xx_3xx:
         raise BenchError(
             f"{result.non_2xx_3xx} of {result.requests} responses to {path} were not 2xx/3xx "
-            f"(throttled? token rejected?):\n{done.stdout}\n{server.log_tail()}"
+            f"(throttled? token rejected?):\n{done.stdout}\n{server.child.output()}"
         )
-    if server.process.poll() is not None:
-        raise BenchError(f"gunicorn died during the run:\n{server.log_tail()}")
+    if server.child.process.poll() is not None:
+        raise BenchError(f"gunicorn died during the run:\n{server.child.output()}")
     _account_cpu(result, before, after)
     result.load_avg_1m_before = load_before
     result.waited_for_quiet_s = waited_s
@@ -624,7 +445,7 @@ class ModelResult:
 
 def measure(model: WorkerModel, token_holder: dict[str, str], password: str) -> ModelResult:
     print(f"\n== {model.name} ({model.description}) ==", flush=True)
-    with gunicorn(model) as server:
+    with serving(model) as server:
         if "access" not in token_holder:
             token_holder["access"] = obtain_token(server, password)
             print(f"JWT obtained through POST {TOKEN_PATH}", flush=True)
@@ -687,40 +508,6 @@ def choose(results: list[ModelResult]) -> ModelResult:
     return max(results, key=lambda m: (targets_met(m), me_throughput(m)))
 
 
-def machine() -> dict[str, Any]:
-    cpu_model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": cpu_model,
-        "kernel": platform.release(),
-        "python": sys.version.split()[0],
-    }
-
-
-def revision() -> str:
-    """The commit measured, with "+changes" when the work tree differs from it; "unknown" outside git."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
-        changes = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return commit + ("+changes" if changes else "")
-
-
 def report(results: list[ModelResult]) -> dict[str, Any]:
     chosen = choose(results)
     target_conns = TARGET_CONNECTIONS if TARGET_CONNECTIONS in CONNECTIONS else CONNECTIONS[0]
@@ -730,8 +517,8 @@ def report(results: list[ModelResult]) -> dict[str, Any]:
         f"Server: planner.settings, DJANGO_DEBUG=false, RATE_LIMIT_MAX=100000000 (throttle raised, still counted in "
         f"Redis), LOG_LEVEL={LOG_LEVEL}" + (" (per-request JSON access log off)" if LOG_LEVEL != "INFO" else "")
     )
-    info = machine()
-    measured = revision()
+    info = machine.describe()
+    measured = machine.revision()
     print(f"Machine: {info['nproc']} CPUs, {info['cpu_model']}; wrk shares these CPUs with gunicorn")
     print(f"Code: {measured}")
     print("=" * len(_HEADER))
@@ -790,7 +577,7 @@ def report(results: list[ModelResult]) -> dict[str, Any]:
             "debug": False,
             "rate_limit_max": 100_000_000,
             "log_level": LOG_LEVEL,
-            "database": urlsplit(DATABASE_URL).path.lstrip("/"),
+            "database": database_name(DATABASE_URL),
             "redis": REDIS_URL,
         },
         "models": [
@@ -811,13 +598,8 @@ def report(results: list[ModelResult]) -> dict[str, Any]:
 # --- Main --------------------------------------------------------------------------------------------------
 
 
-def _terminate(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop gunicorn
-
-
 def main() -> int:
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
+    exit_on_termination_signals()  # an interrupted run still stops gunicorn
     if shutil.which("wrk") is None and not Path("/usr/bin/wrk").exists():
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
         return 2
@@ -825,7 +607,8 @@ def main() -> int:
         models = [WorkerModel.parse(spec) for spec in WORKER_MODELS_SPEC.split(",") if spec.strip()]
         if not models or not CONNECTIONS or DURATION_S <= 0:
             raise BenchError("Nothing to run: check BENCH_WORKER_MODELS, BENCH_CONNECTIONS and BENCH_DURATION")
-        ensure_database()
+        if ensure_database(DATABASE_URL):
+            print(f"Created database {database_name(DATABASE_URL)}")
         manage("migrate", "--noinput")
         password = make_bench_user()
         token_holder: dict[str, str] = {}

@@ -46,13 +46,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-from psycopg import sql
+# Run as a file, which puts bench/, not the repository, on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.support.databases import database_name, ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "login_timing.json"
 
 REPEATS = int(os.environ.get("BENCH_REPEATS", "40"))
@@ -85,18 +85,9 @@ class BenchError(Exception):
     """The bench could not measure what it set out to; the message says why."""
 
 
-def ensure_database(url: str) -> None:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"Created database {name}")
-
-
 def setup_django() -> None:
-    ensure_database(DATABASE_URL)
+    if ensure_database(DATABASE_URL):
+        print(f"Created database {database_name(DATABASE_URL)}")
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "planner.settings",

@@ -18,18 +18,23 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from pathlib import Path
 
 import httpx
-import psycopg
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+
+# Run as a file (`python scripts/check_image.py`), which puts scripts/, not the repository, on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.support import processes
+from scripts.support.databases import ensure_database
+from scripts.support.network import NotAnswering, free_port, wait_for_url
+from scripts.support.production_env import throwaway_production_secrets
 
 UID = "10001"
 # Paths inside the image (only /tmp is writable there), not on this host.
@@ -66,29 +71,9 @@ class Report:
         return ok
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def production_env(database_url: str, redis_url: str) -> dict[str, str]:
     """Throwaway secrets, as the chart's Secret would provide them."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return {
-        "DJANGO_SECRET_KEY": os.urandom(48).hex(),
-        "ALLOWED_HOSTS": "weekendplanner.example",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "ENCRYPTION_KEY": os.urandom(32).hex(),
-        "JWT_PRIVATE_KEY": key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode(),
-        "JWT_PUBLIC_KEY": key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode(),
-    }
+    return {**throwaway_production_secrets(), "DATABASE_URL": database_url, "REDIS_URL": redis_url}
 
 
 # --- The image's configuration -----------------------------------------------------------------------------
@@ -252,49 +237,25 @@ def serving(report: Report, box: Container, argv: list[str], env: dict[str, str]
     """Starts a role the way a container runtime would (through the image's tini) and stops it with SIGTERM
     to tini, which must pass it on so the process shuts down by itself. Shows its output if a check failed."""
     failures_before = len(report.failures)
-    log_path = f"/tmp/wp-image-check-{os.getpid()}-{log_name}.log"  # noqa: S108 - private to this run
     started = Started()
-    with open(log_path, "w+") as log:
-        process = subprocess.Popen(box.command(argv, env), stdout=log, stderr=subprocess.STDOUT)
+    with tempfile.TemporaryDirectory(prefix="wp-image-check-") as directory:
+        log = Path(directory) / f"{log_name}.log"
+        child = processes.start(box.command(argv, env), log=log)
         try:
             yield started
         finally:
-            started.graceful = _stop(process)
-            started.returncode = process.returncode
-            log.seek(0)
-            started.lines = log.read().splitlines()
+            started.graceful = _stop(child.process)
+            started.returncode = child.process.returncode
+            started.lines = log.read_text(errors="replace").splitlines()
             if started.returncode != 0 or len(report.failures) > failures_before:
                 print(f"      {log_name} exited {started.returncode}; its last lines:")
                 print("\n".join(f"      | {line[:300]}" for line in started.lines[-15:]))
-    os.unlink(log_path)
-
-
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError), open(f"/proc/{entry}/stat") as stat:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(parent, []).append(int(entry))
-    found: list[int] = []
-    pending = [pid]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.append(child)
-            pending.append(child)
-    return found
-
-
-def _cmdline(pid: int) -> list[str]:
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-        return cmdline.read().decode(errors="replace").split("\0")
-    return []
 
 
 def _stop(process: subprocess.Popen[bytes]) -> bool:
     # Killing `buildah run` would orphan the processes inside: signal the container's PID 1 (tini) instead.
-    tree = _descendants(process.pid)
-    inits = [pid for pid in tree if _cmdline(pid)[:1] == ["/usr/bin/tini"]]
+    tree = processes.descendants(process.pid)
+    inits = [pid for pid in tree if processes.cmdline(pid)[:1] == ["/usr/bin/tini"]]
     for pid in inits[:1] or [process.pid]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
@@ -310,35 +271,19 @@ def _stop(process: subprocess.Popen[bytes]) -> bool:
 
 
 def wait_for(url: str, timeout: float, accept: Callable[[httpx.Response], bool]) -> httpx.Response | str:
-    deadline = time.monotonic() + timeout
-    last: httpx.Response | str = "no answer"
-    while time.monotonic() < deadline:
-        try:
-            last = httpx.get(url, timeout=5)
-            if accept(last):
-                return last
-        except httpx.HTTPError as exc:
-            last = repr(exc)
-        time.sleep(0.5)
-    return last
+    """The accepted answer, or the last one seen (a response or an error) for the report."""
+    try:
+        return wait_for_url(url, timeout=timeout, accept=accept, interval=0.5)
+    except NotAnswering as error:
+        return error.last
 
 
 def _shown(response: httpx.Response | str) -> str:
     return response if isinstance(response, str) else f"{response.status_code} {response.text[:500]}"
 
 
-def create_database(database_url: str) -> None:
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')  # the name comes from our own make variable
-
-
 def check_roles(report: Report, box: Container, config: dict[str, object], env: dict[str, str]) -> None:
-    create_database(env["DATABASE_URL"])
+    ensure_database(env["DATABASE_URL"])
     code, out = box.run(["/app/docker/roles/migrate"], env, timeout=300)
     report.check("migrate role applies the migrations", code == 0, f"exit {code}: {out[-2000:]}")
     code, out = box.run(["sh", "-c", 'pg_dump --schema-only "$DATABASE_URL" | grep -c "CREATE TABLE"'], env)

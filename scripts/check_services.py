@@ -1,11 +1,15 @@
 """Says which of the suite's services is unreachable and how to start it; never lets the suite skip them."""
 
 import os
-import socket
 import sys
+from pathlib import Path
 from urllib.parse import urlparse
 
-import psycopg
+# Run as a file (`python scripts/check_services.py`), which puts scripts/, not the repository, on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.support.databases import ensure_database
+from scripts.support.network import port_answers
 
 HOW_TO_START = {
     "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
@@ -13,41 +17,24 @@ HOW_TO_START = {
 }
 
 
-def reachable(url: str, default_port: int) -> bool:
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=3):
-            return True
-    except OSError:
-        return False
-
-
 def main() -> int:
     services = {
         "PostgreSQL": (os.environ["DATABASE_URL"], 5432),
         "Redis": (os.environ["REDIS_URL"], 6379),
     }
-    down = [name for name, (url, port) in services.items() if not reachable(url, port)]
-    for name in down:
-        url = urlparse(services[name][0])
-        print(
-            f"{name} is not answering at {url.hostname}:{url.port}. Start it with:\n  {HOW_TO_START[name]}",
-            file=sys.stderr,
-        )
+    down = []
+    for name, (url, default_port) in services.items():
+        parsed = urlparse(url)
+        host, port = parsed.hostname or "127.0.0.1", parsed.port or default_port
+        if not port_answers(host, port):
+            down.append(name)
+            print(f"{name} is not answering at {host}:{port}. Start it with:\n  {HOW_TO_START[name]}", file=sys.stderr)
     if down:
         return 1
+    # The test database is made from the suite's database, and `makemigrations --check` reads migration history
+    # from it.
     ensure_database(services["PostgreSQL"][0])
     return 0
-
-
-def ensure_database(url: str) -> None:
-    """Creates the suite's database when missing: the test database is made from it, and
-    `makemigrations --check` reads migration history from it."""
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from scripts.production_env import throwaway_production_secrets
+from scripts.support.production_env import throwaway_production_secrets
 
 env = {**os.environ, "DJANGO_SETTINGS_MODULE": "planner.settings", **throwaway_production_secrets()}
 sys.exit(subprocess.call([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], env=env))

@@ -1,7 +1,6 @@
 """The Helm chart, rendered by the real helm and checked object by object (see also scripts/validate_chart.py)."""
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -10,12 +9,12 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from planner.celery import QUEUES
 from planner.celery import app as celery_app
 from scripts import validate_chart
+from scripts.support.databases import database_url
+from scripts.support.production_env import throwaway_secrets
 from tests.deploy.helm import by_kind, render, render_error, require_helm
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -597,20 +596,6 @@ def test_monitoring_objects_are_switchable(switch: str) -> None:
 # --- The probe paths answer in the real app under production settings -----------------------------------------------
 
 
-def throwaway_secrets() -> dict[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return {
-        "DJANGO_SECRET_KEY": os.urandom(48).hex(),
-        "ENCRYPTION_KEY": os.urandom(32).hex(),
-        "JWT_PRIVATE_KEY": key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode(),
-        "JWT_PUBLIC_KEY": key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode(),
-    }
-
-
 @pytest.mark.django_db
 def test_probe_paths_answer_under_production_settings_with_a_pod_ip_host(start_server, clean_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from django.conf import settings
@@ -622,14 +607,13 @@ def test_probe_paths_answer_under_production_settings_with_a_pod_ip_host(start_s
     probe_paths = {web["livenessProbe"]["httpGet"]["path"], web["readinessProbe"]["httpGet"]["path"]}
     assert probe_paths == {"/health", "/ready"}
 
-    db = connection.settings_dict
     env = clean_env(
         **{
             **config,  # the rendered ConfigMap, as the pod gets it
             **throwaway_secrets(),
             "VAR_DIR": str(tmp_path),
             "DJANGO_SETTINGS_MODULE": "planner.settings",
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "DATABASE_URL": database_url(connection.settings_dict),
             "REDIS_URL": settings.CACHES["default"]["LOCATION"],
         }
     )

@@ -9,11 +9,9 @@ EXPECTED lists what each process must export (sample names, as PromQL sees them)
 describes them.
 """
 
-import contextlib
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +33,10 @@ from django.utils import timezone
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import PROJECT_ENV_PREFIXES, ROOT, free_port
+from conftest import PROJECT_ENV_PREFIXES, ROOT
+from scripts.support.databases import database_url
+from scripts.support.network import NotAnswering, free_port, ok, wait_for_url
+from scripts.support.processes import Child, ChildExited, start, stop_all
 
 EXPECTED: dict[str, list[str]] = {
     "web": [
@@ -136,47 +137,24 @@ def settle(check: Callable[[], bool], timeout: float = 30) -> None:
 
 
 class Processes:
-    """Starts processes in their own session with output to a log file; stops the whole group."""
+    """The deployment's processes by name, each with its output in <directory>/<name>.log."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.running: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.children: dict[str, Child] = {}
 
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = (self.directory / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.running.append((name, process))
-        return process
-
-    def log(self, name: str) -> str:
-        return (self.directory / f"{name}.log").read_text(errors="replace")[-6000:]
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        self.children[name] = start(argv, log=self.directory / f"{name}.log", env=env)
 
     def wait_until_answers(self, name: str, url: str, timeout: float = 120) -> None:
-        process = dict(self.running)[name]
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"{name} exited with {process.returncode}:\n{self.log(name)}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url, timeout=2).status_code == 200:
-                    return
-            time.sleep(0.3)
-        pytest.fail(f"{name} did not answer {url} within {timeout:.0f} s:\n{self.log(name)}")
+        try:
+            wait_for_url(url, timeout=timeout, accept=ok, child=self.children[name], interval=0.3)
+        except (ChildExited, NotAnswering) as error:
+            pytest.fail(f"{name}: {error}")
 
     def stop_all(self) -> None:
-        for _, process in self.running:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for _, process in self.running:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        self.running.clear()
+        stop_all(self.children.values(), timeout=30)
+        self.children.clear()
 
 
 def process_env(multiprocess_dir: Path, **overrides: str) -> dict[str, str]:
@@ -186,11 +164,10 @@ def process_env(multiprocess_dir: Path, **overrides: str) -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith((*PROJECT_ENV_PREFIXES, "PROMETHEUS_", "METRICS_", "GUNICORN_", "WEB_CONCURRENCY"))
     }
-    db = connection.settings_dict
     multiprocess_dir.mkdir(parents=True)
     env.update(
         DJANGO_SETTINGS_MODULE="planner.test_settings",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        DATABASE_URL=database_url(connection.settings_dict),
         REDIS_URL=settings.CACHES["default"]["LOCATION"],
         PROMETHEUS_MULTIPROC_DIR=str(multiprocess_dir),
         **overrides,

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from scripts.moto_server import MotoServerError, moto_server
+from scripts.support.moto import MotoServerError, moto_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_DIR = ROOT / "infra" / "ansible"

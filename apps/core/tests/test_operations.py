@@ -6,7 +6,6 @@ import logging
 import uuid
 
 import httpx
-import psycopg
 import pytest
 import structlog
 from django.conf import settings
@@ -15,7 +14,8 @@ from django.test import override_settings
 
 from apps.core.logging import json_formatter
 from apps.core.tests.test_throttling import UNREACHABLE_REDIS
-from scripts.production_env import throwaway_production_secrets
+from scripts.support.databases import database_url, drop_database, ensure_database
+from scripts.support.production_env import throwaway_production_secrets
 
 pytestmark = pytest.mark.django_db
 
@@ -122,15 +122,10 @@ def test_cors_allows_only_the_configured_origins(client):
 
 def _production_env(clean_env, **overrides):
     local = {
-        "DATABASE_URL": _database_url(connection.settings_dict["NAME"]),
+        "DATABASE_URL": database_url(connection.settings_dict),
         "REDIS_URL": settings.CACHES["default"]["LOCATION"],
     }
     return clean_env(**{**throwaway_production_secrets(), **local, **overrides})
-
-
-def _database_url(name):
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -174,13 +169,10 @@ def test_ready_is_503_when_the_database_is_unreachable(start_server, clean_env):
 
 @pytest.fixture
 def unmigrated_database():
-    name = f"wp_unmigrated_{uuid.uuid4().hex[:8]}"
-    admin_url = _database_url("postgres")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield _database_url(name)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = database_url(connection.settings_dict, name=f"wp_unmigrated_{uuid.uuid4().hex[:8]}")
+    ensure_database(url)
+    yield url
+    drop_database(url)
 
 
 def test_ready_is_503_while_migrations_are_pending(start_server, clean_env, unmigrated_database):

@@ -7,12 +7,11 @@ import uuid
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.test import override_settings
 
 from apps.users.jwt import key_id
+from scripts.support.production_env import jwt_key_pair
 
 pytestmark = pytest.mark.django_db
 
@@ -20,19 +19,6 @@ TOKEN_URL = "/api/v1/auth/token"
 REFRESH_URL = "/api/v1/auth/token/refresh"
 LOGOUT_URL = "/api/v1/auth/logout"
 ME_URL = "/api/v1/me"
-
-
-def _new_rsa_pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
 
 
 def _claims(user, **overrides):
@@ -120,7 +106,7 @@ def test_a_well_formed_token_is_accepted(api_client, user):
         ("refresh used as access", lambda u: _sign(_claims(u, token_type="refresh"))),
         ("no audience claim", lambda u: _sign({k: v for k, v in _claims(u).items() if k != "aud"})),
         ("unknown kid", lambda u: _sign(_claims(u), kid="not-a-key-we-know")),
-        ("signed by a stranger's key", lambda u: _sign(_claims(u), private_key=_new_rsa_pair()[0])),
+        ("signed by a stranger's key", lambda u: _sign(_claims(u), private_key=jwt_key_pair()[0])),
         (
             "alg none",
             lambda u: (
@@ -153,7 +139,7 @@ def test_forged_or_unfit_tokens_are_refused(api_client, user, case, make_token):
 
 
 def test_tokens_signed_with_the_previous_key_stay_valid_during_rotation(api_client, user):
-    old_private, old_public = _new_rsa_pair()
+    old_private, old_public = jwt_key_pair()
     token = _sign(_claims(user), private_key=old_private, kid=key_id(old_public))
     assert _get_me(api_client, token).status_code == 401
 
@@ -201,7 +187,7 @@ def test_logout_revokes_the_refresh_token(api_client, user):
 
 
 def test_logout_with_a_forged_token_is_401(api_client, user):
-    forged = _sign(_claims(user, token_type="refresh"), private_key=_new_rsa_pair()[0])
+    forged = _sign(_claims(user, token_type="refresh"), private_key=jwt_key_pair()[0])
     assert api_client.post(LOGOUT_URL, {"refresh": forged}, format="json").status_code == 401
 
 

@@ -10,6 +10,8 @@ from django.core import mail
 from django.db import connection
 from django.urls import reverse
 
+from scripts.support.databases import database_url
+
 pytestmark = pytest.mark.django_db
 
 
@@ -56,7 +58,7 @@ def _render_login_page(env_extra: dict[str, str], clean_env) -> str:
     db = connection.settings_dict  # the migrated test database
     env = clean_env(
         DJANGO_SETTINGS_MODULE="planner.test_settings",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        DATABASE_URL=database_url(db),
         **env_extra,
     )
     result = subprocess.run(

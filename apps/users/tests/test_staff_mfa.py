@@ -27,7 +27,7 @@ from apps.core import encryption
 from apps.users import selectors
 from apps.users.checks import staff_second_factor_check
 from apps.users.tests.factories import UserFactory
-from scripts.production_env import throwaway_production_secrets
+from scripts.support.production_env import throwaway_production_secrets
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,6 @@
-"""Throwaway secrets for starting the production settings outside production: the deploy check, and tests that
-start a process with DJANGO_ENV=production. Every value is made up on each call and never leaves the machine."""
+"""Throwaway secrets for starting the production settings outside production: the deploy check, the image
+check, and tests that start a process with DJANGO_ENV=production. Every value is made up on each call and never
+leaves the machine."""
 
 import os
 
@@ -21,16 +22,24 @@ def jwt_key_pair() -> tuple[str, str]:
     return private, public
 
 
-def throwaway_production_secrets() -> dict[str, str]:
-    """Every variable the production settings refuse to start without."""
+def throwaway_secrets() -> dict[str, str]:
+    """The generated secrets only (Django's secret key, the encryption key, the JWT key pair): for an environment
+    whose other settings come from elsewhere, such as the chart's rendered ConfigMap."""
     private, public = jwt_key_pair()
     return {
-        "DJANGO_ENV": "production",
         "DJANGO_SECRET_KEY": os.urandom(48).hex(),
-        "ALLOWED_HOSTS": "weekendplanner.example",
-        "DATABASE_URL": "postgres://planner@127.0.0.1:5432/planner",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
         "ENCRYPTION_KEY": os.urandom(32).hex(),
         "JWT_PRIVATE_KEY": private,
         "JWT_PUBLIC_KEY": public,
+    }
+
+
+def throwaway_production_secrets() -> dict[str, str]:
+    """Every variable the production settings refuse to start without."""
+    return {
+        "DJANGO_ENV": "production",
+        "ALLOWED_HOSTS": "weekendplanner.example",
+        "DATABASE_URL": "postgres://planner@127.0.0.1:5432/planner",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        **throwaway_secrets(),
     }
