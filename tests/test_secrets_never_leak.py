@@ -18,11 +18,8 @@ import html
 import io
 import json
 import logging
-import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -42,7 +39,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from structlog.stdlib import ProcessorFormatter
 
-from apps.calendars import subscriptions
+from apps.calendars import services as calendar_services
 from apps.calendars.models import Calendar, Subscription
 from apps.core.http import RetryPolicy
 from apps.events import services as event_services
@@ -53,11 +50,13 @@ from apps.events.tests.fakes.network import FakeClock, serve
 from apps.users import services as user_services
 from apps.users.models import User
 from apps.users.tests.factories import UserFactory
-from conftest import free_port
-from scripts.production_env import jwt_key_pair
+from scripts.support.databases import database_url
+from scripts.support.gunicorn import gunicorn_command
+from scripts.support.network import free_port, wait_for_url
+from scripts.support.processes import running, tool
+from scripts.support.production_env import jwt_key_pair
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 
 # --- The secrets -----------------------------------------------------------------------------------------------
 
@@ -497,7 +496,7 @@ def test_a_failing_private_subscription_stores_and_logs_no_url(
         return answer(request)
 
     with captured_logs() as logs:
-        result = subscriptions.subscription_refresh(
+        result = calendar_services.subscription_refresh(
             subscription_id=subscription.pk,
             transport=httpx.MockTransport(handler),
             policy=RetryPolicy(attempts=2, base_delay=0, sleep=lambda _seconds: None),
@@ -545,12 +544,10 @@ def process_env(clean_env: Callable[..., dict[str, str]]) -> Callable[..., dict[
     private_key, public_key = jwt_key_pair()
 
     def make(**overrides: str) -> dict[str, str]:
-        db = connection.settings_dict
-        host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
         env = {
             "DJANGO_SETTINGS_MODULE": "planner.test_settings",
             # PostgreSQL here trusts local connections: the password is sent, and only has to stay unseen.
-            "DATABASE_URL": f"postgres://{db['USER']}:{DB_PASSWORD}@{host}:{port}/{db['NAME']}",
+            "DATABASE_URL": database_url(connection.settings_dict, password=DB_PASSWORD),
             "REDIS_URL": settings.CACHES["default"]["LOCATION"],
             "DJANGO_SECRET_KEY": SETTINGS_SECRETS["SECRET_KEY"],
             "JWT_PRIVATE_KEY": private_key,
@@ -564,36 +561,6 @@ def process_env(clean_env: Callable[..., dict[str, str]]) -> Callable[..., dict[
     return make
 
 
-@contextlib.contextmanager
-def running(command: list[str], env: dict[str, str], output: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with output.open("wb") as sink:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            yield process
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-def _wait_for_health(base: str, process: subprocess.Popen[bytes], output: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited:\n{output.read_text()[-3000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            httpx.get(f"{base}/health", timeout=1)
-            return
-        time.sleep(0.2)
-    pytest.fail("the server did not answer /health")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_real_server_writes_no_secret_to_stdout(process_env: Callable[..., dict[str, str]], tmp_path: Path) -> None:
     env = process_env()
@@ -602,10 +569,11 @@ def test_a_real_server_writes_no_secret_to_stdout(process_env: Callable[..., dic
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     output = tmp_path / "gunicorn.log"
-    command = [str(BIN / "gunicorn"), "planner.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    command = gunicorn_command(f"127.0.0.1:{port}", "--workers", "1")
     headers = {"Cookie": f"{SESSION_COOKIE}={SESSION_VALUE}; csrftoken={CSRF_VALUE}", "X-Request-ID": "leak-probe-real"}
-    with running(command, env, output) as process:
-        _wait_for_health(base, process, output)
+    # Stopped before its output is read: everything it wrote is in the file by then.
+    with running(command, log=output, env=env, stop_timeout=20) as server:
+        wait_for_url(f"{base}/health", timeout=60, child=server)
         with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
             tokens = http.post("/api/v1/auth/token", json={"email": user.email, "password": PASSWORD}).json()
             assert {"access", "refresh"} <= set(tokens), tokens
@@ -653,10 +621,10 @@ def test_a_real_worker_whose_provider_fails_writes_no_key(
     with serve(echo_the_request) as provider_url:
         env = process_env(TICKETMASTER_API_URL=provider_url)
         command = [
-            str(BIN / "celery"), "-A", "planner", "worker", "--queues=sync", "--pool=solo",
+            tool("celery"), "-A", "planner", "worker", "--queues=sync", "--pool=solo",
             "--without-gossip", "--without-mingle", "--loglevel=INFO",
         ]  # fmt: skip
-        with running(command, env, output):
+        with running(command, log=output, env=env, stop_timeout=20):
             run_id = sync_source.delay(source.pk).get(timeout=90)
     stdout = output.read_text()
     run = SyncRun.objects.get(pk=run_id)

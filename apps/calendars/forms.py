@@ -1,4 +1,5 @@
-"""HTML forms of the calendars pages: a plan (with its repetition), a new calendar, an ICS upload.
+"""HTML forms of the calendars pages: a plan (with its repetition), a new calendar, an ICS upload, a
+subscription.
 
 They check what a person typed and say what is wrong next to the field; the services stay the only place
 that writes, and their own refusals (PlanInputError) are mapped back onto these fields by the views.
@@ -12,9 +13,9 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.db.models import QuerySet
 
-from apps.calendars import recurrence
+from apps.calendars import plan_fields, recurrence
 from apps.calendars.ical import PlanData
-from apps.calendars.models import Calendar, Plan, PlanStatus
+from apps.calendars.models import Calendar, Plan
 from apps.core.validators import available_timezones
 
 REPEAT_CHOICES = [
@@ -29,7 +30,14 @@ MAX_COUNT = 500
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 # Which service error belongs to which form field.
-SERVICE_FIELDS = {"end": "end_time", "start": "start_time", "rrule": "rrule", "title": "title", "timezone": "timezone"}
+SERVICE_FIELDS = {
+    "end": "end_time",
+    "start": "start_time",
+    "rrule": "rrule",
+    "title": "title",
+    "timezone": "timezone",
+    "calendar": "calendar",
+}
 
 
 def timezone_choices() -> list[tuple[str, str]]:
@@ -70,8 +78,12 @@ class PlanForm(forms.Form):
     )
     repeat_count = forms.IntegerField(required=False, min_value=1, max_value=MAX_COUNT, label="How many times")
 
-    def __init__(self, *args: Any, calendars: QuerySet[Calendar], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, calendars: QuerySet[Calendar], existing: Plan | None = None, **kwargs: Any) -> None:
+        """`existing` is the plan being edited: it fills the form and keeps what the form does not show."""
+        if existing is not None:
+            kwargs.setdefault("initial", self.initial_for(existing))
         super().__init__(*args, **kwargs)
+        self.existing = existing
         calendar_field = self.fields["calendar"]
         assert isinstance(calendar_field, forms.ModelChoiceField)
         calendar_field.queryset = calendars
@@ -87,16 +99,11 @@ class PlanForm(forms.Form):
     def initial_for(plan: Plan) -> dict[str, Any]:
         """The stored plan in the form's fields (its first occurrence, its rule)."""
         zone = ZoneInfo(plan.timezone)
+        stored = plan_fields.written(plan)
         initial: dict[str, Any] = {
-            "title": plan.title,
-            "calendar": plan.calendar_id,
-            "all_day": plan.all_day,
-            "timezone": plan.timezone,
-            "location": plan.location,
-            "lat": plan.lat,
-            "lon": plan.lon,
-            "repeat": "none",
+            name: stored[name] for name in ("title", "all_day", "timezone", "location", "lat", "lon")
         }
+        initial.update(calendar=plan.calendar_id, repeat="none")
         if plan.all_day:
             initial["date"] = plan.start_date
         elif plan.start_local is not None and plan.end_local is not None:
@@ -173,33 +180,29 @@ class PlanForm(forms.Form):
         calendar = cleaned.get("calendar")
         return calendar.timezone if isinstance(calendar, Calendar) else None
 
-    def plan_data(self, *, existing: Plan | None = None) -> PlanData:
+    def plan_data(self) -> PlanData:
         """What to save; an edit keeps what the form does not show (notes, status, extra dates, the UID)."""
-        cleaned = self.cleaned_data
+        cleaned, existing = self.cleaned_data, self.existing
         calendar: Calendar = cleaned["calendar"]
-        tz = cleaned.get("timezone") or calendar.timezone
         day: date = cleaned["date"]
         all_day = bool(cleaned.get("all_day"))
-        keep_dates = existing is not None and bool(self.rule) and existing.rrule == self.rule
-        return PlanData(
-            uid=existing.ical_uid if existing else "",
+        values = plan_fields.written(existing) if existing else {}
+        if not (existing and self.rule and existing.rrule == self.rule):  # other dates belong to another rule
+            values.update(rdates=[], exdates=[])
+        values.update(
             title=cleaned["title"],
-            notes=existing.notes if existing else "",
-            timezone=tz,
+            timezone=cleaned.get("timezone") or calendar.timezone,
             all_day=all_day,
-            start_local=None if all_day else datetime.combine(day, cleaned["start_time"]),
-            end_local=None if all_day else datetime.combine(day, cleaned["end_time"]),
-            start_date=day if all_day else None,
-            end_date=day + timedelta(days=1) if all_day else None,
+            start=day if all_day else datetime.combine(day, cleaned["start_time"]),
+            end=day + timedelta(days=1) if all_day else datetime.combine(day, cleaned["end_time"]),
             rrule=self.rule,
-            rdates=list(existing.rdates) if existing and keep_dates else [],
-            exdates=list(existing.exdates) if existing and keep_dates else [],
             location=cleaned.get("location") or "",
             lat=cleaned.get("lat"),
             lon=cleaned.get("lon"),
-            status=existing.status if existing else PlanStatus.CONFIRMED,
-            sequence=existing.sequence if existing else 0,
         )
+        if existing is None:
+            return plan_fields.plan_data(**values)
+        return plan_fields.plan_data(**values, uid=existing.ical_uid, sequence=existing.sequence)
 
 
 def _until_date(value: str, zone: ZoneInfo) -> date | None:

@@ -144,6 +144,8 @@ class PlanOverride(models.Model):
     start_date = models.DateField(null=True, blank=True)
     end_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=PlanStatus.choices, blank=True)
+    # RECURRENCE-ID;RANGE=THISANDFUTURE: the change also moves, resizes and restates every later occurrence.
+    this_and_future = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["plan", "recurrence_id"], name="override_unique_recurrence_id")]

@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
-from apps.calendars import conflicts, recurrence
+from apps.calendars import conflicts, plan_fields, recurrence
 from apps.calendars.ical import OverrideData, PlanData, render_calendar
-from apps.calendars.models import Calendar, Plan, PlanOverride, PlanStatus
+from apps.calendars.models import Calendar, Plan, PlanOverride, PlanStatus, Subscription
+from apps.core import geo
+from apps.events.models import Event
 from apps.users import selectors as user_selectors
 from apps.users.models import User
 
@@ -35,15 +37,46 @@ def calendar_by_feed_token(*, token: str) -> Calendar | None:
     return Calendar.objects.filter(feed_token=token).first() if token else None
 
 
+def subscriptions_of(*, calendar: Calendar) -> QuerySet[Subscription]:
+    return Subscription.objects.filter(calendar=calendar).order_by("created_at", "pk")
+
+
+def subscription_of(*, owner: User, calendar_id: int, subscription_id: int) -> Subscription:
+    subscription = Subscription.objects.filter(
+        calendar__owner=owner, calendar_id=calendar_id, pk=subscription_id
+    ).first()
+    if subscription is None:
+        raise Http404("No such subscription.")
+    return subscription
+
+
+def subscriptions_due(*, now: datetime | None = None) -> list[int]:
+    """Subscriptions never fetched, or whose interval has passed since the last attempt.
+
+    One condition per distinct interval (there are few), so the query is the same on PostgreSQL and SQLite.
+    """
+    now = now or datetime.now(UTC)
+    due = Q(last_fetched_at__isnull=True)
+    for minutes in Subscription.objects.values_list("interval_minutes", flat=True).distinct().order_by():
+        due |= Q(interval_minutes=minutes, last_fetched_at__lte=now - timedelta(minutes=minutes))
+    return list(Subscription.objects.filter(due).order_by("last_fetched_at", "pk").values_list("pk", flat=True))
+
+
 def plans_of(*, calendar: Calendar) -> QuerySet[Plan]:
     return calendar.plans.prefetch_related("overrides").order_by("start_utc", "pk")
 
 
-def plan_of(*, owner: User, calendar_id: int, plan_id: int) -> Plan:
-    plan = Plan.objects.filter(calendar__owner=owner, calendar_id=calendar_id, pk=plan_id).first()
+def plan_of(*, owner: User, plan_id: int, calendar_id: int | None = None) -> Plan:
+    """The owner's plan, in that calendar when one is named (the API's paths name both)."""
+    plans = Plan.objects.select_related("calendar").filter(calendar__owner=owner, pk=plan_id)
+    plan = (plans if calendar_id is None else plans.filter(calendar_id=calendar_id)).first()
     if plan is None:
         raise Http404("No such plan.")
     return plan
+
+
+def is_event_saved(*, calendar: Calendar, event: Event) -> bool:
+    return calendar.plans.filter(event=event).exists()
 
 
 def plans_in_window(*, calendar_ids: list[int], start: datetime, end: datetime) -> QuerySet[Plan]:
@@ -88,6 +121,30 @@ def occurrences(
                 found.append(item)
     found.sort(key=lambda item: (item.occurrence.start_utc, item.plan.pk))
     return found
+
+
+def weekend_occurrences(*, calendar_ids: list[int], start: datetime, end: datetime) -> list[PlanOccurrence]:
+    """What My weekend shows: the occurrences that are not cancelled, and those whose plan something outside
+    the person's hands cancelled (its event), so that they learn of it there."""
+    items = occurrences(calendar_ids=calendar_ids, start=start, end=end, include_cancelled=True)
+    return [item for item in items if item.status != PlanStatus.CANCELLED or item.plan.attention]
+
+
+def travel_between(*, before: PlanOccurrence, after: PlanOccurrence, travel_mode: str) -> geo.TravelTime | None:
+    """The travel from one placed occurrence to the next, when they do not overlap and are in different
+    places; None when there is nothing to travel (or the travel mode is unknown)."""
+    first, then = before.plan, after.plan
+    if first.lat is None or first.lon is None or then.lat is None or then.lon is None:
+        return None
+    if after.occurrence.start_utc < before.occurrence.end_utc:  # an overlap is its own clash
+        return None
+    origin, destination = geo.LatLon(first.lat, first.lon), geo.LatLon(then.lat, then.lon)
+    if round(origin.lat, 4) == round(destination.lat, 4) and round(origin.lon, 4) == round(destination.lon, 4):
+        return None
+    try:
+        return geo.cached_travel_time(origin, destination, travel_mode)
+    except ValueError:  # a travel mode geo does not know
+        return None
 
 
 def _slots(items: list[PlanOccurrence]) -> list[conflicts.Slot]:
@@ -201,21 +258,7 @@ def occurrence_changes(*, plan: Plan, validated: dict[str, Any]) -> dict[str, An
 def plan_data_of(plan: Plan) -> PlanData:
     return PlanData(
         uid=plan.ical_uid,
-        title=plan.title,
-        notes=plan.notes,
-        timezone=plan.timezone,
-        all_day=plan.all_day,
-        start_local=plan.start_local,
-        end_local=plan.end_local,
-        start_date=plan.start_date,
-        end_date=plan.end_date,
-        rrule=plan.rrule,
-        rdates=list(plan.rdates),
-        exdates=list(plan.exdates),
-        location=plan.location,
-        lat=plan.lat,
-        lon=plan.lon,
-        status=plan.status,
+        **plan_fields.shared(plan),
         sequence=plan.sequence,
         updated_at=plan.updated_at,  # DTSTAMP, so an unchanged feed keeps its ETag
         overrides=[]
@@ -230,6 +273,7 @@ def plan_data_of(plan: Plan) -> PlanData:
                 start_date=o.start_date,
                 end_date=o.end_date,
                 status=o.status or None,
+                this_and_future=o.this_and_future,
             )
             for o in plan.overrides.all()
         ],

@@ -1,23 +1,35 @@
-"""Writes to calendars and plans: the only place their state changes."""
+"""Writes to calendars, plans and subscriptions: the only place their state changes."""
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+import httpx
+import structlog
+from django.db import IntegrityError, transaction
+from django.db.models.fields import CharField
 
-from apps.calendars import recurrence, selectors
-from apps.calendars.ical import PlanData, parse_calendar
-from apps.calendars.models import Calendar, Plan, PlanOrigin, PlanOverride, PlanStatus, new_feed_token
+from apps.calendars import fetch, plan_fields, recurrence, selectors
+from apps.calendars.conflicts import Conflict
+from apps.calendars.ical import IcsParseError, PlanData, parse_calendar
+from apps.calendars.models import Calendar, Plan, PlanOrigin, PlanOverride, Subscription, new_feed_token
+from apps.core.http import ProviderError
+from apps.core.redaction import redact_text
 from apps.core.time import FIRST_YEAR, LAST_YEAR
 from apps.events.models import Event, EventStatus
 from apps.users import selectors as user_selectors
 from apps.users.models import User
 
+logger = structlog.get_logger(__name__)
+
 DEFAULT_CALENDAR_NAME = "My weekend"
 UID_DOMAIN = "weekendplanner.app"
+MAX_SUBSCRIPTIONS_PER_CALENDAR = 50
+MAX_ERROR_LENGTH = 1000
 
 
 class PlanInputError(ValueError):
@@ -26,6 +38,15 @@ class PlanInputError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class PlanConflict(Exception):
+    """A plan written with reject_conflicts clashes with others: nothing was saved. `conflicts` are the
+    clashes it would have caused."""
+
+    def __init__(self, conflicts: list[Conflict]) -> None:
+        super().__init__("The plan clashes with others; nothing was saved.")
+        self.conflicts = conflicts
 
 
 # --- Calendars -----------------------------------------------------------------------------------------
@@ -100,46 +121,29 @@ def new_uid() -> str:
     return f"{uuid.uuid4()}@{UID_DOMAIN}"
 
 
-def _series(data: PlanData) -> recurrence.Series:
-    return recurrence.Series(
-        timezone=data.timezone,
-        all_day=data.all_day,
-        start_local=data.start_local,
-        end_local=data.end_local,
-        start_date=data.start_date,
-        end_date=data.end_date,
-        rrule=data.rrule,
-        rdates=tuple(data.rdates),
-        exdates=tuple(data.exdates),
-        overrides={},
-    )
-
-
 def _apply(plan: Plan, data: PlanData) -> Plan:
     """Copies plan data onto the row and derives what is stored for queries (UTC bounds, series end)."""
     zone = ZoneInfo(data.timezone)
-    plan.title, plan.notes, plan.timezone, plan.all_day = data.title, data.notes, data.timezone, data.all_day
+    for name, value in plan_fields.shared(data).items():
+        setattr(plan, name, value)
     # The rule as it is exported: UNTIL in UTC (or a date when all-day), parts in a fixed order.
     plan.rrule = (
         recurrence.validate_rrule(data.rrule, timezone=data.timezone, all_day=data.all_day) if data.rrule else ""
     )
-    plan.rdates, plan.exdates = list(data.rdates), list(data.exdates)
-    plan.location, plan.lat, plan.lon, plan.status = data.location, data.lat, data.lon, data.status
     if data.all_day:
         assert data.start_date is not None
         assert data.end_date is not None
-        plan.start_date, plan.end_date = data.start_date, data.end_date
         plan.start_local = plan.end_local = None
         plan.start_utc = datetime.combine(data.start_date, datetime.min.time(), tzinfo=zone).astimezone(UTC)
         plan.end_utc = datetime.combine(data.end_date, datetime.min.time(), tzinfo=zone).astimezone(UTC)
     else:
         assert data.start_local is not None
         assert data.end_local is not None
-        plan.start_local, plan.end_local = data.start_local, data.end_local
         plan.start_date = plan.end_date = None
         plan.start_utc = data.start_local.replace(tzinfo=zone).astimezone(UTC)
         plan.end_utc = data.end_local.replace(tzinfo=zone).astimezone(UTC)
-    plan.series_end_utc = recurrence.series_end_utc(_series(data))
+    # The series as written: an occurrence moved by an override does not extend it.
+    plan.series_end_utc = recurrence.series_end_utc(dataclasses.replace(data, overrides=[]).series())
     return plan
 
 
@@ -179,26 +183,57 @@ def _check(data: PlanData) -> None:
         raise PlanInputError("rrule" if data.rrule else "end", f"The series cannot be evaluated: {exc}") from exc
 
 
+def _refuse_conflicts(plan: Plan) -> None:
+    """Raises PlanConflict when the saved plan clashes with its owner's others; the caller's atomic block
+    then rolls the save back."""
+    found = selectors.conflicts_for_plan(owner=plan.calendar.owner, plan=plan)
+    if found:
+        raise PlanConflict(found)
+
+
 @transaction.atomic
 def plan_create(
-    *, calendar: Calendar, data: PlanData, origin: str = PlanOrigin.MANUAL, event: Event | None = None
+    *,
+    calendar: Calendar,
+    data: PlanData,
+    origin: str = PlanOrigin.MANUAL,
+    event: Event | None = None,
+    reject_conflicts: bool = False,
 ) -> Plan:
+    """Saves a new plan. Raises PlanInputError naming the field at fault, and with `reject_conflicts`
+    PlanConflict when it clashes with the owner's other plans; either way nothing is stored."""
     _check(data)
     plan = _apply(Plan(calendar=calendar, origin=origin, event=event, ical_uid=data.uid or new_uid()), data)
     plan.sequence = data.sequence
     plan.full_clean()
     plan.save()
+    if reject_conflicts:
+        _refuse_conflicts(plan)
     return plan
 
 
-@transaction.atomic
-def plan_update(*, plan: Plan, data: PlanData) -> Plan:
-    _check(data)
-    _apply(plan, data)
-    plan.sequence += 1
-    plan.attention = ""
-    plan.full_clean()
-    plan.save()
+def plan_update(
+    *, plan: Plan, data: PlanData, calendar: Calendar | None = None, reject_conflicts: bool = False
+) -> Plan:
+    """Rewrites a plan from `data` (its UID stays), moving it into `calendar` when given. Raises as
+    plan_create does; then neither the stored plan nor the `plan` passed in has changed."""
+    try:
+        with transaction.atomic():
+            _check(data)
+            if calendar is not None and calendar.pk != plan.calendar_id:
+                if calendar.owner_id != plan.calendar.owner_id:
+                    raise PlanInputError("calendar", "A plan moves only between its owner's calendars.")
+                plan.calendar = calendar
+            _apply(plan, data)
+            plan.sequence += 1
+            plan.attention = ""
+            plan.full_clean()
+            plan.save()
+            if reject_conflicts:
+                _refuse_conflicts(plan)
+    except Exception:
+        plan.refresh_from_db()
+        raise
     return plan
 
 
@@ -230,27 +265,6 @@ def occurrence_change(
 # --- From the catalogue ------------------------------------------------------------------------------------
 
 
-def _event_plan_data(event: Event, *, uid: str) -> PlanData:
-    zone = ZoneInfo(event.timezone)
-    start = event.start_utc.astimezone(zone).replace(tzinfo=None)
-    end_utc = event.end_utc or event.start_utc + timedelta(hours=2)
-    end = end_utc.astimezone(zone).replace(tzinfo=None)
-    venue = event.venue
-    return PlanData(
-        uid=uid,
-        title=event.title,
-        notes=event.url,
-        timezone=event.timezone,
-        all_day=False,
-        start_local=start,
-        end_local=end,
-        location=", ".join(part for part in (venue.name, venue.address) if part) if venue else "",
-        lat=event.lat,
-        lon=event.lon,
-        status=PlanStatus.CANCELLED if event.status == EventStatus.CANCELLED else PlanStatus.CONFIRMED,
-    )
-
-
 @transaction.atomic
 def plan_from_event(*, calendar: Calendar, event: Event) -> Plan:
     """Saves a catalogue event into a calendar; saving it twice gives the same plan."""
@@ -259,7 +273,7 @@ def plan_from_event(*, calendar: Calendar, event: Event) -> Plan:
     if existing is not None:
         return existing
     return plan_create(
-        calendar=calendar, data=_event_plan_data(event, uid=uid), origin=PlanOrigin.CATALOGUE, event=event
+        calendar=calendar, data=plan_fields.event_plan_data(event, uid=uid), origin=PlanOrigin.CATALOGUE, event=event
     )
 
 
@@ -270,7 +284,7 @@ def plans_follow_events(*, event_ids: list[int]) -> int:
     for plan in plans:
         event = plan.event
         assert event is not None
-        data = _event_plan_data(event, uid=plan.ical_uid)
+        data = plan_fields.event_plan_data(event, uid=plan.ical_uid)
         before = (plan.start_utc, plan.end_utc, plan.location, plan.lat, plan.lon, plan.status)
         with transaction.atomic():
             _apply(plan, data)
@@ -313,6 +327,7 @@ def _overrides(plan: Plan, data: PlanData) -> None:
                 start_date=o.start_date,
                 end_date=o.end_date,
                 status=o.status or "",
+                this_and_future=o.this_and_future,
             )
             for o in data.overrides
         ]
@@ -351,3 +366,124 @@ def plans_import(*, calendar: Calendar, data: bytes | str) -> ImportResult:
                 result.updated += 1
             _overrides(plan, item)
     return result
+
+
+# --- Subscriptions -----------------------------------------------------------------------------------------------
+# An iCalendar URL that a Celery task (tasks.sync_subscription, `sync` queue) refreshes into a calendar. Entries
+# removed from the feed stay in the calendar: plans do not record which subscription brought them.
+
+
+class SubscriptionConflict(fetch.SubscriptionError):
+    """The calendar already subscribes to the URL, or has as many subscriptions as it may."""
+
+
+def subscription_create(*, calendar: Calendar, url: str, refresh_on_commit: bool = False) -> Subscription:
+    """Subscribes a calendar to a URL after the address guard passed it; with `refresh_on_commit`, the first
+    refresh is enqueued once the row is visible to the worker. Raises fetch.SubscriptionError (the guard, a URL
+    that is not one) or SubscriptionConflict."""
+    text = str(fetch.subscribable_url(url))
+    url_hash = Subscription.hash_url(text)
+    if Subscription.objects.filter(calendar=calendar, url_hash=url_hash).exists():
+        raise SubscriptionConflict("This calendar already subscribes to that URL.")
+    if Subscription.objects.filter(calendar=calendar).count() >= MAX_SUBSCRIPTIONS_PER_CALENDAR:
+        raise SubscriptionConflict(f"A calendar has at most {MAX_SUBSCRIPTIONS_PER_CALENDAR} subscriptions.")
+    try:
+        with transaction.atomic():
+            subscription = Subscription.objects.create(calendar=calendar, url=text)
+    except IntegrityError as exc:  # the same URL subscribed concurrently
+        raise SubscriptionConflict("This calendar already subscribes to that URL.") from exc
+    if refresh_on_commit:
+        from apps.calendars import tasks  # the tasks module imports this one
+
+        # If the broker is down, beat picks the subscription up later (never fetched means due).
+        transaction.on_commit(partial(tasks.sync_subscription.delay, subscription.pk), robust=True)
+    return subscription
+
+
+def subscription_delete(*, subscription: Subscription) -> None:
+    subscription.delete()
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """`status`: "imported", "not_modified", "failed" (see `error`) or "gone" (the subscription was deleted)."""
+
+    status: str
+    created: int = 0
+    updated: int = 0
+    refused: int = 0
+    error: str = ""
+
+
+def _fits(value: str, field_name: str) -> str:
+    """A validator too long to store is dropped rather than cut: a cut ETag would never match."""
+    column = Subscription._meta.get_field(field_name)
+    assert isinstance(column, CharField)
+    return value if len(value) <= (column.max_length or 0) else ""
+
+
+def _refresh_failed(subscription_id: int, message: str, *, url: str) -> RefreshResult:
+    # The URL of a private calendar is its secret: an error that repeats it (a server's error page, an
+    # exception naming the request) must not store or log it, since last_error is shown in the admin.
+    message = redact_text(message, also=[url])[:MAX_ERROR_LENGTH]
+    Subscription.objects.filter(pk=subscription_id).update(last_error=message, last_fetched_at=datetime.now(UTC))
+    logger.info("subscription_refresh_failed", subscription_id=subscription_id, error=message)
+    return RefreshResult(status="failed", error=message)
+
+
+def subscription_refresh(*, subscription_id: int, **fetch_options: Any) -> RefreshResult:
+    """Fetches the subscription's URL (conditionally, `fetch_options` passed to fetch.fetch) and imports it into
+    its calendar, keyed by UID. Never raises for what the feed did: the outcome is recorded on the subscription
+    (`last_fetched_at` is the last attempt, so a failing feed waits its interval like any other; `last_error`
+    says why it failed, or is empty) and returned. Safe to run twice, or at once."""
+    subscription = Subscription.objects.filter(pk=subscription_id).first()
+    if subscription is None:
+        return RefreshResult(status="gone")
+    try:
+        url = fetch.normalize_url(subscription.url)
+        fetched = fetch.fetch(url, etag=subscription.etag, last_modified=subscription.last_modified, **fetch_options)
+    except (fetch.SubscriptionError, ProviderError, httpx.HTTPError, httpx.InvalidURL) as exc:
+        return _refresh_failed(subscription_id, str(exc) or type(exc).__name__, url=subscription.url)
+
+    now = datetime.now(UTC)
+    if fetched.not_modified:
+        changes: dict[str, object] = {"last_fetched_at": now, "last_error": ""}
+        if fetched.etag:
+            changes["etag"] = _fits(fetched.etag, "etag")
+        if fetched.last_modified:
+            changes["last_modified"] = _fits(fetched.last_modified, "last_modified")
+        if not Subscription.objects.filter(pk=subscription_id).update(**changes):
+            return RefreshResult(status="gone")
+        logger.info("subscription_not_modified", subscription_id=subscription_id)
+        return RefreshResult(status="not_modified")
+
+    try:
+        with transaction.atomic():
+            # Concurrent refreshes of one subscription import one after the other, so UIDs never collide.
+            locked = (
+                Subscription.objects.select_for_update(of=("self",))
+                .select_related("calendar")
+                .filter(pk=subscription_id)
+                .first()
+            )
+            if locked is None:
+                return RefreshResult(status="gone")
+            imported = plans_import(calendar=locked.calendar, data=fetched.body)
+            Subscription.objects.filter(pk=subscription_id).update(
+                etag=_fits(fetched.etag, "etag"),
+                last_modified=_fits(fetched.last_modified, "last_modified"),
+                last_fetched_at=now,
+                last_error="",
+            )
+    except IcsParseError as exc:
+        return _refresh_failed(subscription_id, f"Not a readable iCalendar file: {exc}", url=subscription.url)
+    logger.info(
+        "subscription_imported",
+        subscription_id=subscription_id,
+        created=imported.created,
+        updated=imported.updated,
+        refused=len(imported.refused),
+    )
+    return RefreshResult(
+        status="imported", created=imported.created, updated=imported.updated, refused=len(imported.refused)
+    )

@@ -2,20 +2,20 @@
 
 from celery import shared_task
 
-from apps.calendars import subscriptions
+from apps.calendars import selectors, services
 
 
 @shared_task(name="apps.calendars.tasks.sync_subscription", max_retries=0)
 def sync_subscription(subscription_id: int) -> str:
     """Refreshes one subscription. Safe to run twice: a refresh is conditional and imports keyed by UID; the
     outcome (or the error) is recorded on the subscription, and the next interval tries again."""
-    return subscriptions.subscription_refresh(subscription_id=subscription_id).status
+    return services.subscription_refresh(subscription_id=subscription_id).status
 
 
 @shared_task(name="apps.calendars.tasks.sync_due_subscriptions")
 def sync_due_subscriptions() -> list[int]:
     """Run by beat: enqueues each subscription never fetched or whose interval has passed."""
-    due = subscriptions.subscriptions_due()
+    due = selectors.subscriptions_due()
     for subscription_id in due:
         sync_subscription.delay(subscription_id)
     return due

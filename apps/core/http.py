@@ -8,11 +8,21 @@ task can checkpoint and be rescheduled instead of holding a worker. `RateLimiter
 A provider call is a plain function that sends a request and returns its result; it signals "try again"
 by raising `RetryableError` (usually through `check_response`). Sleeping and the clock are injectable
 so that tests never wait.
+
+A URL someone typed in (a calendar subscription) is a server-side request on their behalf, so it goes through
+the address guard: `public_addresses` resolves the host and refuses it unless EVERY address is public (not
+private, loopback, link-local such as the cloud metadata service 169.254.169.254, multicast, reserved or
+unspecified, IPv4 written inside IPv6 included), and `send_pinned` then connects to an address that passed,
+keeping the name for Host and for TLS (SNI and the certificate), so a name that re-resolves to a private address
+between the check and the connection (DNS rebinding) is not followed. Behind an HTTP proxy taken from the
+environment the proxy makes the connection, to the checked address since the URL carries it.
 """
 
 import email.utils
+import ipaddress
 import logging
 import math
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -252,3 +262,128 @@ class RateLimiter:
         if delay > 0:
             self._sleep(delay)
         return delay
+
+
+# --- The address guard -------------------------------------------------------------------------------------
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+class AddressRefusedError(ProviderError):
+    """The URL's host is, or resolves to, an address the guard refuses. `reason` names the kind of address
+    ("a private address"), or is None when the resolver answered something that is not an address."""
+
+    def __init__(self, reason: str | None) -> None:
+        if reason is None:
+            super().__init__("The host resolves to an unreadable address.")
+        else:
+            super().__init__(f"Only public addresses are fetched; this host is {reason}.")
+        self.reason = reason
+
+
+class HostNotResolvedError(ProviderError):
+    """The URL's host name does not resolve (yet)."""
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, Teredo client, NAT64, IPv4-compatible), if any."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def refusal_reason(address: IPAddress) -> str | None:
+    """Why the guard refuses to fetch from `address`, or None when it is a public address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            reason = refusal_reason(embedded)
+            if reason:
+                return reason
+    checks = (
+        (address.is_loopback, "a loopback address"),
+        (address.is_link_local, "a link-local address (the cloud metadata service among them)"),
+        (address.is_private, "a private address"),
+        (address.is_multicast, "a multicast address"),
+        (address.is_reserved, "a reserved address"),
+        (address.is_unspecified, "an unspecified address"),
+        (not address.is_global, "not a public address"),
+    )
+    return next((reason for refused, reason in checks if refused), None)
+
+
+def _ip_literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def public_addresses(url: httpx.URL, *, allow_private: bool = False) -> list[str]:
+    """The addresses the URL's host stands for, every one of them checked by the guard (none, with
+    `allow_private`, for tests that serve from 127.0.0.1). Raises `AddressRefusedError`, or
+    `HostNotResolvedError` when the name does not resolve."""
+    literal = _ip_literal(url.host)
+    if literal is not None:
+        candidates: list[IPAddress] = [literal]
+    else:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:  # the IDNA-encoded name, as it goes on the wire
+            infos = socket.getaddrinfo(url.raw_host.decode("ascii"), port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:  # socket.gaierror is an OSError
+            raise HostNotResolvedError("The host name cannot be resolved.") from exc
+        candidates = []
+        for info in infos:
+            try:
+                candidates.append(ipaddress.ip_address(str(info[4][0])))
+            except ValueError as exc:
+                raise AddressRefusedError(None) from exc
+    if not candidates:
+        raise HostNotResolvedError("The host name cannot be resolved.")
+    if not allow_private:
+        for candidate in candidates:
+            reason = refusal_reason(candidate)
+            if reason:
+                raise AddressRefusedError(reason)
+    return list(dict.fromkeys(str(candidate) for candidate in candidates))
+
+
+def _host_header(url: httpx.URL) -> str:
+    host = url.raw_host.decode("ascii")
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{url.port}" if url.port is not None else host
+
+
+def send_pinned(
+    client: httpx.Client, url: httpx.URL, addresses: list[str], *, headers: Mapping[str, str]
+) -> httpx.Response:
+    """GETs `url` from the first of `addresses` (what `public_addresses` passed for it) that takes the
+    connection, with the URL's name kept in Host and for TLS; redirects are not followed. The response is
+    streamed: the caller reads and closes it."""
+    is_literal = _ip_literal(url.host) is not None
+    last_error: httpx.ConnectError | None = None
+    for address in addresses:
+        target, extensions, request_headers = url, {}, dict(headers)
+        if not is_literal:
+            # Connect to the address that was checked, not to whatever the name resolves to a moment later.
+            target = url.copy_with(host=address)
+            request_headers["Host"] = _host_header(url)
+            if url.scheme == "https":
+                extensions["sni_hostname"] = url.raw_host.decode("ascii")  # SNI and the certificate's name
+        request = client.build_request("GET", target, headers=request_headers, extensions=extensions)
+        try:
+            return client.send(request, stream=True, follow_redirects=False)
+        except httpx.ConnectError as exc:
+            last_error = exc
+    if last_error is None:
+        raise HostNotResolvedError("The host name cannot be resolved.")
+    raise last_error

@@ -29,6 +29,8 @@ from django.conf import settings
 from django.db import connection
 
 from conftest import ARTIFACTS, ROOT
+from scripts.support.databases import database_url
+from scripts.support.gunicorn import gunicorn_command
 
 DEFAULT_SEED = 20261204
 DEFAULT_MAX_EXAMPLES = 80
@@ -56,7 +58,6 @@ class Seeded:
 def seed() -> Seeded:
     """One person and what the path parameters name; a spare of each thing an operation deletes."""
     from apps.calendars import services as calendar_services
-    from apps.calendars import subscriptions
     from apps.calendars.ical import PlanData
     from apps.events import services as event_services
     from apps.events.tests.factories import item, make_source
@@ -85,8 +86,8 @@ def seed() -> Seeded:
     result = event_services.events_upsert(
         source=make_source(name="contract"), items=[item("contract-1", start=datetime(2026, 6, 13, 18, tzinfo=UTC))]
     )
-    subscription = subscriptions.subscription_create(calendar=calendar, url="https://93.184.215.14/public.ics")
-    spare_subscription = subscriptions.subscription_create(calendar=calendar, url="https://93.184.215.14/spare.ics")
+    subscription = calendar_services.subscription_create(calendar=calendar, url="https://93.184.215.14/public.ics")
+    spare_subscription = calendar_services.subscription_create(calendar=calendar, url="https://93.184.215.14/spare.ics")
     return Seeded(
         email=user.email,
         calendar=calendar.pk,
@@ -162,10 +163,9 @@ def purge_broker_queues() -> None:
 def test_the_api_keeps_its_openapi_contract(start_server, clean_env, tmp_path):  # type: ignore[no-untyped-def]
     (ARTIFACTS / "schemathesis").mkdir(parents=True, exist_ok=True)
     ids = seed()
-    db = connection.settings_dict
     env = clean_env(
         DJANGO_SETTINGS_MODULE="planner.test_settings",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        DATABASE_URL=database_url(connection.settings_dict),
         REDIS_URL=settings.CACHES["default"]["LOCATION"],
         RATE_LIMIT_MAX="1000000",
         AUTH_RATE_LIMIT_PER_MINUTE="1000000",
@@ -174,10 +174,7 @@ def test_the_api_keeps_its_openapi_contract(start_server, clean_env, tmp_path): 
     )
     # Gunicorn refuses request lines over 4094 bytes with its own HTML 414, before the application (in production
     # the load balancer limits URLs too); the contract is the application's, so that limit is lifted here.
-    argv = [
-        str(Path(sys.executable).parent / "gunicorn"), "planner.wsgi:application",
-        "--bind", "127.0.0.1:{port}", "--workers", "2", "--timeout", "60", "--limit-request-line", "0",
-    ]  # fmt: skip
+    argv = gunicorn_command("127.0.0.1:{port}", "--workers", "2", "--timeout", "60", "--limit-request-line", "0")
     base = start_server(env, argv, log=ARTIFACTS / "schemathesis" / "server.log")
     token = httpx.post(f"{base}/api/v1/auth/token", json={"email": ids.email, "password": PASSWORD}, timeout=30)
     assert token.status_code == 200, token.text

@@ -4,8 +4,9 @@ from zoneinfo import ZoneInfo
 
 from rest_framework import serializers
 
+from apps.calendars import fetch
 from apps.calendars.conflicts import Conflict
-from apps.calendars.models import Calendar, Plan, PlanStatus
+from apps.calendars.models import Calendar, Plan, PlanStatus, Subscription
 from apps.calendars.recurrence import MAX_DATES
 from apps.calendars.selectors import PlanOccurrence
 from apps.core.api.errors import ErrorSerializer
@@ -13,6 +14,7 @@ from apps.core.api.fields import (
     PatternField,
     StrictBooleanField,
     StrictFloatField,
+    StrictIntegerField,
     TextField,
     TimezoneField,
 )
@@ -48,6 +50,12 @@ class CalendarSerializer(serializers.ModelSerializer[Calendar]):
         return str(request.build_absolute_uri(f"/feeds/{calendar.feed_token}.ics"))
 
 
+def _moments(pattern: str, message: str, *, help_text: str) -> serializers.ListField:
+    """A list of at most MAX_DATES strings that each match `pattern`."""
+    child = PatternField(pattern=pattern, message=message)
+    return serializers.ListField(child=child, required=False, default=list, max_length=MAX_DATES, help_text=help_text)
+
+
 class PlanInput(serializers.Serializer[Any]):
     """A plan as a client writes it. Zoned times may carry an offset (converted to the plan's zone) or not
     (read as wall-clock time in `timezone`); all-day plans give dates, the end exclusive as in iCalendar."""
@@ -61,18 +69,14 @@ class PlanInput(serializers.Serializer[Any]):
         pattern=LOCAL_MOMENT_PATTERN, message=MOMENT_MESSAGE, help_text="As `start`; exclusive when all-day."
     )
     rrule = TextField(required=False, allow_blank=True, default="", max_length=500, help_text="An RFC 5545 RRULE.")
-    rdates = serializers.ListField(
-        child=PatternField(pattern=RDATE_PATTERN, message="A date, a date-time, or a period start/end."),
-        required=False,
-        default=list,
-        max_length=MAX_DATES,
+    rdates = _moments(
+        RDATE_PATTERN,
+        "A date, a date-time, or a period start/end.",
         help_text="Extra occurrences: dates (all-day), date-times, or periods start/end.",
     )
-    exdates = serializers.ListField(
-        child=PatternField(pattern=LOCAL_MOMENT_PATTERN, message="A date or a date-time."),
-        required=False,
-        default=list,
-        max_length=MAX_DATES,
+    exdates = _moments(
+        LOCAL_MOMENT_PATTERN,
+        "A date or a date-time.",
         help_text="Occurrences left out: their start, or a date to leave out that whole day.",
     )
     location = TextField(required=False, allow_blank=True, default="", max_length=500)
@@ -262,3 +266,36 @@ class FreeBusyOut(serializers.Serializer[Any]):
     start_utc = serializers.CharField()
     end_utc = serializers.CharField()
     busy = BusyOut(many=True)
+
+
+class PlanFromEventInput(serializers.Serializer[Any]):
+    event = StrictIntegerField(help_text="A catalogue event's id.")
+    calendar = StrictIntegerField(help_text="One of your calendars' ids.")
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+# An http(s) or webcal(s) URL whose host is a domain name (an address or a single label such as localhost
+# would be refused: only public hosts are fetched).
+SUBSCRIPTION_URL_PATTERN = (
+    r"\A(?:[Hh][Tt][Tt][Pp][Ss]?|[Ww][Ee][Bb][Cc][Aa][Ll][Ss]?)://"
+    rf"(?:{_LABEL}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?(?::{_PORT})?(?:[/?#][!-~]*)?\Z"
+)
+
+
+class SubscriptionInput(serializers.Serializer[Any]):
+    url = PatternField(
+        pattern=SUBSCRIPTION_URL_PATTERN,
+        message="An http, https or webcal URL whose host is a domain name.",
+        max_length=fetch.MAX_URL_LENGTH,
+        help_text="An http, https or webcal URL of a public host: it is fetched on the sync queue.",
+    )
+
+
+class SubscriptionOut(serializers.ModelSerializer[Subscription]):
+    """The URL is shown to its owner only (every read goes through the owner); it is encrypted at rest."""
+
+    class Meta:
+        model = Subscription
+        fields = ["id", "url", "last_fetched_at", "last_error"]
+        read_only_fields = fields

@@ -1,28 +1,27 @@
 from django.urls import path
 
-from apps.calendars.api import views
+from apps.calendars.api.views import calendars, plans, subscriptions, windows
+
+CALENDAR = "calendars/<int:calendar_id>"
+PLAN = f"{CALENDAR}/plans/<int:plan_id>"
 
 urlpatterns = [
-    path("calendars", views.CalendarListView.as_view(), name="api-calendars"),
-    path("calendars/<int:calendar_id>", views.CalendarDetailView.as_view(), name="api-calendar"),
-    path("calendars/<int:calendar_id>/feed", views.CalendarFeedView.as_view(), name="api-calendar-feed"),
-    path("calendars/<int:calendar_id>/ics", views.CalendarIcsView.as_view(), name="api-calendar-ics"),
-    path("calendars/<int:calendar_id>/import", views.CalendarImportView.as_view(), name="api-calendar-import"),
-    path("calendars/<int:calendar_id>/subscriptions", views.SubscriptionListView.as_view(), name="api-subscriptions"),
+    path("calendars", calendars.CalendarListView.as_view(), name="api-calendars"),
+    path(CALENDAR, calendars.CalendarDetailView.as_view(), name="api-calendar"),
+    path(f"{CALENDAR}/feed", calendars.CalendarFeedView.as_view(), name="api-calendar-feed"),
+    path(f"{CALENDAR}/ics", calendars.CalendarIcsView.as_view(), name="api-calendar-ics"),
+    path(f"{CALENDAR}/import", calendars.CalendarImportView.as_view(), name="api-calendar-import"),
+    path(f"{CALENDAR}/subscriptions", subscriptions.SubscriptionListView.as_view(), name="api-subscriptions"),
     path(
-        "calendars/<int:calendar_id>/subscriptions/<int:subscription_id>",
-        views.SubscriptionDetailView.as_view(),
+        f"{CALENDAR}/subscriptions/<int:subscription_id>",
+        subscriptions.SubscriptionDetailView.as_view(),
         name="api-subscription",
     ),
-    path("calendars/<int:calendar_id>/occurrences", views.OccurrenceListView.as_view(), name="api-occurrences"),
-    path("calendars/<int:calendar_id>/plans", views.PlanListView.as_view(), name="api-plans"),
-    path("calendars/<int:calendar_id>/plans/<int:plan_id>", views.PlanDetailView.as_view(), name="api-plan"),
-    path(
-        "calendars/<int:calendar_id>/plans/<int:plan_id>/occurrences/<str:recurrence_id>",
-        views.OccurrenceDetailView.as_view(),
-        name="api-occurrence",
-    ),
-    path("plans/from-event", views.PlanFromEventView.as_view(), name="api-plan-from-event"),
-    path("conflicts", views.ConflictListView.as_view(), name="api-conflicts"),
-    path("me/freebusy", views.FreeBusyView.as_view(), name="api-freebusy"),
+    path(f"{CALENDAR}/occurrences", windows.OccurrenceListView.as_view(), name="api-occurrences"),
+    path(f"{CALENDAR}/plans", plans.PlanListView.as_view(), name="api-plans"),
+    path(PLAN, plans.PlanDetailView.as_view(), name="api-plan"),
+    path(f"{PLAN}/occurrences/<str:recurrence_id>", plans.OccurrenceDetailView.as_view(), name="api-occurrence"),
+    path("plans/from-event", plans.PlanFromEventView.as_view(), name="api-plan-from-event"),
+    path("conflicts", windows.ConflictListView.as_view(), name="api-conflicts"),
+    path("me/freebusy", windows.FreeBusyView.as_view(), name="api-freebusy"),
 ]

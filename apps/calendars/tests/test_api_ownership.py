@@ -5,8 +5,8 @@ from datetime import datetime
 import pytest
 
 from apps.calendars import services
-from apps.calendars.ical import PlanData
 from apps.calendars.models import Calendar, Plan
+from apps.calendars.tests.factories import PlanFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,14 +16,9 @@ ICS = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nEND:VCALENDAR\r\
 @pytest.fixture
 def theirs(other_user):
     calendar = services.calendar_ensure_default(owner=other_user)
-    plan = services.plan_create(
-        calendar=calendar,
-        data=PlanData(
-            uid="", title="Their brunch", timezone="Europe/Berlin", all_day=False,
-            start_local=datetime(2026, 12, 5, 11, 0),
-            end_local=datetime(2026, 12, 5, 12, 0), rrule="FREQ=WEEKLY;COUNT=3",
-        ),
-    )  # fmt: skip
+    plan = PlanFactory(
+        calendar=calendar, title="Their brunch", start=datetime(2026, 12, 5, 11, 0), rrule="FREQ=WEEKLY;COUNT=3"
+    )
     return calendar, plan
 
 

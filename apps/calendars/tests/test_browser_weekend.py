@@ -17,9 +17,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from apps.calendars import services
-from apps.calendars.ical import PlanData
 from apps.calendars.models import Calendar, Plan
+from apps.calendars.tests.factories import PlanFactory
 from apps.core.time import weekend_window
 from apps.events import services as event_services
 from apps.events.models import Event
@@ -63,12 +62,9 @@ def test_add_an_event_to_my_weekend_and_see_the_clash(
         ("Morning swim", 9, 60, (52.4880, 13.4240)),
     ):
         local = (saturday + timedelta(hours=hour)).replace(tzinfo=None)
-        services.plan_create(
-            calendar=calendar,
-            data=PlanData(
-                uid="", title=title, timezone=BERLIN, start_local=local, end_local=local + timedelta(minutes=minutes),
-                location="Prenzlauer Berg", lat=place[0], lon=place[1],
-            ),
+        PlanFactory(
+            calendar=calendar, title=title, timezone=BERLIN, start=local, minutes=minutes,
+            location="Prenzlauer Berg", lat=place[0], lon=place[1],
         )  # fmt: skip
 
     # Log in through the form.

@@ -11,8 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.calendars import services
-from apps.calendars.ical import PlanData
 from apps.calendars.models import Calendar, Plan, PlanOrigin
+from apps.calendars.tests.factories import PlanFactory
 from apps.core.time import weekend_window
 from apps.events import services as event_services
 from apps.events.models import Event
@@ -50,17 +50,8 @@ def _saturday(tz: str, which: str = "this") -> datetime:
 
 def _plan(calendar: Calendar, title: str, start: datetime, minutes: int = 60, **fields) -> Plan:
     """A plan at local wall-clock `start` (aware; its zone is the plan's)."""
-    tz = str(start.tzinfo)
-    local = start.replace(tzinfo=None)
-    data = PlanData(
-        uid="",
-        title=title,
-        timezone=tz,
-        start_local=local,
-        end_local=local + timedelta(minutes=minutes),
-        **fields,
-    )
-    return services.plan_create(calendar=calendar, data=data)
+    tz, local = str(start.tzinfo), start.replace(tzinfo=None)
+    return PlanFactory(calendar=calendar, title=title, timezone=tz, start=local, minutes=minutes, **fields)
 
 
 def _messages(response) -> list[str]:
@@ -152,13 +143,7 @@ def test_weekend_marks_conflicts_with_their_reason_and_shows_travel(user, calend
     # 10 minutes after the market, across town: not enough time by bike.
     _plan(calendar, "Museum", saturday + timedelta(hours=12, minutes=10), minutes=60, lat=52.5050, lon=13.3650)
     # All day on top.
-    services.plan_create(
-        calendar=calendar,
-        data=PlanData(
-            uid="", title="City festival", timezone=BERLIN, all_day=True,
-            start_date=saturday.date(), end_date=saturday.date() + timedelta(days=2),
-        ),
-    )  # fmt: skip
+    PlanFactory(calendar=calendar, title="City festival", timezone=BERLIN, all_day=True, start=saturday.date(), days=2)
 
     response = client_in.get("/weekend/")
     page = response.content.decode()
@@ -513,11 +498,10 @@ def test_subscribing_from_the_calendars_page_refuses_private_addresses_and_lists
 
 
 def test_another_persons_subscription_cannot_be_removed(client, user, other_user):
-    from apps.calendars import subscriptions
     from apps.calendars.models import Calendar, Subscription
 
     theirs = Calendar.objects.get(owner=other_user, is_default=True)
-    subscription = subscriptions.subscription_create(calendar=theirs, url="https://93.184.215.14/x.ics")
+    subscription = services.subscription_create(calendar=theirs, url="https://93.184.215.14/x.ics")
     client.force_login(user)
     assert client.post(f"/calendars/{theirs.pk}/subscriptions/{subscription.pk}/remove/").status_code == 404
     assert Subscription.objects.filter(pk=subscription.pk).exists()

@@ -3,7 +3,9 @@
 For every calendar shipped in recurring-ical-events' wheel that has VEVENTs and that the library reads, the
 occurrences from `parse_calendar` + `expand` must equal the library's over the same windows: a year around the
 first DTSTART, a week around every daylight-saving change in Europe/Berlin and America/Chicago in that year and
-the next, and a year three years later. Same starts, same ends, same count.
+the next, a week around every changed occurrence that moves the rest of its series (RANGE=THISANDFUTURE) or
+whose series is not in the file (we import it as a single plan under a UID of its own), and a year three years
+later. Same starts, same ends, same count.
 
 Both sides are normalised alike: timed occurrences to UTC instants (the library's floating times read in the
 same default zone we import into), all-day ones to their dates; an occurrence is in a window when it overlaps
@@ -16,6 +18,7 @@ API (import the file into a calendar, read the occurrences endpoint) without tou
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections import Counter
 from collections.abc import Iterator
@@ -28,22 +31,20 @@ import pytest
 import recurring_ical_events
 
 from apps.calendars.ical import ParsedCalendar, parse_calendar
+from apps.calendars.ical.reader import INSTANCE_UID_MARK
 from apps.calendars.recurrence import expand
 
 CALENDARS = Path(recurring_ical_events.__file__).parent / "test" / "calendars"
 DEFAULT_TIMEZONE = "America/Chicago"  # floating times are read here, by both sides
 GENERATED_UID = "generated-"  # our UIDs for VEVENTs without one (the library uses id())
+# Our UID of a changed occurrence imported without its series: the series' UID, the mark, the RECURRENCE-ID.
+INSTANCE_UID = re.compile(rf"{re.escape(INSTANCE_UID_MARK)}\d{{8}}(T\d{{6}}Z?)?$")
 
 Window = tuple[datetime, datetime]
 Key = tuple[str, Any, Any]  # (uid, start, end): UTC datetimes, or dates for all-day occurrences
 
 # Files whose whole comparison is skipped: a deliberate difference from the library, named precisely.
-SKIPPED: dict[str, str] = {
-    "issue_75_range_parameter.ics": (
-        "RECURRENCE-ID;RANGE=THISANDFUTURE moves every later occurrence in the library; our overrides change one "
-        "occurrence each (PlanOverride has no range), so the moved tail of the series differs by design"
-    ),
-}
+SKIPPED: dict[str, str] = {}
 
 # Files where some UIDs are left out of the comparison, with the reason.
 MIXED_TYPES = (
@@ -79,6 +80,11 @@ EXPECTED_REFUSALS: dict[str, dict[str | None, str]] = {
 
 def calendar_files() -> list[Path]:
     return sorted(CALENDARS.glob("*.ics"))
+
+
+def _series_uid(uid: str) -> str:
+    """The UID the library reports for one of our plans: an occurrence imported alone carries its series'."""
+    return "" if uid.startswith(GENERATED_UID) else INSTANCE_UID.sub("", uid)
 
 
 def _midnight(day: date, zone: str) -> datetime:
@@ -153,7 +159,7 @@ def our_occurrences(parsed: ParsedCalendar, windows: list[Window]) -> list[Count
     for window in windows:
         found: Counter[Key] = Counter()
         for item in parsed.items:
-            uid = "" if item.uid.startswith(GENERATED_UID) else item.uid
+            uid = _series_uid(item.uid)
             series = item.series()
             for occurrence in expand(series, *window):
                 if occurrence.all_day:
@@ -176,17 +182,28 @@ def _transitions(zone_name: str, year: int) -> Iterator[datetime]:
         moment = following
 
 
+def _this_and_future(event: icalendar.Component) -> bool:
+    recurrence_id = event.get("RECURRENCE-ID")
+    return recurrence_id is not None and recurrence_id.params.get("RANGE") == "THISANDFUTURE"
+
+
 def windows_for(path: Path) -> list[Window]:
     """A year around the first DTSTART, a week around each DST change in Berlin and Chicago that year and the
-    next, and a year three years on."""
+    next, a week around each changed occurrence that moves the rest of its series or has no series in the file,
+    and a year three years on."""
     calendar = _read(path)
-    starts = []
-    for event in calendar.walk("VEVENT"):
+    events = calendar.walk("VEVENT")
+    masters = {str(event.get("UID")) for event in events if "RECURRENCE-ID" not in event}
+    starts, changed = [], []
+    for event in events:
         value = getattr(event.get("DTSTART"), "dt", None)
         if isinstance(value, date):
             starts.append(_utc(value, "UTC"))
+            if _this_and_future(event) or ("RECURRENCE-ID" in event and str(event.get("UID")) not in masters):
+                changed.append(_utc(value, "UTC").replace(hour=0, minute=0, second=0, microsecond=0))
     first = min(starts).replace(hour=0, minute=0, second=0, microsecond=0)
     windows: list[Window] = [(first - timedelta(days=30), first + timedelta(days=335))]
+    windows.extend((day - timedelta(days=3), day + timedelta(days=4)) for day in sorted(set(changed)))
     for year in (first.year, first.year + 1):
         for zone in ("Europe/Berlin", "America/Chicago"):
             windows.extend(
@@ -220,9 +237,7 @@ def _expectations(path: Path) -> tuple[bytes, list[Window], list[Counter[Key]], 
     wanted = EXPECTED_REFUSALS.get(path.name, {})
     for uid, words in wanted.items():
         assert words in refused.get(uid, ""), f"{uid} should be refused ({words}); refused: {refused}"
-    # Overrides whose master is missing are refused by us and shown alone by the library (issue_173).
-    orphans = {uid for uid, reason in refused.items() if "series that is not in the file" in reason}
-    unexpected = {uid: reason for uid, reason in refused.items() if uid not in wanted and uid not in orphans}
+    unexpected = {uid: reason for uid, reason in refused.items() if uid not in wanted}
     assert not unexpected, f"unexpected refusals: {unexpected}"
     left_out: set[str] = {uid for uid in refused if uid is not None}
     excluded, _reason = EXCLUDED_UIDS.get(path.name, (frozenset(), ""))
@@ -265,10 +280,7 @@ def test_occurrences_through_the_import_api_match_recurring_ical_events(
     calendar.save()
     response = auth_client.post(f"/api/v1/calendars/{calendar.pk}/import", data, content_type="text/calendar")
     assert response.status_code == 200, response.content
-    uids = {
-        pk: ("" if uid.startswith(GENERATED_UID) else uid)
-        for pk, uid in Plan.objects.filter(calendar=calendar).values_list("pk", "ical_uid")
-    }
+    uids = {pk: _series_uid(uid) for pk, uid in Plan.objects.filter(calendar=calendar).values_list("pk", "ical_uid")}
     actual: list[Counter[Key]] = []
     for window in windows:
         url = f"/api/v1/calendars/{calendar.pk}/occurrences"
@@ -293,6 +305,22 @@ def test_the_comparison_covers_the_reference_calendars() -> None:
     assert len(files) >= 90
     assert len(SKIPPED) + len(EXCLUDED_UIDS) + len(ONE_DAY_ALL_DAY) <= 5
     assert all(len(reason) > 60 for reason in (*SKIPPED.values(), *ONE_DAY_ALL_DAY.values()))
+
+
+def test_this_and_future_and_occurrences_without_their_series_are_compared() -> None:
+    """The calendars that move the rest of a series (RANGE=THISANDFUTURE) or hold changed occurrences whose
+    series is missing are among those compared in full, none skipped or left out."""
+    this_and_future, alone = set(), set()
+    for path in calendar_files():
+        events = _read(path).walk("VEVENT")
+        if any(_this_and_future(event) for event in events):
+            this_and_future.add(path.name)
+        masters = {str(e.get("UID")) for e in events if "RECURRENCE-ID" not in e}
+        if any("RECURRENCE-ID" in e and str(e.get("UID")) not in masters for e in events):
+            alone.add(path.name)
+    assert "issue_75_range_parameter.ics" in this_and_future
+    assert "issue_173_only_modifications_error.ics" in alone
+    assert not (this_and_future | alone) & (set(SKIPPED) | set(EXCLUDED_UIDS))
 
 
 @pytest.mark.parametrize(

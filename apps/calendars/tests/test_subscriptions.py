@@ -9,9 +9,10 @@ import httpx
 import pytest
 from django.db import connection
 
-from apps.calendars import subscriptions, tasks
+from apps.calendars import services, tasks
+from apps.calendars.fetch import AddressRefusedError, SubscriptionError
 from apps.calendars.models import Calendar, Plan, PlanOrigin, Subscription
-from apps.calendars.subscriptions import AddressRefusedError, SubscriptionError
+from apps.calendars.tests.factories import SubscriptionFactory
 from apps.core.http import RetryPolicy
 from apps.events.tests.fakes.network import serve
 
@@ -59,11 +60,6 @@ class Feed:
         return httpx.Response(200, headers=headers, content=self.body)
 
 
-def _subscribe(calendar: Calendar, url: str) -> Subscription:
-    # Made directly: the guard is what these refresh tests turn off, not what they check.
-    return Subscription.objects.create(calendar=calendar, url=url)
-
-
 # --- The address guard -------------------------------------------------------------------------------------
 
 
@@ -96,7 +92,7 @@ def _subscribe(calendar: Calendar, url: str) -> Subscription:
 )
 def test_the_guard_refuses_addresses_that_are_not_public(calendar, url):
     with pytest.raises(AddressRefusedError, match="public addresses"):
-        subscriptions.subscription_create(calendar=calendar, url=url)
+        services.subscription_create(calendar=calendar, url=url)
     assert not Subscription.objects.exists()
 
 
@@ -114,7 +110,7 @@ def test_the_guard_refuses_addresses_that_are_not_public(calendar, url):
 )
 def test_what_is_not_an_http_url_is_refused(calendar, url):
     with pytest.raises(SubscriptionError):
-        subscriptions.subscription_create(calendar=calendar, url=url)
+        services.subscription_create(calendar=calendar, url=url)
     assert not Subscription.objects.exists()
 
 
@@ -123,12 +119,12 @@ def test_a_public_address_is_taken_without_fetching(calendar, monkeypatch):
         raise AssertionError("subscribing must not fetch")
 
     monkeypatch.setattr(httpx.Client, "send", no_network)
-    subscription = subscriptions.subscription_create(calendar=calendar, url="webcal://93.184.215.14/team.ics#x")
+    subscription = services.subscription_create(calendar=calendar, url="webcal://93.184.215.14/team.ics#x")
     assert subscription.url == "https://93.184.215.14/team.ics"  # webcal means https; no fragment
     assert subscription.url_hash == Subscription.hash_url("https://93.184.215.14/team.ics")
     assert subscription.last_fetched_at is None
     with pytest.raises(SubscriptionError, match="already subscribes"):
-        subscriptions.subscription_create(calendar=calendar, url="https://93.184.215.14/team.ics")
+        services.subscription_create(calendar=calendar, url="https://93.184.215.14/team.ics")
 
 
 def _fake_resolver(answers: dict[str, list[str]]):
@@ -162,23 +158,23 @@ def test_every_address_a_name_resolves_to_is_checked(calendar, monkeypatch):
     )
     for host in ("mixed.example.com", "metadata.example.com"):
         with pytest.raises(AddressRefusedError):
-            subscriptions.subscription_create(calendar=calendar, url=f"https://{host}/calendar.ics")
-    created = subscriptions.subscription_create(calendar=calendar, url="https://public.example.com/calendar.ics")
+            services.subscription_create(calendar=calendar, url=f"https://{host}/calendar.ics")
+    created = services.subscription_create(calendar=calendar, url="https://public.example.com/calendar.ics")
     assert Subscription.objects.get().pk == created.pk
     # A name that does not resolve yet is taken; its refresh runs the guard again and says why it failed.
-    pending = subscriptions.subscription_create(calendar=calendar, url="https://nowhere.example.com/calendar.ics")
-    result = subscriptions.subscription_refresh(subscription_id=pending.pk, policy=ONE_TRY)
+    pending = services.subscription_create(calendar=calendar, url="https://nowhere.example.com/calendar.ics")
+    result = services.subscription_refresh(subscription_id=pending.pk, policy=ONE_TRY)
     assert result.status == "failed"
     assert "cannot be resolved" in Subscription.objects.get(pk=pending.pk).last_error
 
 
 def test_the_setting_lets_private_addresses_through(calendar, allow_private):
-    subscription = subscriptions.subscription_create(calendar=calendar, url="http://127.0.0.1:9/calendar.ics")
+    subscription = services.subscription_create(calendar=calendar, url="http://127.0.0.1:9/calendar.ics")
     assert subscription.pk is not None
 
 
 def test_the_url_is_encrypted_in_the_row(calendar):
-    subscription = subscriptions.subscription_create(calendar=calendar, url="https://93.184.215.14/private-s3cret.ics")
+    subscription = services.subscription_create(calendar=calendar, url="https://93.184.215.14/private-s3cret.ics")
     with connection.cursor() as cursor:
         cursor.execute("SELECT url, url_hash FROM calendars_subscription WHERE id = %s", [subscription.pk])
         raw, url_hash = cursor.fetchone()
@@ -193,9 +189,9 @@ def test_the_url_is_encrypted_in_the_row(calendar):
 def test_refresh_is_conditional_and_imports_by_uid(calendar, allow_private):
     feed = Feed(ics("Brunch"))
     with serve(feed) as base_url:
-        subscription = _subscribe(calendar, f"{base_url}/calendar.ics")
+        subscription = SubscriptionFactory(calendar=calendar, url=f"{base_url}/calendar.ics")
 
-        first = subscriptions.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
+        first = services.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
         assert (first.status, first.created, first.updated) == ("imported", 2, 0)
         subscription.refresh_from_db()
         assert subscription.etag == '"v1"'
@@ -209,14 +205,14 @@ def test_refresh_is_conditional_and_imports_by_uid(calendar, allow_private):
         assert "If-None-Match" not in feed.requests[0].headers
         stamp = {p.pk: p.updated_at for p in plans.values()}
 
-        second = subscriptions.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
+        second = services.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
         assert second.status == "not_modified"
         assert feed.requests[1].headers["If-None-Match"] == '"v1"'
         assert feed.requests[1].headers["If-Modified-Since"] == feed.last_modified
         assert {p.pk: p.updated_at for p in Plan.objects.filter(calendar=calendar)} == stamp
 
         feed.body, feed.etag = ics("Late brunch"), '"v2"'
-        third = subscriptions.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
+        third = services.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
         assert (third.status, third.created, third.updated) == ("imported", 0, 2)
         assert Plan.objects.get(calendar=calendar, ical_uid="brunch@example.test").title == "Late brunch"
         subscription.refresh_from_db()
@@ -225,7 +221,7 @@ def test_refresh_is_conditional_and_imports_by_uid(calendar, allow_private):
         # Safe to run again, even when the server ignores the validators: the same plans, no duplicates.
         feed.conditional = False
         for _ in range(2):
-            again = subscriptions.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
+            again = services.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
             assert (again.status, again.created) == ("imported", 0)
         assert Plan.objects.filter(calendar=calendar).count() == 2
 
@@ -248,8 +244,8 @@ def test_a_name_is_fetched_from_the_address_that_was_checked(calendar, allow_pri
     feed = Feed(ics())
     with serve(feed) as base_url:
         port = httpx.URL(base_url).port
-        subscription = _subscribe(calendar, f"http://feed.rebind.test:{port}/calendar.ics")
-        result = subscriptions.subscription_refresh(
+        subscription = SubscriptionFactory(calendar=calendar, url=f"http://feed.rebind.test:{port}/calendar.ics")
+        result = services.subscription_refresh(
             subscription_id=subscription.pk, policy=ONE_TRY, timeout=httpx.Timeout(2.0)
         )
     assert result.status == "imported", result.error
@@ -265,8 +261,8 @@ def test_the_pinned_request_keeps_the_name_for_host_and_tls(calendar, monkeypatc
         seen.append(request)
         return httpx.Response(200, content=ics())
 
-    subscription = subscriptions.subscription_create(calendar=calendar, url="https://feed.example.com/team.ics?t=1")
-    result = subscriptions.subscription_refresh(
+    subscription = services.subscription_create(calendar=calendar, url="https://feed.example.com/team.ics?t=1")
+    result = services.subscription_refresh(
         subscription_id=subscription.pk, policy=ONE_TRY, transport=httpx.MockTransport(answer)
     )
     assert result.status == "imported", result.error
@@ -278,9 +274,9 @@ def test_the_pinned_request_keeps_the_name_for_host_and_tls(calendar, monkeypatc
 
 def test_the_guard_runs_again_on_every_refresh(calendar, settings):
     settings.CALENDAR_SUBSCRIPTIONS_ALLOW_PRIVATE = True
-    subscription = _subscribe(calendar, "http://127.0.0.1:9/calendar.ics")
+    subscription = SubscriptionFactory(calendar=calendar, url="http://127.0.0.1:9/calendar.ics")
     settings.CALENDAR_SUBSCRIPTIONS_ALLOW_PRIVATE = False
-    result = subscriptions.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
+    result = services.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
     assert result.status == "failed"
     subscription.refresh_from_db()
     assert "public addresses" in subscription.last_error
@@ -295,9 +291,9 @@ def test_a_slow_server_times_out(calendar, allow_private):
         return httpx.Response(200, content=ics())
 
     with serve(slow) as base_url:
-        subscription = _subscribe(calendar, f"{base_url}/calendar.ics")
+        subscription = SubscriptionFactory(calendar=calendar, url=f"{base_url}/calendar.ics")
         started = time.monotonic()
-        result = subscriptions.subscription_refresh(
+        result = services.subscription_refresh(
             subscription_id=subscription.pk, policy=ONE_TRY, timeout=httpx.Timeout(0.3)
         )
         release.set()
@@ -311,8 +307,8 @@ def test_a_slow_server_times_out(calendar, allow_private):
 def test_an_oversized_body_is_refused(calendar, allow_private):
     huge = ics()[:-15] + b"X-PAD:" + b"x" * (10 * 1024 * 1024) + b"\r\nEND:VCALENDAR\r\n"
     with serve(lambda request: httpx.Response(200, content=huge)) as base_url:
-        subscription = _subscribe(calendar, f"{base_url}/calendar.ics")
-        result = subscriptions.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
+        subscription = SubscriptionFactory(calendar=calendar, url=f"{base_url}/calendar.ics")
+        result = services.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
     assert result.status == "failed"
     assert "larger than 10 MB" in result.error
     assert not Plan.objects.filter(calendar=calendar).exists()
@@ -327,8 +323,8 @@ def test_the_cap_is_counted_while_streaming_when_no_length_is_declared(calendar,
             yield b"x" * (1024 * 1024)
 
     transport = httpx.MockTransport(lambda request: httpx.Response(200, content=chunks()))
-    subscription = _subscribe(calendar, "http://127.0.0.1/calendar.ics")
-    result = subscriptions.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY, transport=transport)
+    subscription = SubscriptionFactory(calendar=calendar, url="http://127.0.0.1/calendar.ics")
+    result = services.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY, transport=transport)
     assert result.status == "failed"
     assert "larger than 10 MB" in result.error
     assert len(sent) <= 12  # stopped reading soon after the cap
@@ -337,8 +333,8 @@ def test_the_cap_is_counted_while_streaming_when_no_length_is_declared(calendar,
 def test_a_body_that_is_not_icalendar_stores_nothing(calendar, allow_private):
     page = b"<!doctype html><title>Sign in</title><p>Please sign in"
     with serve(lambda request: httpx.Response(200, headers={"ETag": '"html"'}, content=page)) as base_url:
-        subscription = _subscribe(calendar, f"{base_url}/calendar.ics")
-        result = subscriptions.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
+        subscription = SubscriptionFactory(calendar=calendar, url=f"{base_url}/calendar.ics")
+        result = services.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
     assert result.status == "failed"
     subscription.refresh_from_db()
     assert subscription.last_error.startswith("Not a readable iCalendar file")
@@ -357,8 +353,8 @@ def test_a_redirect_is_not_followed(calendar, allow_private):
         return feed(request)
 
     with serve(handler) as base_url:
-        subscription = _subscribe(calendar, f"{base_url}/moved.ics")
-        result = subscriptions.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
+        subscription = SubscriptionFactory(calendar=calendar, url=f"{base_url}/moved.ics")
+        result = services.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY)
     assert result.status == "failed"
     assert "redirects (HTTP 302)" in result.error
     assert feed.requests == []
@@ -373,17 +369,17 @@ def test_an_error_status_is_recorded_and_a_later_success_clears_it(calendar, all
         return next(answers) or feed(request)
 
     with serve(handler) as base_url:
-        subscription = _subscribe(calendar, f"{base_url}/calendar.ics")
-        assert subscriptions.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY).status == "failed"
+        subscription = SubscriptionFactory(calendar=calendar, url=f"{base_url}/calendar.ics")
+        assert services.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY).status == "failed"
         subscription.refresh_from_db()
         assert "HTTP 404" in subscription.last_error
-        assert subscriptions.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY).status == "imported"
+        assert services.subscription_refresh(subscription_id=subscription.pk, policy=ONE_TRY).status == "imported"
     subscription.refresh_from_db()
     assert subscription.last_error == ""
 
 
 def test_a_deleted_subscription_is_gone():
-    assert subscriptions.subscription_refresh(subscription_id=987654321).status == "gone"
+    assert services.subscription_refresh(subscription_id=987654321).status == "gone"
 
 
 # --- Tasks -------------------------------------------------------------------------------------------------
@@ -399,7 +395,7 @@ def test_the_task_refreshes_on_the_sync_queue(calendar, allow_private):
         for entry in tasks.sync_subscription.app.conf.beat_schedule.values()
     )
     with serve(Feed(ics())) as base_url:
-        subscription = _subscribe(calendar, f"{base_url}/calendar.ics")
+        subscription = SubscriptionFactory(calendar=calendar, url=f"{base_url}/calendar.ics")
         assert tasks.sync_subscription.apply(args=[subscription.pk]).get() == "imported"
         assert tasks.sync_subscription.apply(args=[subscription.pk]).get() == "not_modified"
     assert Plan.objects.filter(calendar=calendar).count() == 2
@@ -407,10 +403,10 @@ def test_the_task_refreshes_on_the_sync_queue(calendar, allow_private):
 
 def test_due_subscriptions_are_enqueued(calendar, monkeypatch):
     now = datetime.now(UTC)
-    never = _subscribe(calendar, "https://93.184.215.14/a.ics")
-    overdue = _subscribe(calendar, "https://93.184.215.14/b.ics")
-    recent = _subscribe(calendar, "https://93.184.215.14/c.ics")
-    slow = _subscribe(calendar, "https://93.184.215.14/d.ics")
+    never = SubscriptionFactory(calendar=calendar, url="https://93.184.215.14/a.ics")
+    overdue = SubscriptionFactory(calendar=calendar, url="https://93.184.215.14/b.ics")
+    recent = SubscriptionFactory(calendar=calendar, url="https://93.184.215.14/c.ics")
+    slow = SubscriptionFactory(calendar=calendar, url="https://93.184.215.14/d.ics")
     Subscription.objects.filter(pk=overdue.pk).update(last_fetched_at=now - timedelta(minutes=61))
     Subscription.objects.filter(pk=recent.pk).update(last_fetched_at=now - timedelta(minutes=10))
     Subscription.objects.filter(pk=slow.pk).update(last_fetched_at=now - timedelta(hours=2), interval_minutes=24 * 60)
@@ -480,7 +476,7 @@ def test_a_missing_url_is_400_naming_url(auth_client, calendar):
 def test_other_peoples_calendars_and_subscriptions_are_404(auth_client, other_user, client_for, monkeypatch):
     monkeypatch.setattr(tasks.sync_subscription, "delay", lambda *args: None)
     theirs = Calendar.objects.get(owner=other_user, is_default=True)
-    their_subscription = _subscribe(theirs, "https://93.184.215.14/theirs.ics")
+    their_subscription = SubscriptionFactory(calendar=theirs, url="https://93.184.215.14/theirs.ics")
     base = f"/api/v1/calendars/{theirs.pk}/subscriptions"
 
     assert auth_client.get(base).status_code == 404

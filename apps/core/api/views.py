@@ -1,7 +1,11 @@
-"""Base classes for every API view of the project."""
+"""Base classes for every API view of the project, and what their handlers share."""
 
-from rest_framework import exceptions
+from collections.abc import Iterable
+from typing import Any
+
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView as DRFAPIView
 
 from apps.core.api.schema import AutoSchema
@@ -34,3 +38,20 @@ class ThrottleFirstMixin:
 
 class APIView(ThrottleFirstMixin, DRFAPIView):
     schema = AutoSchema()  # declares the error responses that follow from the view's configuration
+
+    def paginated(
+        self, request: Request, items: Iterable[Any], serializer: type[serializers.BaseSerializer[Any]], **kwargs: Any
+    ) -> Response:
+        """One page of `items` in the view's pagination, each item through `serializer` (given `kwargs`)."""
+        paginator = self.pagination_class()  # type: ignore[attr-defined]
+        page = paginator.paginate_queryset(items, request, view=self)
+        response: Response = paginator.get_paginated_response(serializer(page, many=True, **kwargs).data)
+        return response
+
+
+def validated(serializer: type[serializers.BaseSerializer[Any]], data: Any, **kwargs: Any) -> Any:
+    """`data` as `serializer` (given `kwargs`: instance, partial, context) validates it; else the 400 naming
+    each field at fault."""
+    checked = serializer(data=data, **kwargs)
+    checked.is_valid(raise_exception=True)
+    return checked.validated_data

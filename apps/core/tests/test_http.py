@@ -1,9 +1,12 @@
-"""The outbound HTTP client: timeouts, retries with backoff and the provider's own wait signals, pacing.
+"""The outbound HTTP client: timeouts, retries with backoff and the provider's own wait signals, pacing; and
+the address guard for URLs people type in.
 
 A provider is faked at the network boundary with httpx.MockTransport; sleeping is recorded, never done.
 """
 
 import email.utils
+import ipaddress
+import socket
 import threading
 from collections.abc import Callable
 
@@ -12,7 +15,9 @@ import pytest
 
 from apps.core.http import (
     DEFAULT_TIMEOUT,
+    AddressRefusedError,
     CredentialsRejectedError,
+    HostNotResolvedError,
     ProviderUnavailableError,
     RateLimiter,
     RetryLaterError,
@@ -22,6 +27,9 @@ from apps.core.http import (
     check_response,
     parse_reset_epoch_ms,
     parse_retry_after,
+    public_addresses,
+    refusal_reason,
+    send_pinned,
 )
 
 NOW = 1_750_000_000.0  # a fixed "time.time()" for the tests that read reset times
@@ -329,3 +337,95 @@ def test_rate_limiter_is_thread_safe():
 def test_rate_limiter_rejects_a_zero_rate():
     with pytest.raises(ValueError, match="positive"):
         RateLimiter(0)
+
+
+# --- The address guard ---------------------------------------------------------------------------------------
+
+
+def _resolver(answers: dict[str, list[str]]) -> Callable[..., list[tuple[object, ...]]]:
+    def getaddrinfo(host: str, port: int, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
+        if not answers.get(host):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        family = {True: socket.AF_INET6, False: socket.AF_INET}
+        return [(family[":" in a], socket.SOCK_STREAM, 6, "", (a, port)) for a in answers[host]]
+
+    return getaddrinfo
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("93.184.215.14", None),
+        ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", None),
+        ("127.0.0.1", "a loopback address"),
+        ("169.254.169.254", "a link-local address (the cloud metadata service among them)"),
+        ("10.0.0.5", "a private address"),
+        ("224.0.0.1", "a multicast address"),
+        ("240.0.0.1", "a private address"),  # reserved, and listed among the private ranges
+        ("0.0.0.0", "a private address"),  # noqa: S104 - the address under test, not one bound to
+        ("100.64.0.1", "not a public address"),  # shared address space (carrier-grade NAT)
+        ("::ffff:127.0.0.1", "a loopback address"),  # IPv4-mapped
+        ("2002:a00:1::", "a private address"),  # 6to4 carrying 10.0.0.1
+        ("64:ff9b::a9fe:a9fe", "a link-local address (the cloud metadata service among them)"),  # NAT64
+        ("fd00::1", "a private address"),
+    ],
+)
+def test_refusal_reason_names_what_is_not_public(address: str, reason: str | None) -> None:
+    assert refusal_reason(ipaddress.ip_address(address)) == reason
+
+
+def test_public_addresses_checks_every_address_a_name_resolves_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        _resolver({"mixed.example.com": ["93.184.215.14", "10.1.2.3"], "public.example.com": ["93.184.215.14"] * 2}),
+    )
+    with pytest.raises(AddressRefusedError, match="this host is a private address") as refused:
+        public_addresses(httpx.URL("https://mixed.example.com/x"))
+    assert refused.value.reason == "a private address"
+    assert public_addresses(httpx.URL("https://mixed.example.com/x"), allow_private=True) == [
+        "93.184.215.14",
+        "10.1.2.3",
+    ]
+    assert public_addresses(httpx.URL("https://public.example.com/x")) == ["93.184.215.14"]  # once each
+    assert public_addresses(httpx.URL("http://93.184.215.14:8080/x")) == ["93.184.215.14"]  # no lookup
+    with pytest.raises(HostNotResolvedError):
+        public_addresses(httpx.URL("https://nowhere.example.com/x"))
+    with pytest.raises(AddressRefusedError):
+        public_addresses(httpx.URL("http://[::1]/x"))
+
+
+def test_send_pinned_connects_to_a_checked_address_and_keeps_the_name() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "192.0.2.1":
+            raise httpx.ConnectError("nothing listens there", request=request)
+        return httpx.Response(302, headers={"Location": "https://elsewhere.example.com/"})
+
+    url = httpx.URL("https://feed.example.com:8443/team.ics?t=1")
+    with build_client(base_url="", transport=httpx.MockTransport(answer)) as client:
+        response = send_pinned(client, url, ["192.0.2.1", "93.184.215.14"], headers={"Accept": "text/calendar"})
+        response.close()
+    assert response.status_code == 302  # redirects are the caller's to refuse, never followed
+    assert [str(request.url) for request in seen] == [
+        "https://192.0.2.1:8443/team.ics?t=1",
+        "https://93.184.215.14:8443/team.ics?t=1",
+    ]
+    assert seen[1].headers["Host"] == "feed.example.com:8443"
+    assert seen[1].headers["Accept"] == "text/calendar"
+    assert seen[1].extensions["sni_hostname"] == "feed.example.com"
+
+
+def test_send_pinned_leaves_an_address_literal_as_it_is() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    with build_client(base_url="", transport=httpx.MockTransport(answer)) as client:
+        send_pinned(client, httpx.URL("http://[2606:2800:21f::1]/x"), ["2606:2800:21f::1"], headers={}).close()
+    assert seen[0].headers["Host"] == "[2606:2800:21f::1]"
+    assert "sni_hostname" not in seen[0].extensions

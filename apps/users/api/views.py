@@ -1,4 +1,5 @@
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -12,10 +13,12 @@ from rest_framework.response import Response
 from apps.core.api.errors import ErrorSerializer
 from apps.core.api.schema import error_response
 from apps.core.api.throttling import AuthAccountThrottle, AuthIpThrottle, ClientRateThrottle
-from apps.core.api.views import APIView
+from apps.core.api.views import APIView, validated
 from apps.users import selectors, services
 from apps.users.api.serializers import MeSerializer, RefreshSerializer, TokenObtainSerializer, TokenPairSerializer
 from apps.users.auth import request_user
+
+T = TypeVar("T")
 
 
 class _TokenEndpoint(APIView):
@@ -58,10 +61,9 @@ class TokenObtainView(_TokenEndpoint):
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
-        serializer = TokenObtainSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        credentials = validated(TokenObtainSerializer, request.data)
         try:
-            pair = services.token_obtain(request=request._request, **serializer.validated_data)
+            pair = services.token_obtain(request=request._request, **credentials)
         except services.SignInBlocked as exc:
             # The same answer for an email with an account and one without.
             raise Throttled(wait=exc.retry_after, detail=SIGN_IN_BLOCKED) from exc
@@ -70,41 +72,33 @@ class TokenObtainView(_TokenEndpoint):
         return Response({"access": pair.access, "refresh": pair.refresh})
 
 
+REFRESH_REFUSED = {401: error_response(401, "The refresh token is invalid, expired or already used.")}
+
+
+def _with_refresh_token(request: Request, use: Callable[[str], T]) -> T:
+    """`use` applied to the refresh token sent; a token it finds invalid is a 401."""
+    raw_refresh = validated(RefreshSerializer, request.data)["refresh"]
+    try:
+        return use(raw_refresh)
+    except services.InvalidRefreshToken as exc:
+        raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
+
+
 class TokenRefreshView(_TokenEndpoint):
-    @extend_schema(
-        request=RefreshSerializer,
-        responses={
-            200: TokenPairSerializer,
-            401: error_response(401, "The refresh token is invalid, expired or already used."),
-        },
-        tags=["auth"],
-    )
+    @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer, **REFRESH_REFUSED}, tags=["auth"])
     def post(self, request: Request) -> Response:
-        serializer = RefreshSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            pair = services.token_refresh(raw_refresh=serializer.validated_data["refresh"])
-        except services.InvalidRefreshToken as exc:
-            raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
+        pair = _with_refresh_token(request, lambda raw: services.token_refresh(raw_refresh=raw))
         return Response({"access": pair.access, "refresh": pair.refresh})
 
 
 class LogoutView(_TokenEndpoint):
     @extend_schema(
         request=RefreshSerializer,
-        responses={
-            204: OpenApiResponse(description="Revoked."),
-            401: error_response(401, "The refresh token is invalid, expired or already used."),
-        },
+        responses={204: OpenApiResponse(description="Revoked."), **REFRESH_REFUSED},
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
-        serializer = RefreshSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            services.token_revoke(raw_refresh=serializer.validated_data["refresh"])
-        except services.InvalidRefreshToken as exc:
-            raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
+        _with_refresh_token(request, lambda raw: services.token_revoke(raw_refresh=raw))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -123,9 +117,8 @@ class MeView(APIView):
     )
     def patch(self, request: Request) -> Response:
         profile = selectors.profile_for(user=request_user(request))
-        serializer = MeSerializer(profile, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        profile = services.profile_update(profile=profile, data=serializer.validated_data)
+        changes = validated(MeSerializer, request.data, instance=profile, partial=True)
+        profile = services.profile_update(profile=profile, data=changes)
         return Response(MeSerializer(profile).data)
 
     @extend_schema(responses={204: OpenApiResponse(description="The account and all its data are gone.")}, tags=["me"])
