@@ -1,4 +1,5 @@
-"""Writes to the catalogue: sources, and the idempotent bulk upsert that every sync and import goes through."""
+"""Writes to the catalogue: sources, the idempotent bulk upsert that every sync and import goes through, the
+merging of duplicates, and the record of each sync run."""
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -10,8 +11,8 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from apps.events import bulk, dedupe
-from apps.events.models import Event, Provider, Source, SourceRecord, Venue
-from apps.events.sources.base import NormalizedEvent, NormalizedVenue, SourceConfigError
+from apps.events.models import Event, Provider, Source, SourceRecord, SyncOutcome, SyncRun, Venue
+from apps.events.sources.base import NormalizedEvent, NormalizedVenue, Page, SourceConfigError
 
 VENUE_FIELDS = ("name", "address", "lat", "lon", "timezone")
 BATCH_SIZE = 2000
@@ -244,3 +245,51 @@ def events_merge_duplicates(*, event_ids: Sequence[int]) -> int:
             canonical_id=canonical_id, updated_at=now
         )
     return len(merged)
+
+
+# --- Sync runs -------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def sync_run_start(*, source: Source, resumed: SyncRun | None = None) -> SyncRun:
+    """A new run of the source, starting from the checkpoint of the unfinished run it resumes, if any."""
+    return SyncRun.objects.create(source=source, checkpoint=resumed.checkpoint if resumed else None)
+
+
+@transaction.atomic
+def sync_run_abandon(*, run: SyncRun) -> None:
+    """Records a run that stopped without finishing (its worker was lost) as failed."""
+    run.outcome = SyncOutcome.FAILED
+    run.finished_at = run.finished_at or timezone.now()
+    run.error = run.error or "The run stopped without finishing (worker lost); the next run resumed it."
+    run.save(update_fields=["outcome", "finished_at", "error"])
+
+
+@transaction.atomic
+def sync_run_store_page(*, run: SyncRun, page: Page) -> UpsertResult:
+    """Stores one page of the run's source and counts it on the run, in one transaction: the checkpoint after
+    the page commits together with the page, so a run killed at any point resumes right after it."""
+    result = events_upsert(source=run.source, items=page.items)
+    run.fetched += len(page.items) + len(page.invalid)
+    run.created += result.counts.created
+    run.updated += result.counts.updated
+    run.unchanged += result.counts.unchanged
+    run.failed += len(page.invalid)
+    run.pages += 1
+    run.checkpoint = page.checkpoint
+    run.save()
+    return result
+
+
+@transaction.atomic
+def sync_run_finish(*, run: SyncRun, outcome: str, error: str = "", event_ids: Iterable[int] = ()) -> SyncRun:
+    """Ends the run: merges duplicates among the events it touched and records its outcome and end. A completed
+    run drops its checkpoint; any other keeps it for the next run to resume from."""
+    run.outcome = outcome
+    run.error = error
+    if outcome == SyncOutcome.COMPLETED:
+        run.checkpoint = None
+    run.merged = events_merge_duplicates(event_ids=sorted(set(event_ids)))
+    run.finished_at = timezone.now()
+    run.save()
+    return run

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 import structlog
 from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 
 from apps.core.http import CredentialsRejectedError, RetryLaterError
@@ -68,10 +67,7 @@ def _unfinished_run(source: Source) -> SyncRun | None:
         return None
     if last.outcome == SyncOutcome.RUNNING:
         # We hold the lock, so whoever ran it is gone (worker killed or lock expired): record that.
-        last.outcome = SyncOutcome.FAILED
-        last.finished_at = last.finished_at or timezone.now()
-        last.error = last.error or "The run stopped without finishing (worker lost); the next run resumed it."
-        last.save(update_fields=["outcome", "finished_at", "error"])
+        services.sync_run_abandon(run=last)
     return last
 
 
@@ -85,41 +81,31 @@ def sync_source(*, source_id: int, connector: Connector | None = None, now: date
     source = Source.objects.get(pk=source_id)
     with source_lock(source.pk) as keep_lock:
         resumed = _unfinished_run(source)
-        run = SyncRun.objects.create(source=source, checkpoint=resumed.checkpoint if resumed else None)
+        run = services.sync_run_start(source=source, resumed=resumed)
         log = logger.bind(source=source.name, sync_run_id=run.pk, resumed_from=resumed.pk if resumed else None)
         touched: list[int] = []
+        # A run that dies without an exception (the worker killed) stays RUNNING; the next run records it.
+        outcome, error = SyncOutcome.RUNNING, ""
         try:
             connector = connector or connector_for(source)
             window_start, window_end = _window(source, now or timezone.now())
             for page in connector.pages(window_start=window_start, window_end=window_end, checkpoint=run.checkpoint):
-                with transaction.atomic():
-                    result = services.events_upsert(source=source, items=page.items)
-                    run.fetched += len(page.items) + len(page.invalid)
-                    run.created += result.counts.created
-                    run.updated += result.counts.updated
-                    run.unchanged += result.counts.unchanged
-                    run.failed += len(page.invalid)
-                    run.pages += 1
-                    run.checkpoint = page.checkpoint
-                    run.save()
+                result = services.sync_run_store_page(run=run, page=page)
                 touched.extend(result.touched_event_ids)
                 for bad in page.invalid:
                     log.warning("sync_item_refused", provider_id=bad.provider_id, reason=bad.reason)
                 keep_lock()
-            run.outcome = SyncOutcome.COMPLETED
-            run.checkpoint = None
+            outcome = SyncOutcome.COMPLETED
         except RetryLaterError as exc:
-            run.outcome = SyncOutcome.INTERRUPTED
-            run.error = (
-                f"The provider asked us to wait {exc.retry_after_seconds:.0f} s; the next run resumes from here."
-            )
+            outcome = SyncOutcome.INTERRUPTED
+            error = f"The provider asked us to wait {exc.retry_after_seconds:.0f} s; the next run resumes from here."
         except (CredentialsRejectedError, SourceConfigError) as exc:
-            run.outcome = SyncOutcome.FAILED
-            run.error = redact_text(str(exc) or type(exc).__name__)
+            outcome = SyncOutcome.FAILED
+            error = redact_text(str(exc) or type(exc).__name__)
         except Exception as exc:  # a provider outage must be recorded, then the run ends
-            run.outcome = SyncOutcome.FAILED
+            outcome = SyncOutcome.FAILED
             # Shown in the admin and by sync_events: an exception's text may repeat a URL carrying the key.
-            run.error = redact_text(f"{type(exc).__name__}: {exc}")[:2000]
+            error = redact_text(f"{type(exc).__name__}: {exc}")[:2000]
             log.exception("sync_failed")
         finally:
             if resumed is not None:
@@ -129,9 +115,7 @@ def sync_source(*, source_id: int, connector: Connector | None = None, now: date
                         "event_id", flat=True
                     )
                 )
-            run.merged = services.events_merge_duplicates(event_ids=sorted(set(touched)))
-            run.finished_at = timezone.now()
-            run.save()
+            services.sync_run_finish(run=run, outcome=outcome, error=error, event_ids=touched)
             if touched:
                 events_changed.send(sender=SyncRun, event_ids=sorted(set(touched)))
             log.info(

@@ -1,4 +1,6 @@
-"""Provider connectors, one module each, behind the interface in base.py."""
+"""Provider connectors, one module each, behind the interface and shared plumbing in base.py (coerce.py reads
+the loosely typed values providers send). `connector_classes` is the registry: a connector listed there is
+synced and held to the connector contract (apps/events/tests/test_connector_contract.py)."""
 
 from typing import TYPE_CHECKING
 

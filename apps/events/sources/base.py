@@ -4,29 +4,48 @@ A connector pages through its provider for a source and a time window, turning e
 NormalizedEvent (UTC times, IANA zone, venue with coordinates, price range, category slug, status) or an
 InvalidItem saying why it could not be used. After each page it hands back the checkpoint from which a
 later run resumes, so a run that dies half-way loses nothing and doubles nothing.
+
+`Connector` also holds the plumbing every connector shares: the key and base URL from settings, the HTTP
+client (apps.core.http, with its timeouts), the retry policy and the pacing. A connector declares what differs
+as class attributes and implements `pages`.
 """
 
 import hashlib
+import time
 import zoneinfo
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import httpx
+import structlog
 from django.conf import settings
 
-from apps.core.http import RateLimiter, RetryPolicy, build_client
+from apps.core.http import Clock, RateLimiter, RetryPolicy, Sleep, build_client, call_with_retries
 from apps.core.taxonomy import CATEGORY_SLUGS
+from apps.events.sources.coerce import MAX_PROVIDER_ID, MAX_TITLE, MAX_URL, MAX_VENUE_NAME
 
 if TYPE_CHECKING:
     from apps.events.models import Source
 
+logger = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
 STATUSES = frozenset({"scheduled", "cancelled", "postponed", "rescheduled"})
 # The catalogue's column sizes: an item that does not fit is refused alone rather than failing its page.
-FIELD_LIMITS = {"provider_id": 300, "title": 500, "url": 1000, "image_url": 1000, "currency": 3, "timezone": 64}
+FIELD_LIMITS = {
+    "provider_id": MAX_PROVIDER_ID,
+    "title": MAX_TITLE,
+    "url": MAX_URL,
+    "image_url": MAX_URL,
+    "currency": 3,
+    "timezone": 64,
+}
 
 
 class SourceConfigError(Exception):
@@ -94,6 +113,17 @@ class Page:
     # Where to resume after this page; None when the provider has nothing more for this run.
     checkpoint: dict[str, Any] | None = None
 
+    def add(self, event: NormalizedEvent, provider_id: str | None) -> None:
+        """Takes the event, or refuses it with the reason check_event gives."""
+        reason = check_event(event)
+        if reason:
+            self.refuse(provider_id, reason)
+        else:
+            self.items.append(event)
+
+    def refuse(self, provider_id: str | None, reason: str) -> None:
+        self.invalid.append(InvalidItem(provider_id, reason))
+
 
 def check_event(event: NormalizedEvent) -> str | None:
     """Why a normalised event cannot be stored, or None. Shared by every connector."""
@@ -120,8 +150,8 @@ def check_event(event: NormalizedEvent) -> str | None:
     for name, limit in FIELD_LIMITS.items():
         if len(getattr(event, name)) > limit:
             return f"{name} longer than {limit} characters"
-    if event.venue is not None and len(event.venue.name) > 300:
-        return "venue name longer than 300 characters"
+    if event.venue is not None and len(event.venue.name) > MAX_VENUE_NAME:
+        return f"venue name longer than {MAX_VENUE_NAME} characters"
     venue = event.venue
     if venue is not None and (venue.lat is None) != (venue.lon is None):
         return "venue has only one coordinate"
@@ -136,12 +166,50 @@ def check_event(event: NormalizedEvent) -> str | None:
 
 
 class Connector(ABC):
+    """Pages through one provider for a source. Subclasses implement `pages` and declare what differs below.
+
+    `transport`, `sleep` and `clock` are for tests: a fake provider at the network boundary, and waits that
+    only move a fake clock. A connector given neither sleep nor clock shares its class's pacer with every
+    other connector of the provider in this process (a provider's limit is per key, not per source); one
+    given either paces itself on them, unless it is handed its own `rate_limiter`.
+    """
+
     provider: ClassVar[str]
+    label: ClassVar[str] = ""  # how messages name the provider, e.g. "Ticketmaster"
     # Areas are searched by point and radius for these providers; the others follow ids or URLs.
     needs_area: ClassVar[bool] = False
+    key_setting: ClassVar[str] = ""  # the setting holding the API key, e.g. "EVENTBRITE_API_KEY"; "" for none
+    url_setting: ClassVar[str] = ""  # the setting holding the API's base URL; "" when requests use full URLs
+    default_url: ClassVar[str] = ""  # the base URL when that setting is empty
+    bearer_token: ClassVar[bool] = False  # send the key as `Authorization: Bearer`; else the connector places it
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()  # attempts and backoff; sleep and clock are per instance
+    requests_per_second: ClassVar[float] = 1.0
+    default_page_size: ClassVar[int] = 50
+    shared_limiter: ClassVar[RateLimiter]  # made for each subclass from its requests_per_second
 
-    def __init__(self, source: "Source") -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.shared_limiter = RateLimiter(cls.requests_per_second)
+
+    def __init__(
+        self,
+        source: "Source",
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+        rate_limiter: RateLimiter | None = None,
+        page_size: int | None = None,
+    ) -> None:
         self.source = source
+        self.transport = transport
+        self.sleep: Sleep = sleep or time.sleep
+        self.clock: Clock = clock or time.time
+        self.policy = replace(self.retry_policy, sleep=self.sleep, clock=self.clock)
+        if rate_limiter is None and sleep is None and clock is None:
+            rate_limiter = self.shared_limiter
+        self.limiter = rate_limiter or RateLimiter(self.requests_per_second, sleep=self.sleep, clock=self.clock)
+        self.page_size = page_size or self.default_page_size
 
     @abstractmethod
     def pages(
@@ -149,44 +217,30 @@ class Connector(ABC):
     ) -> Iterator[Page]:
         """Yields pages in order, each with the checkpoint to resume after it."""
 
-
-def aware(moment: datetime) -> datetime:
-    """A naive moment read as UTC (providers and checkpoints sometimes drop the offset)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-class BearerTokenConnector(Connector):
-    """A connector for an API taking `Authorization: Bearer <key>`, with its key and base URL in settings.
-
-    `transport`, `policy` and `rate_limiter` are there for tests: a fake provider at the network boundary and
-    sleeps that do not wait.
-    """
-
-    key_setting: ClassVar[str]  # e.g. "EVENTBRITE_API_KEY"
-    url_setting: ClassVar[str]  # e.g. "EVENTBRITE_API_URL"
-    label: ClassVar[str]  # how errors name the provider
-    default_policy: ClassVar[RetryPolicy]
-    default_rate_limiter: ClassVar[RateLimiter]
-    default_page_size: ClassVar[int] = 50
-
-    def __init__(
-        self,
-        source: "Source",
-        *,
-        transport: httpx.BaseTransport | None = None,
-        policy: RetryPolicy | None = None,
-        rate_limiter: RateLimiter | None = None,
-        page_size: int | None = None,
-    ) -> None:
-        super().__init__(source)
-        self._transport = transport
-        self._policy = policy or self.default_policy
-        self._rate_limiter = rate_limiter or self.default_rate_limiter
-        self._page_size = page_size or self.default_page_size
-
-    def _client(self) -> httpx.Client:
-        api_key = getattr(settings, self.key_setting, "")
-        if not api_key:
+    def api_key(self) -> str:
+        """The provider's key from settings; without one the source cannot be synced."""
+        key: str = getattr(settings, self.key_setting, "") if self.key_setting else ""
+        if not key:
             raise SourceConfigError(f"{self.key_setting} is not set: {self.label} sources cannot be synced without it.")
-        headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
-        return build_client(base_url=getattr(settings, self.url_setting), headers=headers, transport=self._transport)
+        return key
+
+    def client(self) -> httpx.Client:
+        """A client on the provider's base URL (from settings), carrying the key when it is a bearer token."""
+        base_url = (getattr(settings, self.url_setting, "") if self.url_setting else "") or self.default_url
+        headers: dict[str, str] = {}
+        if self.bearer_token:
+            headers = {"Authorization": f"Bearer {self.api_key()}", "Accept": "application/json"}
+        return build_client(base_url=base_url, headers=headers, transport=self.transport)
+
+    def call(self, fetch: Callable[..., T], *args: Any, name: str = "") -> T:
+        """`fetch(*args)` under the retry policy: backoff, the provider's own wait hints, at most max_wait."""
+        return call_with_retries(partial(fetch, *args), policy=self.policy, name=name or self.provider)
+
+    def resume(self, read: Callable[[dict[str, Any]], T], checkpoint: dict[str, Any]) -> T | None:
+        """Where `read` says a checkpoint stands; None when it cannot read it, and the window starts afresh
+        (resuming from something unreadable would fail every later run too)."""
+        try:
+            return read(checkpoint)
+        except (KeyError, TypeError, ValueError) as exc:
+            logger.warning(f"{self.provider}_checkpoint_ignored", source=self.source.name, error=str(exc))
+            return None

@@ -12,47 +12,35 @@ where in its listing the next page starts, so a run that stops half-way resumes 
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from functools import partial
-from typing import TYPE_CHECKING, Any, Final, Literal, cast
+from typing import Any, Final, Literal, cast
 
 import httpx
 import structlog
 
-from apps.core.http import (
-    CredentialsRejectedError,
-    ProviderError,
-    RateLimiter,
-    RetryableError,
-    RetryPolicy,
-    call_with_retries,
-    check_response,
-)
-from apps.events.sources.base import (
-    BearerTokenConnector,
-    InvalidItem,
-    NormalizedEvent,
-    NormalizedVenue,
-    Page,
-    SourceConfigError,
+from apps.core.http import CredentialsRejectedError, ProviderError, RetryableError, check_response
+from apps.events.sources.base import Connector, NormalizedEvent, NormalizedVenue, Page, SourceConfigError
+from apps.events.sources.coerce import (
+    MAX_ADDRESS,
+    MAX_TITLE,
+    MAX_VENUE_NAME,
+    BadItem,
     aware,
-    check_event,
+    format_utc,
+    instant,
+    mapping,
+    number,
+    text,
+    url,
 )
-
-if TYPE_CHECKING:
-    pass
 
 logger = structlog.get_logger(__name__)
 
 PROVIDER: Final = "eventbrite"
-PAGE_SIZE: Final = 50
 EXPAND: Final = "venue,ticket_availability"
 # Every status, so that a cancellation reaches the catalogue; drafts are dropped on our side.
 STATUS_FILTER: Final = "all"
-RETRY_POLICY: Final = RetryPolicy(attempts=4, base_delay=0.5, max_backoff=20.0, max_wait=60.0)
-# Eventbrite allows 2,000 calls an hour per token: stay evenly under it (1,800 an hour).
-RATE_LIMITER: Final = RateLimiter(rate_per_second=0.5)
 
 Kind = Literal["organization", "venue"]
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # Eventbrite ids are numeric strings; nothing that could bend the path
@@ -99,10 +87,6 @@ FORMAT_MAP: Final[dict[str, str]] = {
 
 class EventbriteError(ProviderError):
     """Eventbrite answered something we cannot use (an error status or a body of the wrong shape)."""
-
-
-class _BadItem(ValueError):
-    """One event of a page cannot be used; the rest of the page still goes in."""
 
 
 @dataclass(frozen=True)
@@ -152,30 +136,28 @@ class _Cursor:
         )
 
 
-class EventbriteConnector(BearerTokenConnector):
+class EventbriteConnector(Connector):
     """Pages through the events of a source's Eventbrite organisations and venues."""
 
     provider = PROVIDER
-    needs_area = False
+    label = "Eventbrite"
     key_setting = "EVENTBRITE_API_KEY"
     url_setting = "EVENTBRITE_API_URL"
-    label = "Eventbrite"
-    default_policy = RETRY_POLICY
-    default_rate_limiter = RATE_LIMITER
-    default_page_size = PAGE_SIZE
+    default_url = "https://www.eventbriteapi.com"
+    bearer_token = True
+    # Eventbrite allows 2,000 calls an hour per token: stay evenly under it (1,800 an hour).
+    requests_per_second = 0.5
 
     def pages(
         self, *, window_start: datetime, window_end: datetime, checkpoint: dict[str, Any] | None
     ) -> Iterator[Page]:
-        cursor = self._resume(checkpoint) if checkpoint else None
+        cursor = self.resume(_Cursor.from_checkpoint, checkpoint) if checkpoint else None
         if cursor is None:
             cursor = _Cursor(window_start=aware(window_start), window_end=aware(window_end), targets=self._targets())
-        with self._client() as client:
+        with self.client() as client:
             while cursor.index < len(cursor.targets):
                 kind, target_id = cursor.targets[cursor.index]
-                body = call_with_retries(
-                    partial(self._fetch, client, cursor), policy=self._policy, name=f"{PROVIDER}:{kind}:{target_id}"
-                )
+                body = self.call(self._fetch, client, cursor, name=f"{PROVIDER}:{kind}:{target_id}")
                 raw_events, pagination = _listing(body)
                 page, beyond_window = _page_of(raw_events, cursor)
                 cursor = _advance(cursor, pagination, stop=beyond_window)
@@ -195,40 +177,32 @@ class EventbriteConnector(BearerTokenConnector):
             )
         return tuple(dict.fromkeys(targets))  # the same id twice is read once
 
-    def _resume(self, checkpoint: dict[str, Any]) -> _Cursor | None:
-        try:
-            return _Cursor.from_checkpoint(checkpoint)
-        except (KeyError, TypeError, ValueError) as exc:
-            # Resuming from something unreadable would fail every later run too: start the window afresh.
-            logger.warning("eventbrite_checkpoint_ignored", source=self.source.name, error=str(exc))
-            return None
-
     def _fetch(self, client: httpx.Client, cursor: _Cursor) -> dict[str, Any]:
         kind, target_id = cursor.targets[cursor.index]
         params: dict[str, str | int] = {"expand": EXPAND, "status": STATUS_FILTER, "order_by": "start_asc"}
         if kind == "organization":
             # This listing has no date filter: the window is applied to each event below.
-            params.update(time_filter="current_future", page_size=self._page_size)
+            params.update(time_filter="current_future", page_size=self.page_size)
         else:
             params.update(
                 {
                     "only_public": "true",
-                    "start_date.range_start": _eventbrite_time(cursor.window_start),
-                    "start_date.range_end": _eventbrite_time(cursor.window_end),
+                    "start_date.range_start": format_utc(cursor.window_start),
+                    "start_date.range_end": format_utc(cursor.window_end),
                 }
             )
         if cursor.continuation:
             params["continuation"] = cursor.continuation
         elif cursor.page:
             params["page"] = cursor.page
-        self._rate_limiter.acquire(PROVIDER)
+        self.limiter.acquire(PROVIDER)
         response = client.get(PATHS[kind].format(id=target_id), params=params)
         if response.status_code in (401, 403):  # INVALID_AUTH, NOT_AUTHORIZED: retrying cannot help
             raise CredentialsRejectedError(
                 f"Eventbrite refused the key ({response.status_code}): {_error_text(response)}",
                 status_code=response.status_code,
             )
-        check_response(response, clock=self._policy.clock)  # 429 and 5xx: retried, honouring Retry-After
+        check_response(response, clock=self.clock)  # 429 and 5xx: retried, honouring Retry-After
         if response.status_code == 404:
             raise SourceConfigError(f"Eventbrite has no {kind} {target_id}: {_error_text(response)}")
         if response.status_code >= 400:
@@ -258,27 +232,22 @@ def _page_of(raw_events: list[Any], cursor: _Cursor) -> tuple[Page, bool]:
     beyond_window = False
     for raw in raw_events:
         if not isinstance(raw, dict):
-            page.invalid.append(InvalidItem(provider_id=None, reason="event is not an object"))
+            page.refuse(None, "event is not an object")
             continue
-        provider_id = _text(raw.get("id")) or None
-        status = _text(raw.get("status"))
+        provider_id = text(raw.get("id")) or None
+        status = text(raw.get("status"))
         if status == "draft" or raw.get("listed") is False or raw.get("online_event") is True:
             continue  # not a public, in-person event: not for the catalogue
         try:
             item = _normalize(raw)
-        except _BadItem as exc:
-            page.invalid.append(InvalidItem(provider_id=provider_id, reason=str(exc)))
+        except BadItem as exc:
+            page.refuse(provider_id, str(exc))
             continue
         if item.start_utc >= cursor.window_end:
             beyond_window = True  # listed oldest first: everything after this is later still
             continue
-        if item.start_utc < cursor.window_start:
-            continue
-        reason = check_event(item)
-        if reason:
-            page.invalid.append(InvalidItem(provider_id=provider_id, reason=reason))
-        else:
-            page.items.append(item)
+        if item.start_utc >= cursor.window_start:
+            page.add(item, provider_id)
     return page, beyond_window
 
 
@@ -298,49 +267,49 @@ def _advance(cursor: _Cursor, pagination: dict[str, Any], *, stop: bool) -> _Cur
 
 
 def _normalize(raw: dict[str, Any]) -> NormalizedEvent:
-    start, end = _mapping(raw.get("start")), _mapping(raw.get("end"))
-    start_utc = _utc(start.get("utc"))
+    start, end = mapping(raw.get("start")), mapping(raw.get("end"))
+    start_utc = instant(start.get("utc"))
     if start_utc is None:
-        raise _BadItem("missing start")
-    timezone = _text(start.get("timezone")) or "UTC"
-    end_utc = _utc(end.get("utc"))
-    price_min, price_max, currency = _prices(_mapping(raw.get("ticket_availability")))
-    category = CATEGORY_MAP.get(_text(raw.get("category_id"))) or FORMAT_MAP.get(_text(raw.get("format_id")), "")
+        raise BadItem("missing start")
+    timezone = text(start.get("timezone")) or "UTC"
+    end_utc = instant(end.get("utc"))
+    price_min, price_max, currency = _prices(mapping(raw.get("ticket_availability")))
+    category = CATEGORY_MAP.get(text(raw.get("category_id"))) or FORMAT_MAP.get(text(raw.get("format_id")), "")
     return NormalizedEvent(
-        provider_id=_text(raw.get("id")),
-        title=_text(_mapping(raw.get("name")).get("text"))[:500],
+        provider_id=text(raw.get("id")),
+        title=text(mapping(raw.get("name")).get("text"))[:MAX_TITLE],
         start_utc=start_utc,
         end_utc=end_utc,
         timezone=timezone,
-        description=_text(_mapping(raw.get("description")).get("text")) or _text(raw.get("summary")),
+        description=text(mapping(raw.get("description")).get("text")) or text(raw.get("summary")),
         category=category,
         price_min=price_min,
         price_max=price_max,
         currency=currency,
         is_free=raw.get("is_free") is True,
-        url=_url(raw.get("url")),
-        image_url=_url(_mapping(raw.get("logo")).get("url")),
-        status=STATUS_MAP.get(_text(raw.get("status")), "scheduled"),
-        venue=_venue(_mapping(raw.get("venue")), timezone),
+        url=url(raw.get("url")),
+        image_url=url(mapping(raw.get("logo")).get("url")),
+        status=STATUS_MAP.get(text(raw.get("status")), "scheduled"),
+        venue=_venue(mapping(raw.get("venue")), timezone),
     )
 
 
 def _venue(raw: dict[str, Any], timezone: str) -> NormalizedVenue | None:
-    venue_id, name = _text(raw.get("id")), _text(raw.get("name"))
+    venue_id, name = text(raw.get("id")), text(raw.get("name"))
     if not venue_id:
         return None
-    address = _mapping(raw.get("address"))
-    lat = _coordinate(address.get("latitude"), raw.get("latitude"))
-    lon = _coordinate(address.get("longitude"), raw.get("longitude"))
+    address = mapping(raw.get("address"))
+    lat = number(address.get("latitude"), raw.get("latitude"))
+    lon = number(address.get("longitude"), raw.get("longitude"))
     if lat == 0 and lon == 0:  # "no location" in Eventbrite's own data, not a venue off the coast of Africa
         lat = lon = None
-    text = _text(address.get("localized_address_display")) or ", ".join(
-        part for part in (_text(address.get("address_1")), _text(address.get("city"))) if part
+    shown = text(address.get("localized_address_display")) or ", ".join(
+        part for part in (text(address.get("address_1")), text(address.get("city"))) if part
     )
     return NormalizedVenue(
         key=f"{PROVIDER}:{venue_id}",
-        name=(name or text or f"Eventbrite venue {venue_id}")[:300],
-        address=text[:500],
+        name=(name or shown or f"Eventbrite venue {venue_id}")[:MAX_VENUE_NAME],
+        address=shown[:MAX_ADDRESS],
         lat=lat,
         lon=lon,
         timezone=timezone,
@@ -370,7 +339,7 @@ def _money(raw: Any) -> tuple[Decimal | None, str]:
         amount = Decimal(value) / 100
     if not amount.is_finite():
         return None, ""
-    currency = _text(raw.get("currency")).upper()
+    currency = text(raw.get("currency")).upper()
     return amount.quantize(Decimal("0.01")), currency if len(currency) == 3 else ""
 
 
@@ -382,49 +351,6 @@ def _ids(value: Any) -> list[str]:
         return []
     parts = value if isinstance(value, list | tuple) else str(value).split(",")
     return [str(part).strip() for part in parts if str(part).strip()]
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    if value is None or isinstance(value, dict | list | bool):
-        return ""
-    return str(value).strip()
-
-
-def _url(value: Any) -> str:
-    url = _text(value)
-    return url if url.startswith(("https://", "http://")) and len(url) <= 1000 else ""
-
-
-def _utc(value: Any) -> datetime | None:
-    text = _text(value)
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise _BadItem(f"unreadable time {text!r}") from None
-    if moment.tzinfo is None:
-        raise _BadItem(f"time without offset {text!r}")
-    return moment.astimezone(UTC)
-
-
-def _coordinate(*values: Any) -> float | None:
-    for value in values:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            continue
-        if number == number and abs(number) != float("inf"):  # not NaN, not infinite
-            return number
-    return None
-
-
-def _eventbrite_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _error_text(response: httpx.Response) -> str:

@@ -12,33 +12,22 @@ A body that is not iCalendar fails the run; an entry without UID or DTSTART is r
 
 import hashlib
 import re
-import time
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
-from datetime import time as dt_time
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 import icalendar
 import recurring_ical_events  # type: ignore[import-untyped]
 import structlog
 from icalendar.prop import vBroken
-from icalendar.timezone.tzid import tzids_from_tzinfo
 
-from apps.core.http import (
-    Clock,
-    ProviderError,
-    RateLimiter,
-    RetryPolicy,
-    Sleep,
-    build_client,
-    call_with_retries,
-    check_response,
-)
+from apps.core.http import ProviderError, RetryPolicy, check_response
+from apps.core.icalendar import MAX_FEED_BYTES, is_zone, property_value, zone_name_of
 from apps.core.taxonomy import CATEGORY_SLUGS
+from apps.core.time import local_midnight_utc
 from apps.events.sources.base import (
     Connector,
     InvalidItem,
@@ -48,17 +37,9 @@ from apps.events.sources.base import (
     SourceConfigError,
     check_event,
 )
-
-if TYPE_CHECKING:
-    from apps.events.models import Source
+from apps.events.sources.coerce import MAX_ADDRESS, MAX_PROVIDER_ID, MAX_TITLE, MAX_VENUE_NAME, clip, text, url
 
 logger = structlog.get_logger(__name__)
-
-MAX_FEED_BYTES = 10 * 1024 * 1024
-MAX_TITLE, MAX_VENUE_NAME, MAX_ADDRESS, MAX_URL, MAX_PROVIDER_ID = 500, 300, 500, 1000, 300
-REQUESTS_PER_SECOND = 1.0  # per feed host: one feed is one request, but many feeds may live on one host
-
-_SHARED_LIMITER = RateLimiter(REQUESTS_PER_SECOND)
 
 # Words found in CATEGORIES, to our taxonomy. A source can also name one category for its whole feed.
 CATEGORY_WORDS = {
@@ -113,29 +94,9 @@ class FeedError(ProviderError):
 
 class IcsConnector(Connector):
     provider = "ics"
-
-    def __init__(
-        self,
-        source: "Source",
-        *,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Sleep | None = None,
-        clock: Clock | None = None,
-        max_bytes: int = MAX_FEED_BYTES,
-    ) -> None:
-        """`transport`, `sleep` and `clock` let tests answer at the network boundary and never wait."""
-        super().__init__(source)
-        self.transport = transport
-        self.sleep: Sleep = sleep or time.sleep
-        self.clock: Clock = clock or time.time
-        self.max_bytes = max_bytes
-        if sleep is None and clock is None:
-            self.limiter = _SHARED_LIMITER
-        else:
-            self.limiter = RateLimiter(REQUESTS_PER_SECOND, sleep=self.sleep, clock=self.clock)
-        self.policy = RetryPolicy(
-            attempts=4, base_delay=1.0, max_backoff=20.0, max_wait=60.0, sleep=self.sleep, clock=self.clock
-        )
+    retry_policy = RetryPolicy(attempts=4, base_delay=1.0, max_backoff=20.0, max_wait=60.0)
+    requests_per_second = 1.0  # per feed host: one feed is one request, but many feeds may live on one host
+    max_bytes = MAX_FEED_BYTES
 
     @property
     def url(self) -> str:
@@ -152,8 +113,8 @@ class IcsConnector(Connector):
         url = self.url
         # A feed is one page, so a run never leaves a checkpoint; one naming a window still wins.
         window_start, window_end = _checkpoint_window(checkpoint) or (window_start, window_end)
-        with build_client(base_url="", transport=self.transport) as client:
-            body = call_with_retries(partial(self._download, client, url), policy=self.policy, name="ics")
+        with self.client() as client:
+            body = self.call(self._download, client, url)
         calendar = parse_calendar(body)
         items, invalid = expand_calendar(
             calendar,
@@ -296,15 +257,7 @@ def _checkpoint_window(checkpoint: dict[str, Any] | None) -> tuple[datetime, dat
 
 def _calendar_zone(calendar: icalendar.Calendar) -> str | None:
     name = str(calendar.get("X-WR-TIMEZONE") or "").strip()
-    return name if name and _valid_zone(name) else None
-
-
-def _valid_zone(name: str) -> bool:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+    return name if name and is_zone(name) else None
 
 
 def _unreadable(component: icalendar.Component) -> str | None:
@@ -319,8 +272,8 @@ def _unreadable(component: icalendar.Component) -> str | None:
 
 
 def _normalize(occurrence: icalendar.Component, *, uid: str, recurring: bool, context: _Context) -> NormalizedEvent:
-    start_value = _dt(occurrence.get("DTSTART"))
-    end_value = _dt(occurrence.get("DTEND"))
+    start_value = property_value(occurrence.get("DTSTART"))
+    end_value = property_value(occurrence.get("DTEND"))
     if isinstance(start_value, datetime):
         zone_name, start_utc = _instant(start_value, context)
         end_utc = _instant(end_value, context)[1] if isinstance(end_value, datetime) else None
@@ -329,9 +282,11 @@ def _normalize(occurrence: icalendar.Component, *, uid: str, recurring: bool, co
         all_day = False
     elif isinstance(start_value, date):
         zone_name, all_day = context.zone_name, True
-        start_utc = _midnight(start_value, context.zone)
+        start_utc = local_midnight_utc(start_value, context.zone)
         last = end_value if isinstance(end_value, date) and not isinstance(end_value, datetime) else None
-        end_utc = _midnight(last if last and last > start_value else start_value + timedelta(days=1), context.zone)
+        end_utc = local_midnight_utc(
+            last if last and last > start_value else start_value + timedelta(days=1), context.zone
+        )
     else:
         raise ValueError("DTSTART is neither a date nor a date-time")
     if end_utc is not None and end_utc < start_utc:
@@ -347,15 +302,15 @@ def _normalize(occurrence: icalendar.Component, *, uid: str, recurring: bool, co
     status = str(occurrence.get("STATUS") or "").strip().upper()
     return NormalizedEvent(
         provider_id=provider_id,
-        title=_clip(_text(occurrence.get("SUMMARY")), MAX_TITLE),
-        description=_text(occurrence.get("DESCRIPTION")),
+        title=clip(text(_property(occurrence, "SUMMARY")), MAX_TITLE),
+        description=text(_property(occurrence, "DESCRIPTION")),
         start_utc=start_utc,
         end_utc=end_utc,
         timezone=zone_name,
         all_day=all_day,
         category=_category(tags) or context.default_category,
         tags=tags,
-        url=_url(occurrence.get("URL")),
+        url=url(_property(occurrence, "URL")),
         status="cancelled" if status == "CANCELLED" else "scheduled",
         venue=_venue(occurrence, zone_name, context),
     )
@@ -365,32 +320,15 @@ def _instant(value: datetime, context: _Context) -> tuple[str, datetime]:
     """(display zone, UTC instant) of a date-time: its TZID's zone, else the calendar's, else UTC."""
     if value.tzinfo is None:  # floating: the calendar's zone (or UTC) is what it means
         return context.zone_name, value.replace(tzinfo=context.zone).astimezone(UTC)
-    zone_name = _zone_name(value.tzinfo)
+    zone_name = zone_name_of(value.tzinfo)
     if zone_name is None or zone_name == "UTC":
         zone_name = context.zone_name
     return zone_name, value.astimezone(UTC)
 
 
-def _zone_name(zone: tzinfo) -> str | None:
-    key = getattr(zone, "key", None)
-    if isinstance(key, str) and _valid_zone(key):
-        return "UTC" if key in ("UTC", "Etc/UTC", "Etc/GMT", "GMT", "Z") else key
-    try:
-        candidates = tzids_from_tzinfo(zone)
-    except (AttributeError, TypeError, ValueError):
-        return None
-    if "UTC" in candidates:
-        return "UTC"
-    return next((name for name in candidates if "/" in name and _valid_zone(name)), None)
-
-
-def _midnight(day: date, zone: zoneinfo.ZoneInfo) -> datetime:
-    return datetime.combine(day, dt_time.min, tzinfo=zone).astimezone(UTC)
-
-
 def _instant_key(recurrence_id: Any, start_value: date, context: _Context) -> str:
     """The recurrence instant of an occurrence: UTC `YYYYMMDDTHHMMSSZ`, or `YYYYMMDD` for all-day ones."""
-    value = _dt(recurrence_id) or start_value
+    value = property_value(recurrence_id) or start_value
     if isinstance(value, datetime):
         return _instant(value, context)[1].strftime("%Y%m%dT%H%M%SZ")
     if isinstance(value, date):
@@ -399,7 +337,7 @@ def _instant_key(recurrence_id: Any, start_value: date, context: _Context) -> st
 
 
 def _venue(occurrence: icalendar.Component, zone_name: str, context: _Context) -> NormalizedVenue | None:
-    location = re.sub(r"\s+", " ", _text(occurrence.get("LOCATION"))).strip()
+    location = re.sub(r"\s+", " ", text(_property(occurrence, "LOCATION"))).strip()
     lat = lon = None
     geo = occurrence.get("GEO")
     if geo is not None and not isinstance(geo, vBroken):
@@ -414,8 +352,8 @@ def _venue(occurrence: icalendar.Component, zone_name: str, context: _Context) -
     digest = hashlib.sha256(f"{context.feed_url}\n{location.casefold()}\n{point}".encode()).hexdigest()[:32]
     return NormalizedVenue(
         key=f"ics:{digest}",
-        name=_clip(name, MAX_VENUE_NAME),
-        address=_clip(location, MAX_ADDRESS),
+        name=clip(name, MAX_VENUE_NAME),
+        address=clip(location, MAX_ADDRESS),
         lat=lat,
         lon=lon,
         timezone=zone_name,
@@ -444,26 +382,11 @@ def _category(tags: tuple[str, ...]) -> str:
     return ""
 
 
-def _dt(prop: Any) -> Any:
-    """The date or date-time a property holds (None for a missing or broken one)."""
-    return getattr(prop, "dt", None)
-
-
-def _text(value: Any) -> str:
-    if value is None or isinstance(value, vBroken):
-        return ""
+def _property(component: icalendar.Component, name: str) -> Any:
+    """A property's value, the first one when it repeats; None when it is missing or unreadable."""
+    value = component.get(name)
+    if isinstance(value, vBroken):
+        return None
     if isinstance(value, list):
-        value = value[0] if value else ""
-    return str(value).strip()
-
-
-def _url(value: Any) -> str:
-    text = _text(value)
-    if len(text) > MAX_URL or not re.match(r"https?://", text, flags=re.IGNORECASE):
-        return ""
-    return text
-
-
-def _clip(text: str, limit: int) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+        return value[0] if value else None
+    return value

@@ -10,51 +10,39 @@ like a 429, an authentication error stops the run like a 401, anything else fail
 each page holds the filter and the `endCursor`, so a stopped run resumes on the next page of the same search.
 """
 
-import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from functools import partial
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import httpx
 import structlog
 
-from apps.core.http import (
-    CredentialsRejectedError,
-    ProviderError,
-    RateLimiter,
-    RetryableError,
-    RetryPolicy,
-    call_with_retries,
-    retry_hint,
-)
-from apps.events.sources.base import (
-    BearerTokenConnector,
-    InvalidItem,
-    NormalizedEvent,
-    NormalizedVenue,
-    Page,
-    SourceConfigError,
+from apps.core.http import CredentialsRejectedError, ProviderError, RetryableError, retry_hint
+from apps.events.sources.base import Connector, NormalizedEvent, NormalizedVenue, Page, SourceConfigError
+from apps.events.sources.coerce import (
+    MAX_ADDRESS,
+    MAX_TITLE,
+    MAX_VENUE_NAME,
+    BadItem,
     aware,
-    check_event,
+    format_utc,
+    iana_zone,
+    instant,
+    mapping,
+    number,
+    text,
+    url,
 )
-
-if TYPE_CHECKING:
-    pass
 
 logger = structlog.get_logger(__name__)
 
 PROVIDER: Final = "meetup"
 GRAPHQL_PATH: Final = "/gql-ext"
-PAGE_SIZE: Final = 50
 DEFAULT_RADIUS_KM: Final = 25.0
 MAX_RADIUS_MILES: Final = 100.0  # Meetup's own ceiling for a search radius
 KM_PER_MILE: Final = 1.609344
-RETRY_POLICY: Final = RetryPolicy(attempts=4, base_delay=0.5, max_backoff=20.0, max_wait=60.0)
-# Meetup grants 500 query points a minute; one search page costs a handful. One request a second is well under.
-RATE_LIMITER: Final = RateLimiter(rate_per_second=1.0)
 
 EVENT_SEARCH_QUERY: Final = """
 query EventSearch($filter: EventSearchFilter!, $first: Int, $after: String) {
@@ -111,10 +99,6 @@ class MeetupError(ProviderError):
     """Meetup answered something we cannot use: a GraphQL error, an error status, a body of the wrong shape."""
 
 
-class _BadItem(ValueError):
-    """One event of a page cannot be used; the rest of the page still goes in."""
-
-
 @dataclass(frozen=True)
 class _Search:
     """One search and where it stands: the filter, the window and the cursor of the next page."""
@@ -134,8 +118,8 @@ class _Search:
                 "lat": self.lat,
                 "lon": self.lon,
                 "radius": self.radius_miles,
-                "startDateRange": _meetup_time(self.window_start),
-                "endDateRange": _meetup_time(self.window_end),
+                "startDateRange": format_utc(self.window_start),
+                "endDateRange": format_utc(self.window_end),
             },
             "first": page_size,
             "after": self.after,
@@ -168,27 +152,28 @@ class _Search:
         )
 
 
-class MeetupConnector(BearerTokenConnector):
+class MeetupConnector(Connector):
     """Pages through Meetup's `eventSearch` for a source's area and the sync window."""
 
     provider = PROVIDER
+    label = "Meetup"
     needs_area = True
     key_setting = "MEETUP_API_KEY"
     url_setting = "MEETUP_API_URL"
-    label = "Meetup"
-    default_policy = RETRY_POLICY
-    default_rate_limiter = RATE_LIMITER
-    default_page_size = PAGE_SIZE
+    default_url = "https://api.meetup.com"
+    bearer_token = True
+    # Meetup grants 500 query points a minute; one search page costs a handful. One request a second is well under.
+    requests_per_second = 1.0
 
     def pages(
         self, *, window_start: datetime, window_end: datetime, checkpoint: dict[str, Any] | None
     ) -> Iterator[Page]:
-        search = self._resume(checkpoint) if checkpoint else None
+        search = self.resume(_Search.from_checkpoint, checkpoint) if checkpoint else None
         if search is None:
             search = self._new_search(aware(window_start), aware(window_end))
-        with self._client() as client:
+        with self.client() as client:
             while True:
-                connection = call_with_retries(partial(self._fetch, client, search), policy=self._policy, name=PROVIDER)
+                connection = self.call(self._fetch, client, search)
                 edges, page_info = _connection_parts(connection)
                 page = _page_of(edges, search)
                 end_cursor = page_info.get("endCursor")
@@ -220,25 +205,17 @@ class MeetupConnector(BearerTokenConnector):
             query=str(query),
         )
 
-    def _resume(self, checkpoint: dict[str, Any]) -> _Search | None:
-        try:
-            return _Search.from_checkpoint(checkpoint)
-        except (KeyError, TypeError, ValueError) as exc:
-            # Resuming from something unreadable would fail every later run too: start the window afresh.
-            logger.warning("meetup_checkpoint_ignored", source=self.source.name, error=str(exc))
-            return None
-
     def _fetch(self, client: httpx.Client, search: _Search) -> dict[str, Any]:
-        self._rate_limiter.acquire(PROVIDER)
+        self.limiter.acquire(PROVIDER)
         response = client.post(
             GRAPHQL_PATH,
             json={
                 "operationName": "EventSearch",
                 "query": EVENT_SEARCH_QUERY,
-                "variables": search.variables(self._page_size),
+                "variables": search.variables(self.page_size),
             },
         )
-        return _event_search(response, now=self._policy.clock())
+        return _event_search(response, now=self.clock())
 
 
 # --- The answer: HTTP status, GraphQL errors, shape -----------------------------------------------------------
@@ -322,50 +299,45 @@ def _page_of(edges: list[Any], search: _Search) -> Page:
     for edge in edges:
         node = edge.get("node") if isinstance(edge, dict) else None
         if not isinstance(node, dict):
-            page.invalid.append(InvalidItem(provider_id=None, reason="edge without a node"))
+            page.refuse(None, "edge without a node")
             continue
-        provider_id = _text(node.get("id")) or None
-        status = _text(node.get("status")).upper()
-        if status in NOT_PUBLIC_STATUSES or _text(node.get("eventType")).upper() == "ONLINE":
+        provider_id = text(node.get("id")) or None
+        status = text(node.get("status")).upper()
+        if status in NOT_PUBLIC_STATUSES or text(node.get("eventType")).upper() == "ONLINE":
             continue  # not a public, in-person event: not for the catalogue
         try:
             item = _normalize(node)
-        except _BadItem as exc:
-            page.invalid.append(InvalidItem(provider_id=provider_id, reason=str(exc)))
+        except BadItem as exc:
+            page.refuse(provider_id, str(exc))
             continue
-        if not search.window_start <= item.start_utc < search.window_end:
-            continue
-        reason = check_event(item)
-        if reason:
-            page.invalid.append(InvalidItem(provider_id=provider_id, reason=reason))
-        else:
-            page.items.append(item)
+        if search.window_start <= item.start_utc < search.window_end:
+            page.add(item, provider_id)
     return page
 
 
 def _normalize(node: dict[str, Any]) -> NormalizedEvent:
-    start_utc = _utc(node.get("dateTime"))
+    start_utc = instant(node.get("dateTime"))
     if start_utc is None:
-        raise _BadItem("missing start")
-    group = _mapping(node.get("group"))
-    timezone = _zone(group.get("timezone"))
+        raise BadItem("missing start")
+    group = mapping(node.get("group"))
+    timezone = iana_zone(group.get("timezone"))
     price, currency, is_free = _fee(node.get("feeSettings"))
-    photo = _mapping(node.get("featuredEventPhoto"))
+    photo = mapping(node.get("featuredEventPhoto"))
     return NormalizedEvent(
-        provider_id=_text(node.get("id")),
-        title=_text(node.get("title"))[:500],
+        provider_id=text(node.get("id")),
+        title=text(node.get("title"))[:MAX_TITLE],
         start_utc=start_utc,
-        end_utc=_utc(node.get("endTime")),
+        end_utc=instant(node.get("endTime")),
         timezone=timezone,
-        description=_text(node.get("description")),
-        category=_category(_mapping(group.get("topicCategory")).get("urlkey")),
+        description=text(node.get("description")),
+        category=_category(mapping(group.get("topicCategory")).get("urlkey")),
         price_min=price,
         price_max=price,
         currency=currency,
         is_free=is_free,
-        url=_url(node.get("eventUrl")),
-        image_url=_url(photo.get("highResUrl")) or _url(photo.get("baseUrl")),
-        status="cancelled" if _text(node.get("status")).upper() in CANCELLED_STATUSES else "scheduled",
+        url=url(node.get("eventUrl")),
+        image_url=url(photo.get("highResUrl")) or url(photo.get("baseUrl")),
+        status="cancelled" if text(node.get("status")).upper() in CANCELLED_STATUSES else "scheduled",
         venue=_venue(node.get("venues"), timezone),
     )
 
@@ -377,22 +349,22 @@ def _fee(raw: Any) -> tuple[Decimal | None, str, bool]:
     try:
         amount = Decimal(str(raw["amount"]))
     except (KeyError, InvalidOperation):
-        raise _BadItem(f"unreadable fee {raw.get('amount')!r}") from None
+        raise BadItem(f"unreadable fee {raw.get('amount')!r}") from None
     if not amount.is_finite():
-        raise _BadItem(f"unreadable fee {raw.get('amount')!r}")
-    currency = _text(raw.get("currency")).upper()
+        raise BadItem(f"unreadable fee {raw.get('amount')!r}")
+    currency = text(raw.get("currency")).upper()
     return amount.quantize(Decimal("0.01")), currency if len(currency) == 3 else "", amount == 0
 
 
 def _venue(raw: Any, timezone: str) -> NormalizedVenue | None:
     """The in-person venue of the event (a hybrid event lists an online one too)."""
     venues = [v for v in raw if isinstance(v, dict)] if isinstance(raw, list) else []
-    physical = [v for v in venues if _text(v.get("venueType")).lower() != "online"]
+    physical = [v for v in venues if text(v.get("venueType")).lower() != "online"]
     if not physical:
         return None
     venue = physical[0]
-    venue_id, name = _text(venue.get("id")), _text(venue.get("name"))
-    lat, lon = _number(venue.get("lat")), _number(venue.get("lon"))
+    venue_id, name = text(venue.get("id")), text(venue.get("name"))
+    lat, lon = number(venue.get("lat")), number(venue.get("lon"))
     if lat is None or lon is None or (lat == 0 and lon == 0):  # Meetup's "no location"
         lat = lon = None
     if venue_id:
@@ -401,11 +373,11 @@ def _venue(raw: Any, timezone: str) -> NormalizedVenue | None:
         key = f"{PROVIDER}:{name.lower()[:120]}@{lat:.4f},{lon:.4f}"
     else:
         return None
-    address = ", ".join(p for p in (_text(venue.get("address")), _text(venue.get("city"))) if p)
+    address = ", ".join(p for p in (text(venue.get("address")), text(venue.get("city"))) if p)
     return NormalizedVenue(
         key=key,
-        name=(name or address or "Meetup venue")[:300],
-        address=address[:500],
+        name=(name or address or "Meetup venue")[:MAX_VENUE_NAME],
+        address=address[:MAX_ADDRESS],
         lat=lat,
         lon=lon,
         timezone=timezone,
@@ -413,66 +385,8 @@ def _venue(raw: Any, timezone: str) -> NormalizedVenue | None:
 
 
 def _category(urlkey: Any) -> str:
-    words = frozenset(_text(urlkey).lower().replace("_", "-").split("-"))
+    words = frozenset(text(urlkey).lower().replace("_", "-").split("-"))
     for hints, slug in TOPIC_WORDS:
         if words & hints:
             return slug
     return ""
-
-
-# --- Small helpers ------------------------------------------------------------------------------------------
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    if value is None or isinstance(value, dict | list | bool):
-        return ""
-    return str(value).strip()
-
-
-def _url(value: Any) -> str:
-    url = _text(value)
-    return url if url.startswith(("https://", "http://")) and len(url) <= 1000 else ""
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if number == number and abs(number) != float("inf") else None
-
-
-def _utc(value: Any) -> datetime | None:
-    """Meetup times are ISO 8601 with the event's own offset ("2021-03-15T09:52:53+09:00")."""
-    text = _text(value)
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise _BadItem(f"unreadable time {text!r}") from None
-    if moment.tzinfo is None:
-        raise _BadItem(f"time without offset {text!r}")
-    return moment.astimezone(UTC)
-
-
-def _zone(value: Any) -> str:
-    """The group's IANA zone; the event times carry their offsets, so UTC is a safe stand-in when it is missing."""
-    name = _text(value)
-    if not name:
-        return "UTC"
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return "UTC"
-    return name
-
-
-def _meetup_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,4 +1,6 @@
-"""The Eventbrite connector against a fake Eventbrite API v3 answering in its documented shapes."""
+"""What only the Eventbrite connector does, against a fake Eventbrite API v3 answering in its documented shapes:
+the organisations and venues a source follows, the mapping of an event, its own errors and checkpoints. What
+every connector does is in test_connector_contract.py."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -6,30 +8,32 @@ from typing import Any
 
 import pytest
 
-from apps.core.http import CredentialsRejectedError, ProviderUnavailableError, RetryLaterError
 from apps.events import services, sync
-from apps.events.models import Event, Source, SourceRecord, SyncOutcome, SyncRun
-from apps.events.sources import connector_for
+from apps.events.models import Event, Source, SourceRecord, SyncOutcome
 from apps.events.sources.base import Page, SourceConfigError
 from apps.events.sources.eventbrite import EventbriteConnector, EventbriteError
 from apps.events.tests.fakes import eventbrite as fake_eb
 from apps.events.tests.fakes.eventbrite import FakeEventbrite, build_connector, event, venue
+from apps.events.tests.fakes.network import FakeClock
+from apps.events.tests.resync import assert_a_second_sync_changes_nothing
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 6, 5, 12, 0, tzinfo=UTC)  # a Friday noon; the sync window is the next 60 days
 WINDOW = (NOW, NOW + timedelta(days=60))
 
+# What a second sync must leave as it was.
+CATALOGUE = ("title", "start_utc", "status", "price_min", "price_max", "currency", "venue__key")
+
 
 @pytest.fixture(autouse=True)
 def _eventbrite_settings(settings: Any) -> None:
-    settings.EVENTBRITE_API_URL = fake_eb.BASE_URL
-    settings.EVENTBRITE_API_KEY = fake_eb.API_KEY
+    fake_eb.CONTRACT.configure(settings)  # the fake's URL and key
 
 
 @pytest.fixture
 def fake() -> FakeEventbrite:
-    return FakeEventbrite(now=NOW)
+    return FakeEventbrite(clock=FakeClock(NOW), now=NOW)
 
 
 def make_source(name: str = "eb-brooklyn", **options: Any) -> Source:
@@ -161,16 +165,7 @@ def test_drafts_unlisted_and_online_events_are_not_for_the_catalogue(fake: FakeE
     assert not [bad for page in pages for bad in page.invalid]
 
 
-def test_an_empty_listing_is_one_empty_page(fake: FakeEventbrite) -> None:
-    fake.add_organization("1001", [])
-
-    pages = collect(build_connector(make_source(), fake))
-
-    assert len(pages) == 1
-    assert (pages[0].items, pages[0].invalid, pages[0].checkpoint) == ([], [], None)
-
-
-# --- Prices, free, cancelled, categories, bad items --------------------------------------------------------------
+# --- Prices, free, categories, bad items ------------------------------------------------------------------------
 
 
 def test_an_event_without_a_price_has_no_price_range(fake: FakeEventbrite) -> None:
@@ -190,14 +185,6 @@ def test_free_events_are_free_at_zero(fake: FakeEventbrite) -> None:
 
     assert item.is_free is True
     assert (item.price_min, item.price_max, item.currency) == (Decimal("0.00"), Decimal("0.00"), "USD")
-
-
-def test_cancelled_events_come_through_as_cancelled(fake: FakeEventbrite) -> None:
-    fake.add_organization("1001", [event("5001", name="Called off", start=NOW + timedelta(days=3), status="canceled")])
-
-    [item] = ids_items(collect(build_connector(make_source(), fake)))
-
-    assert item.status == "cancelled"
 
 
 @pytest.mark.parametrize(
@@ -246,64 +233,7 @@ def ids_items(pages: list[Page]) -> list[Any]:
     return [item for page in pages for item in page.items]
 
 
-# --- Failures: rate limits, 5xx, timeouts, broken bodies, keys ----------------------------------------------------
-
-
-def test_a_429_is_retried_after_the_wait_eventbrite_asks_for(fake: FakeEventbrite) -> None:
-    fake.add_organization("1001", concerts(3))
-    fake.fail_next(fake_eb.rate_limited(retry_after=7))
-    sleeps: list[float] = []
-
-    pages = collect(build_connector(make_source(), fake, sleeps=sleeps))
-
-    assert ids(pages) == ["5001", "5002", "5003"]
-    assert sleeps == [7.0]
-    assert len(fake.requests) == 3  # the refused one, then two pages
-
-
-def test_a_429_asking_for_more_than_a_minute_ends_the_run_for_a_later_resume(fake: FakeEventbrite) -> None:
-    fake.add_organization("1001", concerts(3))
-    fake.fail_next(fake_eb.rate_limited(retry_after=3600))
-    sleeps: list[float] = []
-
-    with pytest.raises(RetryLaterError) as raised:
-        collect(build_connector(make_source(), fake, sleeps=sleeps))
-
-    assert raised.value.retry_after_seconds == 3600
-    assert sleeps == []
-    assert len(fake.requests) == 1
-
-
-def test_a_500_then_success(fake: FakeEventbrite) -> None:
-    fake.add_organization("1001", concerts(3))
-    fake.fail_next(fake_eb.server_error(500))
-    sleeps: list[float] = []
-
-    pages = collect(build_connector(make_source(), fake, sleeps=sleeps))
-
-    assert ids(pages) == ["5001", "5002", "5003"]
-    assert len(sleeps) == 1
-    assert 0 <= sleeps[0] <= 0.5
-
-
-def test_a_timeout_then_success(fake: FakeEventbrite) -> None:
-    fake.add_organization("1001", concerts(3))
-    fake.fail_next(fake_eb.timeout())
-
-    pages = collect(build_connector(make_source(), fake, sleeps=[]))
-
-    assert ids(pages) == ["5001", "5002", "5003"]
-    assert len(fake.requests) == 3
-
-
-def test_a_5xx_that_does_not_stop_fails_after_bounded_retries(fake: FakeEventbrite) -> None:
-    fake.add_organization("1001", concerts(3))
-    fake.fail_next(*[fake_eb.server_error(503)] * 4)
-
-    with pytest.raises(ProviderUnavailableError):
-        collect(build_connector(make_source(), fake))
-
-    assert len(fake.requests) == 4
+# --- Failures: broken bodies, unknown or malformed ids ------------------------------------------------------------
 
 
 def test_a_truncated_body_is_retried_once_and_then_read_whole(fake: FakeEventbrite) -> None:
@@ -321,26 +251,6 @@ def test_a_body_of_the_wrong_shape_fails_at_once(fake: FakeEventbrite) -> None:
         collect(build_connector(make_source(), fake))
 
     assert len(fake.requests) == 1
-
-
-def test_a_wrong_key_stops_after_exactly_one_request(fake: FakeEventbrite, settings: Any) -> None:
-    settings.EVENTBRITE_API_KEY = "not-the-key"
-    fake.add_organization("1001", concerts(3))
-
-    with pytest.raises(CredentialsRejectedError, match="INVALID_AUTH") as raised:
-        collect(build_connector(make_source(), fake))
-
-    assert raised.value.status_code == 401
-    assert len(fake.requests) == 1
-
-
-def test_a_missing_key_is_a_configuration_error_before_any_request(fake: FakeEventbrite, settings: Any) -> None:
-    settings.EVENTBRITE_API_KEY = ""
-
-    with pytest.raises(SourceConfigError, match="EVENTBRITE_API_KEY"):
-        collect(build_connector(make_source(), fake))
-
-    assert fake.requests == []
 
 
 def test_an_unknown_organisation_is_a_configuration_error(fake: FakeEventbrite) -> None:
@@ -389,25 +299,7 @@ def test_resuming_from_a_checkpoint_reads_on_from_there_and_ignores_the_window_a
     assert fake.params(-1)["start_date.range_start"] == "2026-06-05T12:00:00Z"
 
 
-def test_an_unreadable_checkpoint_starts_the_window_afresh(fake: FakeEventbrite) -> None:
-    fake.add_organization("1001", concerts(2))
-
-    pages = collect(build_connector(make_source(), fake), checkpoint={"page": 3})
-
-    assert ids(pages) == ["5001", "5002"]
-
-
-def test_the_registry_builds_this_connector_for_eventbrite_sources() -> None:
-    assert isinstance(connector_for(make_source()), EventbriteConnector)
-
-
 # --- Full sync runs ------------------------------------------------------------------------------------------------
-
-
-def _catalogue() -> list[tuple[Any, ...]]:
-    return sorted(
-        Event.objects.values_list("title", "start_utc", "status", "price_min", "price_max", "currency", "venue__key")
-    )
 
 
 def test_a_full_sync_stores_the_events_and_a_second_sync_finds_them_unchanged(fake: FakeEventbrite) -> None:
@@ -441,72 +333,12 @@ def test_a_full_sync_stores_the_events_and_a_second_sync_finds_them_unchanged(fa
     assert (film.category, film.lat, film.lon) == ("film", 40.7218, -73.9575)
     assert film.venue is not None
     assert film.venue.key == "eventbrite:3003"
-    before = _catalogue()
 
-    second = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW)
-
-    assert second.outcome == SyncOutcome.COMPLETED
-    assert (second.fetched, second.created, second.updated, second.unchanged) == (7, 0, 0, 7)
-    assert _catalogue() == before
-
-
-def test_a_change_at_eventbrite_updates_the_event(fake: FakeEventbrite) -> None:
-    listing = concerts(2)
-    fake.add_organization("1001", listing)
-    source = make_source()
-    sync.sync_source(source_id=source.pk, connector=build_connector(source, fake), now=NOW)
-    listing[1]["status"] = "canceled"
-
-    run = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake), now=NOW)
-
-    assert (run.created, run.updated, run.unchanged) == (0, 1, 1)
-    assert Event.objects.get(title="Brooklyn concert no. 2").status == "cancelled"
-
-
-def test_a_run_told_to_wait_resumes_where_it_stopped_with_nothing_lost_or_doubled(fake: FakeEventbrite) -> None:
-    fake.add_organization("1001", concerts(5))
-    reference = make_source("eb-reference")
-    sync.sync_source(source_id=reference.pk, connector=build_connector(reference, fake, page_size=2), now=NOW)
-    expected = sorted(Event.objects.values_list("title", "start_utc"))
-    Event.objects.all().delete()
-
-    source = make_source()
-    connector = build_connector(source, fake, page_size=2)
-    pages = connector.pages  # let two pages through, then Eventbrite asks for an hour
-
-    def two_pages_then_wait(**kwargs: Any) -> Any:
-        for number, page in enumerate(pages(**kwargs)):
-            yield page
-            if number == 1:
-                fake.fail_next(fake_eb.rate_limited(retry_after=3600))
-
-    connector.pages = two_pages_then_wait  # type: ignore[method-assign]
-    first = sync.sync_source(source_id=source.pk, connector=connector, now=NOW)
-
-    assert first.outcome == SyncOutcome.INTERRUPTED
-    assert first.pages == 2
-    assert first.created == 4
-    assert first.checkpoint is not None
-    assert first.checkpoint["continuation"]
-
-    second = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW)
-
-    assert second.outcome == SyncOutcome.COMPLETED
-    assert (second.pages, second.created) == (1, 1)
-    assert sorted(Event.objects.filter(records__source=source).values_list("title", "start_utc")) == expected
-
-
-def test_a_malformed_body_fails_the_run_and_stores_nothing(fake: FakeEventbrite) -> None:
-    fake.add_organization("1001", concerts(3))
-    fake.fail_next(*[fake_eb.truncated_body()] * 4)
-    source = make_source()
-
-    run = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake), now=NOW)
-
-    assert run.outcome == SyncOutcome.FAILED
-    assert "not JSON" in run.error
-    assert (run.pages, run.fetched) == (0, 0)
-    assert Event.objects.count() == 0
+    assert_a_second_sync_changes_nothing(
+        run,
+        lambda: sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW),
+        *CATALOGUE,
+    )
 
 
 def test_a_broken_second_page_keeps_the_first_and_the_checkpoint_to_resume(fake: FakeEventbrite) -> None:
@@ -529,17 +361,3 @@ def test_a_broken_second_page_keeps_the_first_and_the_checkpoint_to_resume(fake:
     resumed = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW)
     assert (resumed.outcome, resumed.created) == (SyncOutcome.COMPLETED, 1)
     assert Event.objects.count() == 3
-
-
-def test_a_wrong_key_fails_the_run_after_one_request(fake: FakeEventbrite, settings: Any) -> None:
-    settings.EVENTBRITE_API_KEY = "expired"
-    fake.add_organization("1001", concerts(3))
-    source = make_source()
-
-    run = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake), now=NOW)
-
-    assert run.outcome == SyncOutcome.FAILED
-    assert "INVALID_AUTH" in run.error
-    assert len(fake.requests) == 1
-    assert SyncRun.objects.filter(source=source).count() == 1
-    assert Event.objects.count() == 0

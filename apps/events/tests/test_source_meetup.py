@@ -1,4 +1,6 @@
-"""The Meetup connector against a fake Meetup GraphQL API answering `eventSearch` in its published shapes."""
+"""What only the Meetup connector does, against a fake Meetup GraphQL API answering `eventSearch` in its published
+shapes: the search request, the mapping of an event (fees, venues, topics), GraphQL errors, its checkpoints. What
+every connector does is in test_connector_contract.py."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -7,14 +9,15 @@ from typing import Any
 import httpx
 import pytest
 
-from apps.core.http import CredentialsRejectedError, ProviderUnavailableError, RetryLaterError
+from apps.core.http import CredentialsRejectedError
 from apps.events import services, sync
 from apps.events.models import Event, Source, SourceRecord, SyncOutcome
-from apps.events.sources import connector_for
 from apps.events.sources.base import NormalizedEvent, Page, SourceConfigError
 from apps.events.sources.meetup import EVENT_SEARCH_QUERY, MeetupConnector, MeetupError
 from apps.events.tests.fakes import meetup as fake_mu
 from apps.events.tests.fakes.meetup import FakeMeetup, build_connector, event, fee, graphql_error, group, venue
+from apps.events.tests.fakes.network import FakeClock
+from apps.events.tests.resync import assert_a_second_sync_changes_nothing
 
 pytestmark = pytest.mark.django_db
 
@@ -22,16 +25,18 @@ NOW = datetime(2026, 6, 5, 12, 0, tzinfo=UTC)  # a Friday noon; the sync window 
 WINDOW = (NOW, NOW + timedelta(days=60))
 BERLIN = (52.52, 13.405)
 
+# What a second sync must leave as it was.
+CATALOGUE = ("title", "start_utc", "status", "price_min", "is_free", "venue__key")
+
 
 @pytest.fixture(autouse=True)
 def _meetup_settings(settings: Any) -> None:
-    settings.MEETUP_API_URL = fake_mu.BASE_URL
-    settings.MEETUP_API_KEY = fake_mu.API_KEY
+    fake_mu.CONTRACT.configure(settings)  # the fake's URL and key
 
 
 @pytest.fixture
 def fake() -> FakeMeetup:
-    return FakeMeetup()
+    return FakeMeetup(clock=FakeClock(NOW))
 
 
 def make_source(name: str = "meetup-berlin", *, radius_km: float = 16.09344, **options: Any) -> Source:
@@ -55,10 +60,6 @@ def items(pages: list[Page]) -> list[NormalizedEvent]:
 
 def ids(pages: list[Page]) -> list[str]:
     return [item.provider_id for item in items(pages)]
-
-
-def frozen_clock() -> float:
-    return NOW.timestamp()
 
 
 # --- Paging and shapes -----------------------------------------------------------------------------------------
@@ -137,13 +138,6 @@ def test_online_events_are_left_out_and_hybrid_ones_keep_their_room(fake: FakeMe
     assert hybrid.venue.key == "meetup:27405099"
 
 
-def test_an_empty_result_is_one_empty_page(fake: FakeMeetup) -> None:
-    pages = collect(build_connector(make_source(), fake))
-
-    assert len(pages) == 1
-    assert (pages[0].items, pages[0].invalid, pages[0].checkpoint) == ([], [], None)
-
-
 def test_events_outside_the_area_are_not_returned(fake: FakeMeetup) -> None:
     fake.add(
         event(
@@ -191,9 +185,8 @@ def test_a_zero_fee_is_free(fake: FakeMeetup) -> None:
     assert (item.price_min, item.is_free) == (Decimal("0.00"), True)
 
 
-@pytest.mark.parametrize("status", ["CANCELLED", "CANCELLED_PERM"])
-def test_cancelled_events_come_through_as_cancelled(fake: FakeMeetup, status: str) -> None:
-    fake.add(event("301001", title="Storm: no run", start=NOW + timedelta(days=2), status=status))
+def test_a_permanently_cancelled_event_comes_through_as_cancelled(fake: FakeMeetup) -> None:
+    fake.add(event("301001", title="Storm: no run", start=NOW + timedelta(days=2), status="CANCELLED_PERM"))
 
     [item] = items(collect(build_connector(make_source(), fake)))
 
@@ -252,67 +245,7 @@ def test_bad_items_are_refused_and_the_rest_of_the_page_goes_in(fake: FakeMeetup
     }
 
 
-# --- Failures: rate limits, 5xx, timeouts, broken bodies, GraphQL errors, keys -----------------------------------
-
-
-def test_an_http_429_is_retried_after_retry_after(fake: FakeMeetup) -> None:
-    fake.add_all(runs(3))
-    fake.fail_next(fake_mu.http_429(retry_after=4))
-    sleeps: list[float] = []
-
-    pages = collect(build_connector(make_source(), fake, sleeps=sleeps))
-
-    assert len(ids(pages)) == 3
-    assert sleeps == [4.0]
-
-
-def test_a_graphql_rate_limit_waits_until_its_reset(fake: FakeMeetup) -> None:
-    fake.add_all(runs(3))
-    fake.fail_next(fake_mu.rate_limited(reset_at=NOW + timedelta(seconds=12)))
-    sleeps: list[float] = []
-
-    pages = collect(build_connector(make_source(), fake, sleeps=sleeps, clock=frozen_clock))
-
-    assert len(ids(pages)) == 3
-    assert sleeps == [12.0]
-    assert len(fake.requests) == 3
-
-
-def test_a_graphql_rate_limit_resetting_in_more_than_a_minute_ends_the_run_for_later(fake: FakeMeetup) -> None:
-    fake.add_all(runs(3))
-    fake.fail_next(fake_mu.rate_limited(reset_at=NOW + timedelta(minutes=10)))
-
-    with pytest.raises(RetryLaterError) as raised:
-        collect(build_connector(make_source(), fake, clock=frozen_clock))
-
-    assert raised.value.retry_after_seconds == 600
-    assert len(fake.requests) == 1
-
-
-def test_a_500_then_success(fake: FakeMeetup) -> None:
-    fake.add_all(runs(3))
-    fake.fail_next(fake_mu.server_error(500))
-    sleeps: list[float] = []
-
-    assert len(ids(collect(build_connector(make_source(), fake, sleeps=sleeps)))) == 3
-    assert len(sleeps) == 1
-
-
-def test_a_timeout_then_success(fake: FakeMeetup) -> None:
-    fake.add_all(runs(3))
-    fake.fail_next(fake_mu.timeout())
-
-    assert len(ids(collect(build_connector(make_source(), fake)))) == 3
-    assert len(fake.requests) == 3
-
-
-def test_a_provider_down_for_good_fails_after_bounded_retries(fake: FakeMeetup) -> None:
-    fake.fail_next(*[fake_mu.server_error(502)] * 4)
-
-    with pytest.raises(ProviderUnavailableError):
-        collect(build_connector(make_source(), fake))
-
-    assert len(fake.requests) == 4
+# --- Failures: GraphQL errors, a source without an area, an answer without data ----------------------------------
 
 
 def test_a_graphql_error_fails_the_run_without_retrying(fake: FakeMeetup) -> None:
@@ -333,26 +266,6 @@ def test_a_graphql_authentication_error_stops_after_one_request(fake: FakeMeetup
         collect(build_connector(make_source(), fake))
 
     assert len(fake.requests) == 1
-
-
-def test_a_wrong_key_stops_after_exactly_one_request(fake: FakeMeetup, settings: Any) -> None:
-    settings.MEETUP_API_KEY = "revoked"
-    fake.add_all(runs(3))
-
-    with pytest.raises(CredentialsRejectedError) as raised:
-        collect(build_connector(make_source(), fake))
-
-    assert raised.value.status_code == 401
-    assert len(fake.requests) == 1
-
-
-def test_a_missing_key_is_a_configuration_error_before_any_request(fake: FakeMeetup, settings: Any) -> None:
-    settings.MEETUP_API_KEY = ""
-
-    with pytest.raises(SourceConfigError, match="MEETUP_API_KEY"):
-        collect(build_connector(make_source(), fake))
-
-    assert fake.requests == []
 
 
 def test_a_source_without_an_area_is_a_configuration_error(fake: FakeMeetup) -> None:
@@ -394,21 +307,7 @@ def test_resuming_from_a_checkpoint_reads_on_from_its_cursor_and_ignores_the_win
     assert variables["filter"]["startDateRange"] == "2026-06-05T12:00:00Z"
 
 
-def test_an_unreadable_checkpoint_starts_the_window_afresh(fake: FakeMeetup) -> None:
-    fake.add_all(runs(2))
-
-    assert ids(collect(build_connector(make_source(), fake), checkpoint={"cursor": 7})) == ["301001", "301002"]
-
-
-def test_the_registry_builds_this_connector_for_meetup_sources() -> None:
-    assert isinstance(connector_for(make_source()), MeetupConnector)
-
-
 # --- Full sync runs ------------------------------------------------------------------------------------------------
-
-
-def _catalogue() -> list[tuple[Any, ...]]:
-    return sorted(Event.objects.values_list("title", "start_utc", "status", "price_min", "is_free", "venue__key"))
 
 
 def test_a_full_sync_stores_the_events_and_a_second_sync_finds_them_unchanged(fake: FakeMeetup) -> None:
@@ -446,63 +345,9 @@ def test_a_full_sync_stores_the_events_and_a_second_sync_finds_them_unchanged(fa
     assert (run_one.lat, run_one.lon, run_one.category) == (52.4843, 13.4063, "sports")
     assert run_one.venue is not None
     assert run_one.venue.key == "meetup:27405011"
-    before = _catalogue()
 
-    second = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW)
-
-    assert second.outcome == SyncOutcome.COMPLETED
-    assert (second.fetched, second.created, second.updated, second.unchanged) == (5, 0, 0, 5)
-    assert _catalogue() == before
-
-
-def test_a_run_told_to_wait_resumes_where_it_stopped_with_nothing_lost_or_doubled(fake: FakeMeetup) -> None:
-    fake.add_all(runs(5))
-    source = make_source()
-    connector = build_connector(source, fake, page_size=2, clock=frozen_clock)
-    pages = connector.pages
-
-    def two_pages_then_wait(**kwargs: Any) -> Any:
-        for number, page in enumerate(pages(**kwargs)):
-            yield page
-            if number == 1:
-                fake.fail_next(fake_mu.rate_limited(reset_at=NOW + timedelta(hours=1)))
-
-    connector.pages = two_pages_then_wait  # type: ignore[method-assign]
-    first = sync.sync_source(source_id=source.pk, connector=connector, now=NOW)
-
-    assert first.outcome == SyncOutcome.INTERRUPTED
-    assert (first.pages, first.created) == (2, 4)
-    assert first.checkpoint is not None
-    assert first.checkpoint["after"] == fake_mu._encode_cursor(3)
-
-    second = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW)
-
-    assert second.outcome == SyncOutcome.COMPLETED
-    assert (second.pages, second.created, second.unchanged) == (1, 1, 0)
-    assert sorted(Event.objects.values_list("title", flat=True)) == [f"Tempelhof run no. {n}" for n in range(1, 6)]
-
-
-def test_a_malformed_body_fails_the_run_and_stores_nothing(fake: FakeMeetup) -> None:
-    fake.add_all(runs(3))
-    fake.fail_next(*[fake_mu.truncated_body()] * 4)
-    source = make_source()
-
-    run = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake), now=NOW)
-
-    assert run.outcome == SyncOutcome.FAILED
-    assert "not JSON" in run.error
-    assert (run.pages, run.fetched) == (0, 0)
-    assert Event.objects.count() == 0
-
-
-def test_a_wrong_key_fails_the_run_after_one_request(fake: FakeMeetup, settings: Any) -> None:
-    settings.MEETUP_API_KEY = "revoked"
-    fake.add_all(runs(3))
-    source = make_source()
-
-    run = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake), now=NOW)
-
-    assert run.outcome == SyncOutcome.FAILED
-    assert "UNAUTHORIZED" in run.error
-    assert len(fake.requests) == 1
-    assert Event.objects.count() == 0
+    assert_a_second_sync_changes_nothing(
+        run,
+        lambda: sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW),
+        *CATALOGUE,
+    )

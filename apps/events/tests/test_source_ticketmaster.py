@@ -1,4 +1,6 @@
-"""The Ticketmaster connector against a fake Discovery API v2 answering in its documented shapes."""
+"""What only the Ticketmaster connector does, against a fake Discovery API v2 answering in its documented shapes:
+the request, the mapping of an event, paging in slices under the deep-paging limit, time-TBA events, the daily
+quota and the spike arrest, pacing. What every connector does is in test_connector_contract.py."""
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -6,14 +8,15 @@ from typing import Any
 
 import pytest
 
-from apps.core.http import CredentialsRejectedError, ProviderUnavailableError, RetryLaterError
+from apps.core.http import RetryLaterError
 from apps.events import services, sync
 from apps.events.models import Event, EventStatus, Source, SyncOutcome, Venue
-from apps.events.sources import connector_for
-from apps.events.sources.base import Page, SourceConfigError
-from apps.events.sources.ticketmaster import REQUESTS_PER_SECOND, TicketmasterConnector, geohash, normalize_event
+from apps.events.sources.base import Page
+from apps.events.sources.ticketmaster import REQUESTS_PER_SECOND, TicketmasterConnector, geohash
+from apps.events.sources.ticketmaster_mapping import normalize_event
 from apps.events.tests.fakes import ticketmaster as tm
-from apps.events.tests.fakes.network import FakeClock, serve
+from apps.events.tests.fakes.network import FakeClock
+from apps.events.tests.resync import assert_a_second_sync_changes_nothing
 
 pytestmark = pytest.mark.django_db
 
@@ -21,15 +24,17 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 WINDOW = (NOW, NOW + timedelta(days=14))
 SATURDAY_EVENING = datetime(2026, 12, 5, 19, 30, tzinfo=UTC)
 
+# What a second sync must leave as it was.
+CATALOGUE = ("title", "start_utc", "timezone", "time_tba", "status", "price_min", "venue__key")
+
 
 @pytest.fixture(autouse=True)
 def _ticketmaster_settings(settings: Any) -> None:
-    settings.TICKETMASTER_API_KEY = tm.API_KEY
-    settings.TICKETMASTER_API_URL = tm.BASE_URL
+    tm.CONTRACT.configure(settings)  # the fake's URL and key
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def fake_clock() -> FakeClock:
     return FakeClock(NOW)
 
 
@@ -64,8 +69,8 @@ def test_geohash_matches_the_reference_values() -> None:
     assert geohash(-33.8688, 151.2093, 5) == "r3gx2"  # Sydney: a southern and eastern point
 
 
-def test_the_request_carries_the_documented_parameters(source: Source, clock: FakeClock) -> None:
-    fake = tm.FakeTicketmaster(_events(1), clock=clock)
+def test_the_request_carries_the_documented_parameters(source: Source, fake_clock: FakeClock) -> None:
+    fake = tm.FakeTicketmaster(_events(1), clock=fake_clock)
 
     _all_pages(tm.build_connector(source, fake))
 
@@ -149,8 +154,8 @@ def test_classifications_map_to_the_taxonomy(classification: Any, category: str)
 # --- Paging -------------------------------------------------------------------------------------------------
 
 
-def test_several_pages_each_with_the_checkpoint_to_resume_after_it(source: Source, clock: FakeClock) -> None:
-    fake = tm.FakeTicketmaster(_events(250, start=NOW + timedelta(hours=3)), clock=clock)
+def test_several_pages_each_with_the_checkpoint_to_resume_after_it(source: Source, fake_clock: FakeClock) -> None:
+    fake = tm.FakeTicketmaster(_events(250, start=NOW + timedelta(hours=3)), clock=fake_clock)
 
     pages = _all_pages(tm.build_connector(source, fake))
 
@@ -170,10 +175,10 @@ def test_several_pages_each_with_the_checkpoint_to_resume_after_it(source: Sourc
     assert len({item.provider_id for item in _items(pages)}) == 250
 
 
-def test_resuming_from_a_checkpoint_ignores_the_window_arguments(source: Source, clock: FakeClock) -> None:
+def test_resuming_from_a_checkpoint_ignores_the_window_arguments(source: Source, fake_clock: FakeClock) -> None:
     events = _events(250, start=NOW + timedelta(hours=3))
-    fake = tm.FakeTicketmaster(events, clock=clock)
-    checkpoint = _all_pages(tm.build_connector(source, tm.FakeTicketmaster(events, clock=clock)))[1].checkpoint
+    fake = tm.FakeTicketmaster(events, clock=fake_clock)
+    checkpoint = _all_pages(tm.build_connector(source, tm.FakeTicketmaster(events, clock=fake_clock)))[1].checkpoint
 
     connector = tm.build_connector(source, fake)
     far_away = datetime(2030, 1, 1, tzinfo=UTC)
@@ -184,19 +189,9 @@ def test_resuming_from_a_checkpoint_ignores_the_window_arguments(source: Source,
     assert [len(p.items) for p in pages] == [50, 0]
 
 
-def test_an_unreadable_checkpoint_starts_the_window_over(source: Source, clock: FakeClock) -> None:
-    fake = tm.FakeTicketmaster(_events(3), clock=clock)
-
-    pages = _all_pages(tm.build_connector(source, fake), checkpoint={"page": "three"})
-
-    assert fake.params[0]["startDateTime"] == "2026-12-01T09:00:00Z"
-    assert fake.params[0]["page"] == "0"
-    assert len(_items(pages)) == 3
-
-
-def test_a_busy_window_is_split_so_paging_never_goes_too_deep(source: Source, clock: FakeClock) -> None:
+def test_a_busy_window_is_split_so_paging_never_goes_too_deep(source: Source, fake_clock: FakeClock) -> None:
     # 1,800 events in three days: a week-long slice holds more than the 1,000 the API lets us page through.
-    fake = tm.FakeTicketmaster(_events(1800, every=timedelta(minutes=2)), clock=clock)
+    fake = tm.FakeTicketmaster(_events(1800, every=timedelta(minutes=2)), clock=fake_clock)
 
     pages = _all_pages(tm.build_connector(source, fake))
 
@@ -209,18 +204,8 @@ def test_a_busy_window_is_split_so_paging_never_goes_too_deep(source: Source, cl
     assert max(len(_items([p])) for p in pages) <= 100
 
 
-def test_an_empty_result_has_no_embedded_events_and_ends_cleanly(source: Source, clock: FakeClock) -> None:
-    fake = tm.FakeTicketmaster([], clock=clock)
-
-    pages = _all_pages(tm.build_connector(source, fake))
-
-    assert [len(p.items) for p in pages] == [0, 0]
-    assert pages[-1].checkpoint is None
-    assert all(p.invalid == [] for p in pages)
-
-
-def test_a_window_that_is_already_over_asks_nothing(source: Source, clock: FakeClock) -> None:
-    fake = tm.FakeTicketmaster(_events(3), clock=clock)
+def test_a_window_that_is_already_over_asks_nothing(source: Source, fake_clock: FakeClock) -> None:
+    fake = tm.FakeTicketmaster(_events(3), clock=fake_clock)
     connector = tm.build_connector(source, fake)
 
     assert list(connector.pages(window_start=NOW, window_end=NOW, checkpoint=None)) == []
@@ -230,13 +215,13 @@ def test_a_window_that_is_already_over_asks_nothing(source: Source, clock: FakeC
 # --- Kinds of events ----------------------------------------------------------------------------------------
 
 
-def test_time_tba_events_are_kept_on_their_date(source: Source, clock: FakeClock) -> None:
+def test_time_tba_events_are_kept_on_their_date(source: Source, fake_clock: FakeClock) -> None:
     fake = tm.FakeTicketmaster(
         [
             tm.event("G5diZ9TBA0001", "Headliner to be announced", start=date(2026, 12, 6), time_tba=True),
             tm.event("G5diZ9ALLDAY1", "Christmas market", start=date(2026, 12, 6), no_specific_time=True),
         ],
-        clock=clock,
+        clock=fake_clock,
     )
 
     items = {i.provider_id: i for i in _items(_all_pages(tm.build_connector(source, fake)))}
@@ -248,8 +233,8 @@ def test_time_tba_events_are_kept_on_their_date(source: Source, clock: FakeClock
     assert (all_day.time_tba, all_day.all_day) == (False, True)
 
 
-def test_an_event_without_price_ranges_has_unknown_prices_not_free(source: Source, clock: FakeClock) -> None:
-    fake = tm.FakeTicketmaster([tm.event("G5diZ9NOPRICE", "Secret show", start=SATURDAY_EVENING)], clock=clock)
+def test_an_event_without_price_ranges_has_unknown_prices_not_free(source: Source, fake_clock: FakeClock) -> None:
+    fake = tm.FakeTicketmaster([tm.event("G5diZ9NOPRICE", "Secret show", start=SATURDAY_EVENING)], clock=fake_clock)
 
     (item,) = _items(_all_pages(tm.build_connector(source, fake)))
 
@@ -266,8 +251,10 @@ def test_an_event_without_price_ranges_has_unknown_prices_not_free(source: Sourc
         ("rescheduled", "rescheduled"),
     ],
 )
-def test_status_codes_map_to_our_statuses(source: Source, clock: FakeClock, code: str, status: str) -> None:
-    fake = tm.FakeTicketmaster([tm.event("G5diZ9STATUS1", "Show", start=SATURDAY_EVENING, status=code)], clock=clock)
+def test_status_codes_map_to_our_statuses(source: Source, fake_clock: FakeClock, code: str, status: str) -> None:
+    fake = tm.FakeTicketmaster(
+        [tm.event("G5diZ9STATUS1", "Show", start=SATURDAY_EVENING, status=code)], clock=fake_clock
+    )
 
     (item,) = _items(_all_pages(tm.build_connector(source, fake)))
 
@@ -275,7 +262,7 @@ def test_status_codes_map_to_our_statuses(source: Source, clock: FakeClock, code
 
 
 def test_unusable_items_are_refused_one_by_one_and_the_rest_of_the_page_goes_in(
-    source: Source, clock: FakeClock
+    source: Source, fake_clock: FakeClock
 ) -> None:
     no_id = tm.event("", "No id", start=SATURDAY_EVENING)
     date_tbd = tm.event("G5diZ9DATETBD", "Date to be decided", start=date(2026, 12, 6), date_tbd=True)
@@ -283,7 +270,7 @@ def test_unusable_items_are_refused_one_by_one_and_the_rest_of_the_page_goes_in(
         "G5diZ9BADGEO1", "Nowhere", start=SATURDAY_EVENING, venues=[tm.venue("Zbad", "Nowhere", lat=95.0, lon=13.4)]
     )
     good = tm.event("G5diZ9GOOD001", "Good", start=SATURDAY_EVENING)
-    fake = tm.FakeTicketmaster([no_id, date_tbd, off_the_map, good], clock=clock)
+    fake = tm.FakeTicketmaster([no_id, date_tbd, off_the_map, good], clock=fake_clock)
 
     pages = _all_pages(tm.build_connector(source, fake))
 
@@ -296,46 +283,23 @@ def test_unusable_items_are_refused_one_by_one_and_the_rest_of_the_page_goes_in(
     }
 
 
-# --- Failures -----------------------------------------------------------------------------------------------
-
-
-def test_over_quota_429_honours_the_reset_header_then_succeeds(source: Source, clock: FakeClock) -> None:
-    fake = tm.FakeTicketmaster(_events(3), clock=clock)
-    fake.fail_next(tm.quota_exceeded(clock, reset_in=12))
-
-    pages = _all_pages(tm.build_connector(source, fake))
-
-    assert len(_items(pages)) == 3
-    assert fake.params[0] == fake.params[1]  # the same page asked again
-    assert 12 in [round(s) for s in clock.sleeps]  # waited for Rate-Limit-Reset, not an arbitrary back-off
-
-
-def test_over_quota_for_longer_than_a_minute_ends_the_run_to_resume_later(source: Source, clock: FakeClock) -> None:
-    fake = tm.FakeTicketmaster(_events(3), clock=clock)
-    fake.fail_next(tm.quota_exceeded(clock, reset_in=3 * 3600))
-
-    with pytest.raises(RetryLaterError) as caught:
-        _all_pages(tm.build_connector(source, fake))
-
-    assert caught.value.retry_after_seconds == pytest.approx(3 * 3600)
-    assert len(fake.requests) == 1
-    assert "tm-test-key" not in str(caught.value)
+# --- The spike arrest, the daily quota, pacing --------------------------------------------------------------
 
 
 def test_a_spike_arrest_backs_off_briefly_instead_of_waiting_for_the_daily_reset(
-    source: Source, clock: FakeClock
+    source: Source, fake_clock: FakeClock
 ) -> None:
-    fake = tm.FakeTicketmaster(_events(3), clock=clock)
-    fake.fail_next(tm.spike_arrest(clock))
+    fake = tm.FakeTicketmaster(_events(3), clock=fake_clock)
+    fake.fail_next(tm.spike_arrest(fake_clock))
 
     pages = _all_pages(tm.build_connector(source, fake))
 
     assert len(_items(pages)) == 3
-    assert clock.slept < 60
+    assert fake_clock.slept < 60
 
 
-def test_the_last_call_of_the_quota_pauses_the_run_with_its_checkpoint(source: Source, clock: FakeClock) -> None:
-    fake = tm.FakeTicketmaster(_events(250, start=NOW + timedelta(hours=3)), clock=clock)
+def test_the_last_call_of_the_quota_pauses_the_run_with_its_checkpoint(source: Source, fake_clock: FakeClock) -> None:
+    fake = tm.FakeTicketmaster(_events(250, start=NOW + timedelta(hours=3)), clock=fake_clock)
     fake.quota_available = 1  # the first answer says none are left until midnight
     connector = tm.build_connector(source, fake)
     iterator = connector.pages(window_start=WINDOW[0], window_end=WINDOW[1], checkpoint=None)
@@ -350,64 +314,8 @@ def test_the_last_call_of_the_quota_pauses_the_run_with_its_checkpoint(source: S
     assert len(fake.requests) == 1  # no request spent on a certain 429
 
 
-def test_a_server_error_is_retried(source: Source, clock: FakeClock) -> None:
-    fake = tm.FakeTicketmaster(_events(3), clock=clock)
-    fake.fail_next(tm.server_error(500))
-
-    pages = _all_pages(tm.build_connector(source, fake))
-
-    assert len(_items(pages)) == 3
-    assert fake.params[0] == fake.params[1]
-    assert 0 < clock.slept < 60
-
-
-def test_a_timeout_is_retried(source: Source, clock: FakeClock) -> None:
-    fake = tm.FakeTicketmaster(_events(3), clock=clock)
-    fake.fail_next(tm.timeout(), tm.timeout())
-
-    pages = _all_pages(tm.build_connector(source, fake))
-
-    assert len(_items(pages)) == 3
-    assert len(fake.requests) == 4  # two timeouts, then the first slice and the second
-
-
-def test_a_provider_that_keeps_failing_gives_up_after_the_attempts(source: Source, clock: FakeClock) -> None:
-    fake = tm.FakeTicketmaster(_events(3), clock=clock)
-    fake.fail_next(*[tm.server_error(502)] * 4)
-
-    with pytest.raises(ProviderUnavailableError):
-        _all_pages(tm.build_connector(source, fake))
-
-    assert len(fake.requests) == 4
-
-
-def test_a_wrong_key_stops_at_once_without_retrying(source: Source, clock: FakeClock, settings: Any) -> None:
-    settings.TICKETMASTER_API_KEY = "not-the-key"
-    fake = tm.FakeTicketmaster(_events(3), clock=clock)
-
-    with pytest.raises(CredentialsRejectedError) as caught:
-        _all_pages(tm.build_connector(source, fake))
-
-    assert len(fake.requests) == 1
-    assert clock.sleeps == []
-    assert "oauth.v2.InvalidApiKey" in str(caught.value)
-    assert "not-the-key" not in str(caught.value)
-
-
-def test_a_missing_key_is_a_configuration_error_before_any_request(
-    source: Source, clock: FakeClock, settings: Any
-) -> None:
-    settings.TICKETMASTER_API_KEY = ""
-    fake = tm.FakeTicketmaster(_events(3), clock=clock)
-
-    with pytest.raises(SourceConfigError, match="TICKETMASTER_API_KEY"):
-        _all_pages(tm.build_connector(source, fake))
-
-    assert fake.requests == []
-
-
-def test_requests_are_paced_under_two_per_second(source: Source, clock: FakeClock) -> None:
-    fake = tm.FakeTicketmaster(_events(450), clock=clock)
+def test_requests_are_paced_under_two_per_second(source: Source, fake_clock: FakeClock) -> None:
+    fake = tm.FakeTicketmaster(_events(450), clock=fake_clock)
 
     _all_pages(tm.build_connector(source, fake))
 
@@ -419,13 +327,7 @@ def test_requests_are_paced_under_two_per_second(source: Source, clock: FakeCloc
 # --- Through a sync run ---------------------------------------------------------------------------------------
 
 
-def _catalogue() -> list[tuple[Any, ...]]:
-    return sorted(
-        Event.objects.values_list("title", "start_utc", "timezone", "time_tba", "status", "price_min", "venue__key")
-    )
-
-
-def _city(clock: FakeClock) -> list[dict[str, Any]]:
+def _city() -> list[dict[str, Any]]:
     """A fortnight in Berlin: 230 timed events over three venues, a time-TBA one, a cancelled one, a bad one."""
     venues = [tm.venue(), tm.COLUMBIAHALLE, tm.TEMPODROM]
     events = [
@@ -445,9 +347,9 @@ def _city(clock: FakeClock) -> list[dict[str, Any]]:
 
 
 def test_a_full_sync_fills_the_catalogue_and_a_second_reports_everything_unchanged(
-    source: Source, clock: FakeClock
+    source: Source, fake_clock: FakeClock
 ) -> None:
-    fake = tm.FakeTicketmaster(_city(clock), clock=clock)
+    fake = tm.FakeTicketmaster(_city(), clock=fake_clock)
 
     run = sync.sync_source(source_id=source.pk, connector=tm.build_connector(source, fake), now=NOW)
 
@@ -463,97 +365,9 @@ def test_a_full_sync_fills_the_catalogue_and_a_second_reports_everything_unchang
     assert Event.objects.get(title="Cancelled tour").status == EventStatus.CANCELLED
     assert Event.objects.get(title="Concert 5").price_min is None
     assert Event.objects.get(title="Concert 1").price_min == Decimal("16.00")
-    before = _catalogue()
 
-    again = sync.sync_source(source_id=source.pk, connector=tm.build_connector(source, fake), now=NOW)
-
-    assert again.outcome == SyncOutcome.COMPLETED
-    assert (again.fetched, again.created, again.updated, again.unchanged, again.failed) == (233, 0, 0, 232, 1)
-    assert _catalogue() == before
-
-
-def test_a_provider_cancelling_an_event_marks_it_cancelled(source: Source, clock: FakeClock) -> None:
-    fake = tm.FakeTicketmaster([tm.event("G5diZ9SHOW001", "Show", start=SATURDAY_EVENING)], clock=clock)
-    sync.sync_source(source_id=source.pk, connector=tm.build_connector(source, fake), now=NOW)
-
-    fake.events = [tm.event("G5diZ9SHOW001", "Show", start=SATURDAY_EVENING, status="cancelled")]
-    run = sync.sync_source(source_id=source.pk, connector=tm.build_connector(source, fake), now=NOW)
-
-    assert (run.created, run.updated) == (0, 1)
-    assert Event.objects.get().status == EventStatus.CANCELLED
-
-
-def test_a_run_stopped_by_the_quota_resumes_to_the_same_catalogue(source: Source, clock: FakeClock) -> None:
-    clean_source = services.source_create(
-        provider="ticketmaster", name="tm-clean", near=(52.52, 13.405), radius_km=12.5
+    assert_a_second_sync_changes_nothing(
+        run,
+        lambda: sync.sync_source(source_id=source.pk, connector=tm.build_connector(source, fake), now=NOW),
+        *CATALOGUE,
     )
-    sync.sync_source(
-        source_id=clean_source.pk,
-        connector=tm.build_connector(clean_source, tm.FakeTicketmaster(_city(clock), clock=clock)),
-        now=NOW,
-    )
-    uninterrupted = sorted(
-        Event.objects.filter(records__source=clean_source).values_list("title", "start_utc", "status")
-    )
-
-    fake = tm.FakeTicketmaster(_city(clock), clock=clock)
-    fake.fail_next(*[lambda r: fake.answer(r)] * 3, tm.quota_exceeded(clock, reset_in=2 * 3600))
-    first = sync.sync_source(source_id=source.pk, connector=tm.build_connector(source, fake), now=NOW)
-
-    assert first.outcome == SyncOutcome.INTERRUPTED
-    assert first.pages == 3
-    assert first.checkpoint is not None
-    resume_at = dict(first.checkpoint)
-
-    fake.requests.clear()
-    second = sync.sync_source(
-        source_id=source.pk, connector=tm.build_connector(source, fake), now=NOW + timedelta(hours=2)
-    )
-
-    assert second.outcome == SyncOutcome.COMPLETED, second.error
-    assert fake.params[0]["startDateTime"] == resume_at["slice_start"]
-    assert fake.params[0]["page"] == str(resume_at["page"])
-    resumed = sorted(Event.objects.filter(records__source=source).values_list("title", "start_utc", "status"))
-    assert resumed == uninterrupted
-    assert first.created + second.created == len(uninterrupted)
-
-
-def test_a_malformed_body_fails_the_run_and_stores_nothing(source: Source, clock: FakeClock) -> None:
-    fake = tm.FakeTicketmaster(_events(3), clock=clock)
-    fake.fail_next(*[tm.malformed_body()] * 4)
-
-    run = sync.sync_source(source_id=source.pk, connector=tm.build_connector(source, fake), now=NOW)
-
-    assert run.outcome == SyncOutcome.FAILED
-    assert "malformed" in run.error
-    assert (run.fetched, run.created, run.pages) == (0, 0, 0)
-    assert Event.objects.count() == 0
-    assert Venue.objects.count() == 0
-
-
-def test_a_wrong_key_fails_the_run_after_exactly_one_request(source: Source, clock: FakeClock, settings: Any) -> None:
-    settings.TICKETMASTER_API_KEY = "revoked-key"
-    fake = tm.FakeTicketmaster(_events(3), clock=clock)
-
-    run = sync.sync_source(source_id=source.pk, connector=tm.build_connector(source, fake), now=NOW)
-
-    assert run.outcome == SyncOutcome.FAILED
-    assert "refused the API key" in run.error
-    assert "revoked-key" not in run.error
-    assert len(fake.requests) == 1
-    assert Event.objects.count() == 0
-
-
-def test_through_a_real_local_server_with_the_configured_url(source: Source, clock: FakeClock, settings: Any) -> None:
-    fake = tm.FakeTicketmaster(_events(120), clock=clock)
-    fake.fail_next(tm.server_error(503), tm.quota_exceeded(clock, reset_in=2))
-    with serve(fake.handle) as base_url:
-        settings.TICKETMASTER_API_URL = base_url
-        assert isinstance(connector_for(source), TicketmasterConnector)  # what sync uses when given no connector
-        connector = TicketmasterConnector(source, sleep=clock.sleep, clock=clock.time)  # real client, fake clock
-
-        run = sync.sync_source(source_id=source.pk, connector=connector, now=NOW)
-
-    assert run.outcome == SyncOutcome.COMPLETED, run.error
-    assert run.created == Event.objects.count() == 120
-    assert fake.requests[0].url.params["apikey"] == tm.API_KEY

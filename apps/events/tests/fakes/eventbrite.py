@@ -5,9 +5,10 @@ them: bearer-token auth (401 `INVALID_AUTH` otherwise), `status`, `order_by`, `t
 `start_date.range_start`/`range_end`, `page_size`, `continuation`/`page` and `expand`, and a body of
 `{"pagination": {...}, "events": [...]}` whose events carry every documented field of the Event object (the
 `venue` and `ticket_availability` expansions only when asked for). Failures are scripted per request with
-`fail_next(...)`: Eventbrite's 429 `HIT_RATE_LIMIT` with `Retry-After`, a 500, a timeout, a truncated body.
+`fail_next(...)`: Eventbrite's 429 `HIT_RATE_LIMIT` with `Retry-After`, a 500, a truncated body (and the
+shared timeout).
 
-    fake = FakeEventbrite()
+    fake = FakeEventbrite(clock=FakeClock(NOW))
     fake.add_organization("1001", [event("5001", name="Jazz night", start=...)])
     connector = build_connector(source, fake)   # settings: EVENTBRITE_API_URL=BASE_URL, EVENTBRITE_API_KEY=API_KEY
 """
@@ -15,26 +16,25 @@ them: bearer-token auth (401 `INVALID_AUTH` otherwise), `status`, `order_by`, `t
 import base64
 import json
 import re
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from apps.core.http import RateLimiter, RetryPolicy
+from apps.events import services
+from apps.events.models import Source
 from apps.events.sources.eventbrite import EventbriteConnector
-
-if TYPE_CHECKING:
-    from apps.events.models import Source
+from apps.events.tests.fakes import network
+from apps.events.tests.fakes.contract import ContractKit, title
+from apps.events.tests.fakes.network import FakeClock, FakeProvider, Responder
 
 API_KEY = "eventbrite-test-token"
 BASE_URL = "https://eventbrite.test"
 DEFAULT_PAGE_SIZE = 50
-
-Responder = Callable[[httpx.Request], httpx.Response]
+ORGANIZATION = "1001"  # the organisation a source follows unless told otherwise
 
 _PATH = re.compile(r"^/v3/(organizations|venues)/([^/]+)/events/$")
 
@@ -207,13 +207,6 @@ def server_error(status: int = 500) -> Responder:
     return lambda request: httpx.Response(status, json=body)
 
 
-def timeout() -> Responder:
-    def respond(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("timed out reading the answer", request=request)
-
-    return respond
-
-
 def truncated_body() -> Responder:
     """A 200 whose JSON stops half-way, as when a connection drops mid-body."""
     text = b'{"pagination": {"object_count": 3, "page_number": 1, "page_size": 50, "page_co'
@@ -228,15 +221,21 @@ def wrong_shape() -> Responder:
 # --- The fake server --------------------------------------------------------------------------------------------
 
 
-class FakeEventbrite:
-    def __init__(self, *, api_key: str = API_KEY, page_size: int = DEFAULT_PAGE_SIZE, now: datetime | None = None):
+class FakeEventbrite(FakeProvider):
+    def __init__(
+        self,
+        *,
+        clock: FakeClock,
+        api_key: str = API_KEY,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        now: datetime | None = None,
+    ) -> None:
+        super().__init__(clock=clock)
         self.api_key = api_key
         self.default_page_size = page_size
         self.now = now  # for time_filter=current_future; None: every event is current or future
         self.organizations: dict[str, list[dict[str, Any]]] = {}
         self.venues: dict[str, list[dict[str, Any]]] = {}
-        self.requests: list[httpx.Request] = []
-        self._script: deque[Responder] = deque()
 
     def add_organization(self, organization_id: str, events: Iterable[dict[str, Any]]) -> None:
         self.organizations.setdefault(organization_id, []).extend(events)
@@ -244,20 +243,10 @@ class FakeEventbrite:
     def add_venue(self, venue_id: str, events: Iterable[dict[str, Any]]) -> None:
         self.venues.setdefault(venue_id, []).extend(events)
 
-    def fail_next(self, *responders: Responder) -> None:
-        """The next requests get these answers, one each, before the fake answers normally again."""
-        self._script.extend(responders)
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handle)
-
     def params(self, index: int = -1) -> dict[str, str]:
         return dict(self.requests[index].url.params)
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if self._script:
-            return self._script.popleft()(request)
+    def answer(self, request: httpx.Request) -> httpx.Response:
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return httpx.Response(
                 401, json=error_body(401, "INVALID_AUTH", "The OAuth token you provided was invalid.")
@@ -349,15 +338,51 @@ def _utc(text: str) -> datetime:
 # --- The connector under test, wired to the fake ----------------------------------------------------------------
 
 
-def build_connector(
-    source: "Source", fake: FakeEventbrite, *, sleeps: list[float] | None = None, page_size: int = 2
-) -> EventbriteConnector:
-    """The real connector talking to `fake`: retry sleeps are recorded in `sleeps` instead of slept."""
-    record: Callable[[float], None] = sleeps.append if sleeps is not None else (lambda seconds: None)
-    return EventbriteConnector(
-        source,
-        transport=fake.transport(),
-        policy=RetryPolicy(attempts=4, base_delay=0.5, max_backoff=20.0, max_wait=60.0, sleep=record),
-        rate_limiter=RateLimiter(1000.0, sleep=lambda seconds: None),
-        page_size=page_size,
-    )
+def build_connector(source: Source, fake: FakeEventbrite, *, page_size: int = 2) -> EventbriteConnector:
+    """The real connector talking to `fake`, unpaced: the fake clock's sleeps are the retry waits alone."""
+    return network.build_connector(EventbriteConnector, source, fake, paced=False, page_size=page_size)
+
+
+# --- The connector contract ---------------------------------------------------------------------------------
+
+
+class Contract(ContractKit):
+    provider = "eventbrite"
+    malformed_marker = "not JSON"
+    credentials_markers = ("INVALID_AUTH",)
+    base_url = BASE_URL
+    secret = API_KEY
+
+    def __init__(self) -> None:
+        super().__init__(
+            rate_limits={"retry-after": lambda clock, seconds: rate_limited(retry_after=int(seconds))},
+            server_error=server_error,
+            malformed_body=truncated_body,
+        )
+
+    def source(self, name: str, base_url: str | None = None) -> Source:
+        return services.source_create(provider="eventbrite", name=name, options={"organization_id": ORGANIZATION})
+
+    def fake(self, clock: FakeClock, events: Sequence[Any] = ()) -> FakeEventbrite:
+        fake = FakeEventbrite(clock=clock)
+        fake.add_organization(ORGANIZATION, events)
+        return fake
+
+    def serve(self, fake: FakeProvider, events: Sequence[Any]) -> None:
+        assert isinstance(fake, FakeEventbrite)
+        fake.organizations[ORGANIZATION] = list(events)
+
+    def provider_id(self, number: int) -> str:
+        return str(5001 + number)
+
+    def event(self, number: int, start: datetime, *, cancelled: bool = False) -> Any:
+        status = "canceled" if cancelled else "live"
+        return event(self.provider_id(number), name=title(number), start=start, status=status)
+
+    def undated_event(self, number: int, day: datetime) -> tuple[Any, str]:
+        undated = event(self.provider_id(number), name=title(number), start=day)
+        undated["start"] = {"timezone": "America/New_York", "local": None, "utc": None}
+        return undated, "missing start"
+
+
+CONTRACT = Contract()

@@ -3,28 +3,27 @@
 `vevent(...)` writes one VEVENT from keyword properties (values as they appear on the wire, so a test can
 write exactly what a publisher would), `vcalendar(...)` wraps them with the usual header and optional
 VTIMEZONE / X-WR-TIMEZONE, and `FakeFeed` serves the text (as `text/calendar`) with failures scripted per
-request: 429 with Retry-After, 5xx, a timeout, a body that is not iCalendar, a private feed's 401.
+request: 429 with Retry-After, 5xx, a body that is not iCalendar, a private feed's 401 (and the shared timeout).
 
     fake = FakeFeed(vcalendar(vevent(UID="a@x", DTSTART="20261205T190000Z", SUMMARY="Jazz")), clock=clock)
     connector = build_connector(source, fake)
 """
 
-from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
+from apps.events import services
+from apps.events.models import Source
 from apps.events.sources.ics import IcsConnector
-from apps.events.tests.fakes.network import FakeClock
-
-if TYPE_CHECKING:
-    from apps.events.models import Source
+from apps.events.tests.fakes import network
+from apps.events.tests.fakes.contract import ContractKit, title
+from apps.events.tests.fakes.network import FakeClock, FakeProvider, Responder
 
 FEED_URL = "https://calendar.example.test/kulturbrauerei/events.ics"
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
-
-Responder = Callable[[httpx.Request], httpx.Response]
 
 # The VTIMEZONE that publishers (Google, Outlook, Thunderbird) embed for Europe/Berlin.
 VTIMEZONE_BERLIN = """BEGIN:VTIMEZONE
@@ -91,13 +90,6 @@ def server_error(status: int = 503) -> Responder:
     return lambda request: httpx.Response(status, text="Service Unavailable")
 
 
-def timeout() -> Responder:
-    def respond(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("timed out", request=request)
-
-    return respond
-
-
 def unauthorized() -> Responder:
     return lambda request: httpx.Response(
         401, text="Unauthorized", headers={"WWW-Authenticate": 'Basic realm="calendar"'}
@@ -119,31 +111,79 @@ def broken_calendar() -> Responder:
 # --- The fake feed ---------------------------------------------------------------------------------------------
 
 
-class FakeFeed:
+class FakeFeed(FakeProvider):
     """Serves `text` at any path; `redirect_from` paths answer 301 to `FEED_URL`'s path first."""
 
     def __init__(self, text: str, *, clock: FakeClock, redirect_from: str | None = None) -> None:
+        super().__init__(clock=clock)
         self.text = text
-        self.clock = clock
         self.redirect_from = redirect_from
-        self.requests: list[httpx.Request] = []
-        self._script: deque[Responder] = deque()
 
-    def fail_next(self, *responders: Responder) -> None:
-        self._script.extend(responders)
-
-    @property
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handle)
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if self._script:
-            return self._script.popleft()(request)
+    def answer(self, request: httpx.Request) -> httpx.Response:
         if self.redirect_from and request.url.path == self.redirect_from:
             return httpx.Response(301, headers={"Location": str(request.url.copy_with(path=httpx.URL(FEED_URL).path))})
         return httpx.Response(200, content=self.text.encode(), headers={"Content-Type": CALENDAR_TYPE})
 
 
-def build_connector(source: "Source", fake: FakeFeed, **options: Any) -> IcsConnector:
-    return IcsConnector(source, transport=fake.transport, sleep=fake.clock.sleep, clock=fake.clock.time, **options)
+def build_connector(source: Source, fake: FakeFeed, *, max_bytes: int | None = None) -> IcsConnector:
+    """The real connector on the fake's transport and clock, paced as in production; `max_bytes` lowers the cap."""
+    connector = network.build_connector(IcsConnector, source, fake)
+    if max_bytes is not None:
+        connector.max_bytes = max_bytes
+    return connector
+
+
+# --- The connector contract ---------------------------------------------------------------------------------
+
+
+class Contract(ContractKit):
+    provider = "ics"
+    malformed_marker = "FeedError"
+    credentials_markers = ("answered 401",)
+
+    def __init__(self) -> None:
+        super().__init__(
+            rate_limits={"retry-after": lambda clock, seconds: rate_limited(retry_after=int(seconds))},
+            server_error=server_error,
+            malformed_body=broken_calendar,
+        )
+
+    def source(self, name: str, base_url: str | None = None) -> Source:
+        url = f"{base_url}{httpx.URL(FEED_URL).path}" if base_url else FEED_URL
+        return services.source_create(provider="ics", name=name, options={"url": url})
+
+    def fake(self, clock: FakeClock, events: Sequence[Any] = ()) -> FakeFeed:
+        return FakeFeed(vcalendar(*events), clock=clock)
+
+    def serve(self, fake: FakeProvider, events: Sequence[Any]) -> None:
+        assert isinstance(fake, FakeFeed)
+        fake.text = vcalendar(*events)
+
+    def provider_id(self, number: int) -> str:
+        return f"contract-{number}@kulturbrauerei.de"
+
+    def event(self, number: int, start: datetime, *, cancelled: bool = False) -> Any:
+        return vevent(
+            UID=self.provider_id(number),
+            DTSTART=_utc_text(start),
+            SUMMARY=title(number),
+            STATUS="CANCELLED" if cancelled else "CONFIRMED",
+        )
+
+    def undated_event(self, number: int, day: datetime) -> tuple[Any, str]:
+        return vevent(UID=self.provider_id(number), SUMMARY=title(number)), "VEVENT without DTSTART"
+
+    def reject_credentials(self, settings: Any, fake: FakeProvider) -> str:
+        fake.fail_next(unauthorized())  # a private feed: refused before anything else is asked
+        return ""
+
+    def misconfigure(self, settings: Any, source: Source) -> str:
+        source.options = {"url": "ftp://example.test/a.ics"}
+        return "options.url"
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+CONTRACT = Contract()

@@ -6,9 +6,9 @@ It answers the `eventSearch` query of Meetup's published schema: an `EventSearch
 connector selects, named as in the schema (`dateTime`, `endTime`, `eventUrl`, `status`, `eventType`,
 `featuredEventPhoto`, `venues`, `feeSettings`, `group`). A wrong token gets 401; failures are scripted per
 request with `fail_next(...)`: HTTP 429 with `Retry-After`, GraphQL `RATE_LIMITED` errors (HTTP 200, with
-`resetAt`), other GraphQL errors, a 500, a timeout, a truncated body.
+`resetAt`), other GraphQL errors, a 500, a truncated body (and the shared timeout).
 
-    fake = FakeMeetup()
+    fake = FakeMeetup(clock=FakeClock(NOW))
     fake.add(event("301001", title="Sunrise run", start=...))
     connector = build_connector(source, fake)   # settings: MEETUP_API_URL=BASE_URL, MEETUP_API_KEY=API_KEY
 """
@@ -16,24 +16,23 @@ request with `fail_next(...)`: HTTP 429 with `Retry-After`, GraphQL `RATE_LIMITE
 import base64
 import json
 import math
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from apps.core.http import RateLimiter, RetryPolicy
+from apps.events import services
+from apps.events.models import Source
 from apps.events.sources.meetup import MeetupConnector
-
-if TYPE_CHECKING:
-    from apps.events.models import Source
+from apps.events.tests.fakes import network
+from apps.events.tests.fakes.contract import ContractKit, title
+from apps.events.tests.fakes.network import FakeClock, FakeProvider, Responder
 
 API_KEY = "meetup-test-token"
 BASE_URL = "https://meetup.test"
-
-Responder = Callable[[httpx.Request], httpx.Response]
+BERLIN = (52.52, 13.405)
 
 
 # --- Documented shapes ----------------------------------------------------------------------------------------
@@ -171,13 +170,6 @@ def server_error(status: int = 500) -> Responder:
     return lambda request: httpx.Response(status, text="<html><body><h1>500 Internal Server Error</h1></body></html>")
 
 
-def timeout() -> Responder:
-    def respond(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("timed out reading the answer", request=request)
-
-    return respond
-
-
 def truncated_body() -> Responder:
     text = b'{"data": {"eventSearch": {"totalCount": 4, "pageInfo": {"hasNextPage": tr'
     return lambda request: httpx.Response(200, headers={"Content-Type": "application/json"}, content=text)
@@ -186,12 +178,11 @@ def truncated_body() -> Responder:
 # --- The fake server --------------------------------------------------------------------------------------------
 
 
-class FakeMeetup:
-    def __init__(self, *, api_key: str = API_KEY) -> None:
+class FakeMeetup(FakeProvider):
+    def __init__(self, *, clock: FakeClock, api_key: str = API_KEY) -> None:
+        super().__init__(clock=clock)
         self.api_key = api_key
         self.events: list[dict[str, Any]] = []
-        self.requests: list[httpx.Request] = []
-        self._script: deque[Responder] = deque()
 
     def add(self, *events: dict[str, Any]) -> None:
         self.events.extend(events)
@@ -199,21 +190,11 @@ class FakeMeetup:
     def add_all(self, events: Iterable[dict[str, Any]]) -> None:
         self.events.extend(events)
 
-    def fail_next(self, *responders: Responder) -> None:
-        """The next requests get these answers, one each, before the fake answers normally again."""
-        self._script.extend(responders)
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handle)
-
     def body(self, index: int = -1) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(self.requests[index].content)
         return result
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if self._script:
-            return self._script.popleft()(request)
+    def answer(self, request: httpx.Request) -> httpx.Response:
         if request.method != "POST" or request.url.path != "/gql-ext":
             return httpx.Response(404, text="Not Found")
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
@@ -250,9 +231,8 @@ class FakeMeetup:
         radius = float(flt.get("radius") or 25.0)
         chosen = []
         for node in self.events:
-            moment = _when(node["dateTime"])
-            assert moment is not None
-            if (start and moment < start) or (end and moment > end):
+            moment = _when(node["dateTime"])  # None: a broken node the search lets through, as a test wants it
+            if moment is not None and ((start and moment < start) or (end and moment > end)):
                 continue
             physical = [v for v in node["venues"] if v["venueType"] != "online"]
             if physical and _miles(flt["lat"], flt["lon"], physical[0]["lat"], physical[0]["lon"]) > radius:
@@ -304,23 +284,58 @@ def _miles(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 # --- The connector under test, wired to the fake ----------------------------------------------------------------
 
 
-def build_connector(
-    source: "Source",
-    fake: FakeMeetup,
-    *,
-    sleeps: list[float] | None = None,
-    page_size: int = 2,
-    clock: Callable[[], float] | None = None,
-) -> MeetupConnector:
-    """The real connector talking to `fake`: retry sleeps are recorded in `sleeps` instead of slept."""
-    record: Callable[[float], None] = sleeps.append if sleeps is not None else (lambda seconds: None)
-    policy = RetryPolicy(attempts=4, base_delay=0.5, max_backoff=20.0, max_wait=60.0, sleep=record)
-    if clock is not None:
-        policy = RetryPolicy(attempts=4, base_delay=0.5, max_backoff=20.0, max_wait=60.0, sleep=record, clock=clock)
-    return MeetupConnector(
-        source,
-        transport=fake.transport(),
-        policy=policy,
-        rate_limiter=RateLimiter(1000.0, sleep=lambda seconds: None),
-        page_size=page_size,
-    )
+def build_connector(source: Source, fake: FakeMeetup, *, page_size: int = 2) -> MeetupConnector:
+    """The real connector talking to `fake`, unpaced: the fake clock's sleeps are the retry waits alone."""
+    return network.build_connector(MeetupConnector, source, fake, paced=False, page_size=page_size)
+
+
+# --- The connector contract ---------------------------------------------------------------------------------
+
+
+class Contract(ContractKit):
+    provider = "meetup"
+    malformed_marker = "not JSON"
+    credentials_markers = ("UNAUTHORIZED",)
+    base_url = BASE_URL
+    secret = API_KEY
+
+    def __init__(self) -> None:
+        super().__init__(
+            rate_limits={
+                "graphql-reset-at": lambda clock, seconds: (
+                    lambda request: rate_limited(
+                        reset_at=datetime.fromtimestamp(clock.now + seconds, UTC)  # from when it answers
+                    )(request)
+                ),
+                "retry-after": lambda clock, seconds: http_429(retry_after=int(seconds)),
+            },
+            server_error=server_error,
+            malformed_body=truncated_body,
+        )
+
+    def source(self, name: str, base_url: str | None = None) -> Source:
+        return services.source_create(provider="meetup", name=name, near=BERLIN, radius_km=16.09344)
+
+    def fake(self, clock: FakeClock, events: Sequence[Any] = ()) -> FakeMeetup:
+        fake = FakeMeetup(clock=clock)
+        fake.add_all(events)
+        return fake
+
+    def serve(self, fake: FakeProvider, events: Sequence[Any]) -> None:
+        assert isinstance(fake, FakeMeetup)
+        fake.events = list(events)
+
+    def provider_id(self, number: int) -> str:
+        return str(301001 + number)
+
+    def event(self, number: int, start: datetime, *, cancelled: bool = False) -> Any:
+        status = "CANCELLED" if cancelled else "ACTIVE"
+        return event(self.provider_id(number), title=title(number), start=start, status=status)
+
+    def undated_event(self, number: int, day: datetime) -> tuple[Any, str]:
+        undated = event(self.provider_id(number), title=title(number), start=day)
+        undated["dateTime"] = undated["endTime"] = None
+        return undated, "missing start"
+
+
+CONTRACT = Contract()

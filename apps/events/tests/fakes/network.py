@@ -2,6 +2,9 @@
 
 - `FakeClock`: a clock whose `sleep` only moves time forward, so retries, back-off and pacing never wait
   and tests can still read what would have been slept.
+- `FakeProvider`: what every fake provider does around its own answers: it keeps each request (and when it
+  came), and answers with scripted failures first (`fail_next`), then as the provider would (`answer`).
+- `build_connector(cls, source, fake)`: the real connector on the fake's transport and clock.
 - `serve(handler)`: runs a fake provider handler (`httpx.Request -> httpx.Response`, the same function an
   `httpx.MockTransport` takes) behind a real HTTP server on 127.0.0.1, for tests that must go through real
   sockets and the connector's own client.
@@ -9,13 +12,23 @@
 
 import contextlib
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
+from apps.core.http import RateLimiter
+from apps.events.sources.base import Connector
+
+if TYPE_CHECKING:
+    from apps.events.models import Source
+
 Handler = Callable[[httpx.Request], httpx.Response]
+Responder = Handler  # one scripted answer to one request
+C = TypeVar("C", bound=Connector)
 
 
 class FakeClock:
@@ -35,6 +48,56 @@ class FakeClock:
     @property
     def slept(self) -> float:
         return sum(self.sleeps)
+
+
+class FakeProvider:
+    """Keeps every request (`requests`, and on the clock `request_times`) and answers it: with the next scripted
+    responder while there is one, else with `answer`, the provider's normal answer."""
+
+    def __init__(self, *, clock: FakeClock) -> None:
+        self.clock = clock
+        self.requests: list[httpx.Request] = []
+        self.request_times: list[float] = []
+        self._script: deque[Responder] = deque()
+
+    def fail_next(self, *responders: Responder) -> None:
+        """The next requests get these answers, one each, before the provider answers normally again."""
+        self._script.extend(responders)
+
+    @property
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        self.request_times.append(self.clock.now)
+        if self._script:
+            return self._script.popleft()(request)
+        return self.answer(request)
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        raise NotImplementedError
+
+
+def timeout() -> Responder:
+    """The provider accepts the connection and never answers in time."""
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out reading the answer", request=request)
+
+    return respond
+
+
+def build_connector(
+    cls: type[C], source: "Source", fake: FakeProvider, *, paced: bool = True, page_size: int | None = None
+) -> C:
+    """The real connector talking to `fake`: nothing leaves the process and every wait only moves the fake's
+    clock. Unpaced, its pacing never waits, so that `clock.sleeps` holds the retry waits alone."""
+    clock = fake.clock
+    limiter = None if paced else RateLimiter(1000.0, sleep=lambda seconds: None)
+    return cls(
+        source, transport=fake.transport, sleep=clock.sleep, clock=clock.time, rate_limiter=limiter, page_size=page_size
+    )
 
 
 # Hop-by-hop and framing headers are the server's business, not the fake's.

@@ -12,33 +12,31 @@ request with `fail_next(...)`: the 429 quota fault, a spike arrest, a 500, a tim
 (developer.ticketmaster.com, Discovery API v2, "Event Search") field for field.
 
     fake = FakeTicketmaster([event("G5diZ9fFAbcd1", "Jazz night", start=...)], clock=clock)
-    connector = build_connector(source, fake, clock)   # settings: TICKETMASTER_API_URL=BASE_URL, ..._KEY=API_KEY
+    connector = build_connector(source, fake)   # settings: TICKETMASTER_API_URL=BASE_URL, ..._KEY=API_KEY
 """
 
 import copy
 import json
 import math
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from apps.events import services
+from apps.events.models import Source
 from apps.events.sources.ticketmaster import TicketmasterConnector
-from apps.events.tests.fakes.network import FakeClock
-
-if TYPE_CHECKING:
-    from apps.events.models import Source
+from apps.events.tests.fakes import network
+from apps.events.tests.fakes.contract import ContractKit, title
+from apps.events.tests.fakes.network import FakeClock, FakeProvider, Responder
 
 API_KEY = "tm-test-key"
 BASE_URL = "https://app.ticketmaster.test"
 EVENTS_PATH = "/discovery/v2/events.json"
 DAILY_QUOTA = 5000
 JSON_TYPE = "application/json;charset=utf-8"
-
-Responder = Callable[[httpx.Request], httpx.Response]
 
 
 # --- Documented shapes ----------------------------------------------------------------------------------------
@@ -359,13 +357,6 @@ def server_error(status: int = 500) -> Responder:
     return lambda request: _json(status, body)
 
 
-def timeout() -> Responder:
-    def respond(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("timed out", request=request)
-
-    return respond
-
-
 def malformed_body() -> Responder:
     """A 200 whose JSON breaks off half-way."""
     text = json.dumps({"_links": {"self": {"href": EVENTS_PATH}}, "_embedded": {"events": [DOCUMENTED_EVENT]}})
@@ -377,36 +368,18 @@ def malformed_body() -> Responder:
 # --- The fake API ------------------------------------------------------------------------------------------
 
 
-class FakeTicketmaster:
-    """Answers like the Discovery API over `events`; every request is kept in `requests` (with `request_times`)."""
+class FakeTicketmaster(FakeProvider):
+    """Answers like the Discovery API over `events`."""
 
     def __init__(self, events: Iterable[dict[str, Any]] = (), *, clock: FakeClock, api_key: str = API_KEY) -> None:
+        super().__init__(clock=clock)
         self.events = list(events)
-        self.clock = clock
         self.api_key = api_key
         self.quota_available = DAILY_QUOTA - 277
-        self.requests: list[httpx.Request] = []
-        self.request_times: list[float] = []
-        self._script: deque[Responder] = deque()
-
-    def fail_next(self, *responders: Responder) -> None:
-        """The next requests get these answers, in order, before the API answers normally again."""
-        self._script.extend(responders)
-
-    @property
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handle)
 
     @property
     def params(self) -> list[dict[str, str]]:
         return [dict(r.url.params) for r in self.requests]
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        self.request_times.append(self.clock.now)
-        if self._script:
-            return self._script.popleft()(request)
-        return self.answer(request)
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         if request.method != "GET" or request.url.path != EVENTS_PATH:
@@ -455,8 +428,49 @@ def _parse(value: str | None) -> datetime | None:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def build_connector(source: "Source", fake: FakeTicketmaster, **options: Any) -> TicketmasterConnector:
-    """The connector on the fake's transport and clock: nothing leaves the process and nothing waits."""
-    return TicketmasterConnector(
-        source, transport=fake.transport, sleep=fake.clock.sleep, clock=fake.clock.time, **options
-    )
+def build_connector(source: Source, fake: FakeTicketmaster, *, page_size: int | None = None) -> TicketmasterConnector:
+    """The connector on the fake's transport and clock, paced as in production: nothing leaves the process and
+    nothing waits."""
+    return network.build_connector(TicketmasterConnector, source, fake, page_size=page_size)
+
+
+# --- The connector contract ---------------------------------------------------------------------------------
+
+
+class Contract(ContractKit):
+    provider = "ticketmaster"
+    malformed_marker = "malformed"
+    credentials_markers = ("refused the API key", "oauth.v2.InvalidApiKey")
+    base_url = BASE_URL
+    secret = API_KEY
+
+    def __init__(self) -> None:
+        super().__init__(
+            rate_limits={"quota-reset": lambda clock, seconds: quota_exceeded(clock, reset_in=seconds)},
+            server_error=server_error,
+            malformed_body=malformed_body,
+        )
+
+    def source(self, name: str, base_url: str | None = None) -> Source:
+        return services.source_create(provider="ticketmaster", name=name, near=(52.52, 13.405), radius_km=12.5)
+
+    def fake(self, clock: FakeClock, events: Sequence[Any] = ()) -> FakeTicketmaster:
+        return FakeTicketmaster(events, clock=clock)
+
+    def serve(self, fake: FakeProvider, events: Sequence[Any]) -> None:
+        assert isinstance(fake, FakeTicketmaster)
+        fake.events = list(events)
+
+    def provider_id(self, number: int) -> str:
+        return f"G5diZ9{number:07d}"
+
+    def event(self, number: int, start: datetime, *, cancelled: bool = False) -> Any:
+        status = "cancelled" if cancelled else "onsale"
+        return event(self.provider_id(number), title(number), start=start, status=status)
+
+    def undated_event(self, number: int, day: datetime) -> tuple[Any, str]:
+        undated = event(self.provider_id(number), title(number), start=day.date(), date_tbd=True)
+        return undated, "date not announced yet"
+
+
+CONTRACT = Contract()

@@ -1,0 +1,23 @@
+"""The check every full-sync test ends with: syncing the same provider answers again changes nothing."""
+
+from collections.abc import Callable
+from typing import Any
+
+from apps.events.models import Event, SyncOutcome, SyncRun
+
+
+def assert_a_second_sync_changes_nothing(first: SyncRun, sync_again: Callable[[], SyncRun], *fields: str) -> None:
+    """`sync_again()` reads the same items as `first` and finds each one it stored unchanged (no write), and the
+    catalogue's `fields` stay as they were."""
+    before = _catalogue(fields)
+
+    again = sync_again()
+
+    assert again.outcome == SyncOutcome.COMPLETED, again.error
+    counts = (again.fetched, again.created, again.updated, again.unchanged, again.failed)
+    assert counts == (first.fetched, 0, 0, first.created, first.failed)
+    assert _catalogue(fields) == before
+
+
+def _catalogue(fields: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    return sorted(Event.objects.values_list(*fields))
