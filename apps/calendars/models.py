@@ -78,7 +78,9 @@ class Plan(models.Model):
     rrule = models.CharField(max_length=500, blank=True)
     rdates = models.JSONField(default=list, blank=True)
     exdates = models.JSONField(default=list, blank=True)
-    # The last possible end of the series in UTC (None: unbounded), so window queries skip old series.
+    # The earliest possible start and the last possible end of the series in UTC (None: unbounded), moved
+    # occurrences included, so window queries skip the series that cannot reach them.
+    series_start_utc = models.DateTimeField(null=True, blank=True)
     series_end_utc = models.DateTimeField(null=True, blank=True)
     location = models.CharField(max_length=500, blank=True)
     lat = models.FloatField(null=True, blank=True, validators=[validate_latitude])
@@ -123,6 +125,7 @@ class Plan(models.Model):
         ]
         indexes = [
             models.Index(fields=["calendar", "start_utc"], name="plan_calendar_start_idx"),
+            models.Index(fields=["calendar", "series_start_utc"], name="plan_calendar_series_start_idx"),
             models.Index(fields=["calendar", "series_end_utc"], name="plan_calendar_series_end_idx"),
             models.Index(fields=["event"], name="plan_event_idx"),
         ]

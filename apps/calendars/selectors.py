@@ -80,10 +80,11 @@ def is_event_saved(*, calendar: Calendar, event: Event) -> bool:
 
 
 def plans_in_window(*, calendar_ids: list[int], start: datetime, end: datetime) -> QuerySet[Plan]:
-    """Plans whose series may have an occurrence in [start, end): the first starts before the end, and the
-    series does not end before the start (an unbounded series has no end)."""
+    """Plans whose series may have an occurrence in [start, end): its earliest start is before the end, and it
+    does not end before the start (None: unbounded). Moved occurrences count for both bounds."""
     return (
-        Plan.objects.filter(calendar_id__in=calendar_ids, start_utc__lt=end)
+        Plan.objects.filter(calendar_id__in=calendar_ids)
+        .filter(Q(series_start_utc__isnull=True) | Q(series_start_utc__lt=end))
         .filter(Q(series_end_utc__isnull=True) | Q(series_end_utc__gt=start))
         .prefetch_related(Prefetch("overrides", queryset=PlanOverride.objects.order_by("recurrence_id")))
     )

@@ -29,7 +29,7 @@ The modules: `shapes` (limits and data), `clock` (wall clock and UTC), `dates` (
 
 from apps.calendars.recurrence.clock import day_start_utc
 from apps.calendars.recurrence.dates import format_local, parse_local, validate_dates
-from apps.calendars.recurrence.expansion import expand, series_end_utc
+from apps.calendars.recurrence.expansion import expand, series_end_utc, series_start_utc
 from apps.calendars.recurrence.rrule import normalise_rrule, parse_rule, validate_rrule
 from apps.calendars.recurrence.shapes import (
     MAX_DATES,
@@ -54,6 +54,7 @@ __all__ = [
     "parse_local",
     "parse_rule",
     "series_end_utc",
+    "series_start_utc",
     "validate_dates",
     "validate_rrule",
 ]

@@ -1,4 +1,4 @@
-"""Questions asked of a series: its occurrences in a window, and the latest moment it can end."""
+"""Questions asked of a series: its occurrences in a window, and the earliest and latest moments it can reach."""
 
 from __future__ import annotations
 
@@ -91,6 +91,18 @@ def series_end_utc(series: Series) -> datetime | None:
         return max(ends)
     except OverflowError:  # an UNTIL or RDATE so late that adding the duration leaves datetime's range
         return None
+
+
+def series_start_utc(series: Series) -> datetime:
+    """The earliest moment any occurrence can start (UTC): a lower bound, so window queries can skip series that
+    begin after them. An RDATE or a moved occurrence may come before the first start; an instance moved by a
+    THISANDFUTURE override never starts before that override's own (LOOKAROUND: a DST change between them)."""
+    compiled = series.compiled
+    starts = [compiled.occurrence(compiled.start).start_utc]
+    starts.extend(_local_end_utc(compiled, start, timedelta(0)) for start, _ in compiled.rdates)
+    starts.extend(override.occurrence.start_utc for override in compiled.overrides)
+    earliest = min(starts)
+    return earliest - LOOKAROUND if compiled.tails else earliest
 
 
 def _local_end_utc(compiled: CompiledSeries, start: datetime, duration: timedelta) -> datetime:

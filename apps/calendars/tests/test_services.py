@@ -145,3 +145,63 @@ def test_subscribing_enqueues_the_first_refresh_once_committed_when_asked(
     assert set(Subscription.objects.values_list("pk", flat=True)) == {quiet.pk, eager.pk}
     with pytest.raises(services.SubscriptionConflict):
         services.subscription_create(calendar=calendar, url="https://93.184.215.14/eager.ics")
+
+
+# --- Moved occurrences stay findable ---------------------------------------------------------------------------
+
+
+def _weekly_twice(calendar: Calendar) -> Plan:
+    """Saturdays 10:00-11:00 in Berlin, 5 and 12 December 2026."""
+    return PlanFactory(calendar=calendar, title="Run", start=at(10), rrule="FREQ=WEEKLY;COUNT=2")
+
+
+def _titles_between(calendar: Calendar, start: datetime, end: datetime) -> list[str]:
+    from apps.calendars import selectors
+
+    return [o.title for o in selectors.occurrences(calendar_ids=[calendar.pk], start=start, end=end)]
+
+
+def test_an_occurrence_moved_past_the_series_end_is_found_in_its_new_window(calendar):
+    plan = _weekly_twice(calendar)
+    new_year = (datetime(2027, 1, 2, tzinfo=UTC), datetime(2027, 1, 3, tzinfo=UTC))
+    assert _titles_between(calendar, *new_year) == []
+
+    services.occurrence_change(
+        plan=plan,
+        recurrence_id="2026-12-12T10:00:00",
+        changes={"start_local": datetime(2027, 1, 2, 10), "end_local": datetime(2027, 1, 2, 11)},
+    )
+
+    assert _titles_between(calendar, *new_year) == ["Run"]
+    assert _titles_between(calendar, datetime(2026, 12, 12, tzinfo=UTC), datetime(2026, 12, 13, tzinfo=UTC)) == []
+
+
+def test_an_occurrence_moved_before_the_first_start_is_found_in_its_new_window(calendar):
+    plan = _weekly_twice(calendar)
+
+    services.occurrence_change(
+        plan=plan,
+        recurrence_id="2026-12-05T10:00:00",
+        changes={"start_local": datetime(2026, 11, 28, 10), "end_local": datetime(2026, 11, 28, 11)},
+    )
+
+    assert _titles_between(calendar, datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC)) == ["Run"]
+    stored = Plan.objects.get(pk=plan.pk)
+    assert stored.series_start_utc == datetime(2026, 11, 28, 9, tzinfo=UTC)
+    assert stored.start_utc == datetime(2026, 12, 5, 9, tzinfo=UTC)
+
+
+def test_a_moved_occurrence_clashes_where_it_now_is(calendar):
+    plan = _weekly_twice(calendar)
+    services.occurrence_change(
+        plan=plan,
+        recurrence_id="2026-12-12T10:00:00",
+        changes={"start_local": datetime(2027, 1, 2, 10), "end_local": datetime(2027, 1, 2, 11)},
+    )
+    clashing = PlanDataFactory(title="Brunch", start=datetime(2027, 1, 2, 10, 30))
+
+    with pytest.raises(services.PlanConflict) as refused:
+        services.plan_create(calendar=calendar, data=clashing, reject_conflicts=True)
+
+    sides = [side for conflict in refused.value.conflicts for side in (conflict.first, conflict.second)]
+    assert {side.title for side in sides} == {"Run", "Brunch"}

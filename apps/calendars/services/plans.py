@@ -1,35 +1,25 @@
-"""Writes to calendars, plans and subscriptions: the only place their state changes."""
+"""Writes to plans: create, update, move one occurrence, save from the catalogue, import iCalendar."""
 
 import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import structlog
-from django.db import IntegrityError, transaction
-from django.db.models.fields import CharField
+from django.db import transaction
 
-from apps.calendars import fetch, plan_fields, recurrence, selectors
+from apps.calendars import plan_fields, recurrence, selectors
 from apps.calendars.conflicts import Conflict
-from apps.calendars.ical import IcsParseError, PlanData, parse_calendar
-from apps.calendars.models import Calendar, Plan, PlanOrigin, PlanOverride, Subscription, new_feed_token
-from apps.core.http import ProviderError
-from apps.core.redaction import redact_text
+from apps.calendars.ical import PlanData, parse_calendar
+from apps.calendars.models import Calendar, Plan, PlanOrigin, PlanOverride
 from apps.core.time import FIRST_YEAR, LAST_YEAR
 from apps.events.models import Event, EventStatus
-from apps.users import selectors as user_selectors
-from apps.users.models import User
 
 logger = structlog.get_logger(__name__)
 
-DEFAULT_CALENDAR_NAME = "My weekend"
 UID_DOMAIN = "weekendplanner.app"
-MAX_SUBSCRIPTIONS_PER_CALENDAR = 50
-MAX_ERROR_LENGTH = 1000
 
 
 class PlanInputError(ValueError):
@@ -47,71 +37,6 @@ class PlanConflict(Exception):
     def __init__(self, conflicts: list[Conflict]) -> None:
         super().__init__("The plan clashes with others; nothing was saved.")
         self.conflicts = conflicts
-
-
-# --- Calendars -----------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def calendar_create(
-    *, owner: User, name: str, timezone: str | None = None, color: str | None = None, is_default: bool = False
-) -> Calendar:
-    if is_default:
-        Calendar.objects.filter(owner=owner, is_default=True).update(is_default=False)
-    calendar = Calendar(
-        owner=owner,
-        name=name,
-        timezone=timezone or user_selectors.profile_for(user=owner).timezone,
-        is_default=is_default or not Calendar.objects.filter(owner=owner).exists(),
-    )
-    if color:
-        calendar.color = color
-    calendar.full_clean()
-    calendar.save()
-    return calendar
-
-
-def calendar_ensure_default(*, owner: User) -> Calendar:
-    """Every person has a default calendar from sign-up on."""
-    existing = Calendar.objects.filter(owner=owner, is_default=True).first()
-    return existing or calendar_create(owner=owner, name=DEFAULT_CALENDAR_NAME, is_default=True)
-
-
-@transaction.atomic
-def calendar_update(*, calendar: Calendar, data: dict[str, Any]) -> Calendar:
-    if data.get("is_default") and not calendar.is_default:
-        Calendar.objects.filter(owner=calendar.owner, is_default=True).update(is_default=False)
-    elif data.get("is_default") is False and calendar.is_default:
-        data = {**data, "is_default": True}  # a person always has one default; choose another to move it
-    for name in ("name", "timezone", "color", "is_default"):
-        if name in data:
-            setattr(calendar, name, data[name])
-    calendar.full_clean()
-    calendar.save()
-    return calendar
-
-
-@transaction.atomic
-def calendar_delete(*, calendar: Calendar) -> None:
-    owner, was_default = calendar.owner, calendar.is_default
-    calendar.delete()
-    if was_default:
-        successor = Calendar.objects.filter(owner=owner).order_by("created_at", "pk").first()
-        if successor is not None:
-            successor.is_default = True
-            successor.save(update_fields=["is_default", "updated_at"])
-
-
-def calendar_feed_regenerate(*, calendar: Calendar) -> Calendar:
-    calendar.feed_token = new_feed_token()
-    calendar.save(update_fields=["feed_token", "updated_at"])
-    return calendar
-
-
-def calendar_feed_revoke(*, calendar: Calendar) -> Calendar:
-    calendar.feed_token = None
-    calendar.save(update_fields=["feed_token", "updated_at"])
-    return calendar
 
 
 # --- Plans -------------------------------------------------------------------------------------------------
@@ -142,9 +67,20 @@ def _apply(plan: Plan, data: PlanData) -> Plan:
         plan.start_date = plan.end_date = None
         plan.start_utc = data.start_local.replace(tzinfo=zone).astimezone(UTC)
         plan.end_utc = data.end_local.replace(tzinfo=zone).astimezone(UTC)
-    # The series as written: an occurrence moved by an override does not extend it.
-    plan.series_end_utc = recurrence.series_end_utc(dataclasses.replace(data, overrides=[]).series())
+    # The series as written; _store_bounds widens these by the occurrences its stored overrides move.
+    series = dataclasses.replace(data, overrides=[]).series()
+    plan.series_start_utc = recurrence.series_start_utc(series)
+    plan.series_end_utc = recurrence.series_end_utc(series)
     return plan
+
+
+def _store_bounds(plan: Plan) -> None:
+    """Stores the series' earliest start and latest end as saved, its override rows included, so a window
+    query finds an occurrence moved before the first start or past the last end."""
+    series = selectors.series_of(Plan.objects.prefetch_related("overrides").get(pk=plan.pk))
+    plan.series_start_utc = recurrence.series_start_utc(series)
+    plan.series_end_utc = recurrence.series_end_utc(series)
+    Plan.objects.filter(pk=plan.pk).update(series_start_utc=plan.series_start_utc, series_end_utc=plan.series_end_utc)
 
 
 def _check(data: PlanData) -> None:
@@ -229,6 +165,7 @@ def plan_update(
             plan.attention = ""
             plan.full_clean()
             plan.save()
+            _store_bounds(plan)
             if reject_conflicts:
                 _refuse_conflicts(plan)
     except Exception:
@@ -252,8 +189,7 @@ def occurrence_change(
         setattr(override, name, value)
     override.save()
     try:  # the series as every later expansion reads it, this change included (an end before its start is not)
-        # Read afresh: a plan from a selector carries its overrides prefetched, without this one.
-        recurrence.series_end_utc(selectors.plan_data_of(Plan.objects.get(pk=plan.pk)).series())
+        _store_bounds(plan)
     except (recurrence.RecurrenceError, OverflowError) as exc:
         field = "end" if {"end_local", "end_date"} & set(changes or {}) else "start"
         raise PlanInputError(field, str(exc)) from exc
@@ -298,6 +234,7 @@ def plans_follow_events(*, event_ids: list[int]) -> int:
                 else "The event's time or place changed."
             )
             plan.save()
+            _store_bounds(plan)
             changed += 1
     return changed
 
@@ -365,125 +302,5 @@ def plans_import(*, calendar: Calendar, data: bytes | str) -> ImportResult:
                 plan.save()
                 result.updated += 1
             _overrides(plan, item)
+            _store_bounds(plan)
     return result
-
-
-# --- Subscriptions -----------------------------------------------------------------------------------------------
-# An iCalendar URL that a Celery task (tasks.sync_subscription, `sync` queue) refreshes into a calendar. Entries
-# removed from the feed stay in the calendar: plans do not record which subscription brought them.
-
-
-class SubscriptionConflict(fetch.SubscriptionError):
-    """The calendar already subscribes to the URL, or has as many subscriptions as it may."""
-
-
-def subscription_create(*, calendar: Calendar, url: str, refresh_on_commit: bool = False) -> Subscription:
-    """Subscribes a calendar to a URL after the address guard passed it; with `refresh_on_commit`, the first
-    refresh is enqueued once the row is visible to the worker. Raises fetch.SubscriptionError (the guard, a URL
-    that is not one) or SubscriptionConflict."""
-    text = str(fetch.subscribable_url(url))
-    url_hash = Subscription.hash_url(text)
-    if Subscription.objects.filter(calendar=calendar, url_hash=url_hash).exists():
-        raise SubscriptionConflict("This calendar already subscribes to that URL.")
-    if Subscription.objects.filter(calendar=calendar).count() >= MAX_SUBSCRIPTIONS_PER_CALENDAR:
-        raise SubscriptionConflict(f"A calendar has at most {MAX_SUBSCRIPTIONS_PER_CALENDAR} subscriptions.")
-    try:
-        with transaction.atomic():
-            subscription = Subscription.objects.create(calendar=calendar, url=text)
-    except IntegrityError as exc:  # the same URL subscribed concurrently
-        raise SubscriptionConflict("This calendar already subscribes to that URL.") from exc
-    if refresh_on_commit:
-        from apps.calendars import tasks  # the tasks module imports this one
-
-        # If the broker is down, beat picks the subscription up later (never fetched means due).
-        transaction.on_commit(partial(tasks.sync_subscription.delay, subscription.pk), robust=True)
-    return subscription
-
-
-def subscription_delete(*, subscription: Subscription) -> None:
-    subscription.delete()
-
-
-@dataclass(frozen=True)
-class RefreshResult:
-    """`status`: "imported", "not_modified", "failed" (see `error`) or "gone" (the subscription was deleted)."""
-
-    status: str
-    created: int = 0
-    updated: int = 0
-    refused: int = 0
-    error: str = ""
-
-
-def _fits(value: str, field_name: str) -> str:
-    """A validator too long to store is dropped rather than cut: a cut ETag would never match."""
-    column = Subscription._meta.get_field(field_name)
-    assert isinstance(column, CharField)
-    return value if len(value) <= (column.max_length or 0) else ""
-
-
-def _refresh_failed(subscription_id: int, message: str, *, url: str) -> RefreshResult:
-    # The URL of a private calendar is its secret: an error that repeats it (a server's error page, an
-    # exception naming the request) must not store or log it, since last_error is shown in the admin.
-    message = redact_text(message, also=[url])[:MAX_ERROR_LENGTH]
-    Subscription.objects.filter(pk=subscription_id).update(last_error=message, last_fetched_at=datetime.now(UTC))
-    logger.info("subscription_refresh_failed", subscription_id=subscription_id, error=message)
-    return RefreshResult(status="failed", error=message)
-
-
-def subscription_refresh(*, subscription_id: int, **fetch_options: Any) -> RefreshResult:
-    """Fetches the subscription's URL (conditionally, `fetch_options` passed to fetch.fetch) and imports it into
-    its calendar, keyed by UID. Never raises for what the feed did: the outcome is recorded on the subscription
-    (`last_fetched_at` is the last attempt, so a failing feed waits its interval like any other; `last_error`
-    says why it failed, or is empty) and returned. Safe to run twice, or at once."""
-    subscription = Subscription.objects.filter(pk=subscription_id).first()
-    if subscription is None:
-        return RefreshResult(status="gone")
-    try:
-        url = fetch.normalize_url(subscription.url)
-        fetched = fetch.fetch(url, etag=subscription.etag, last_modified=subscription.last_modified, **fetch_options)
-    except (fetch.SubscriptionError, ProviderError, httpx.HTTPError, httpx.InvalidURL) as exc:
-        return _refresh_failed(subscription_id, str(exc) or type(exc).__name__, url=subscription.url)
-
-    now = datetime.now(UTC)
-    if fetched.not_modified:
-        changes: dict[str, object] = {"last_fetched_at": now, "last_error": ""}
-        if fetched.etag:
-            changes["etag"] = _fits(fetched.etag, "etag")
-        if fetched.last_modified:
-            changes["last_modified"] = _fits(fetched.last_modified, "last_modified")
-        if not Subscription.objects.filter(pk=subscription_id).update(**changes):
-            return RefreshResult(status="gone")
-        logger.info("subscription_not_modified", subscription_id=subscription_id)
-        return RefreshResult(status="not_modified")
-
-    try:
-        with transaction.atomic():
-            # Concurrent refreshes of one subscription import one after the other, so UIDs never collide.
-            locked = (
-                Subscription.objects.select_for_update(of=("self",))
-                .select_related("calendar")
-                .filter(pk=subscription_id)
-                .first()
-            )
-            if locked is None:
-                return RefreshResult(status="gone")
-            imported = plans_import(calendar=locked.calendar, data=fetched.body)
-            Subscription.objects.filter(pk=subscription_id).update(
-                etag=_fits(fetched.etag, "etag"),
-                last_modified=_fits(fetched.last_modified, "last_modified"),
-                last_fetched_at=now,
-                last_error="",
-            )
-    except IcsParseError as exc:
-        return _refresh_failed(subscription_id, f"Not a readable iCalendar file: {exc}", url=subscription.url)
-    logger.info(
-        "subscription_imported",
-        subscription_id=subscription_id,
-        created=imported.created,
-        updated=imported.updated,
-        refused=len(imported.refused),
-    )
-    return RefreshResult(
-        status="imported", created=imported.created, updated=imported.updated, refused=len(imported.refused)
-    )
