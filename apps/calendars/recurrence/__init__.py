@@ -29,7 +29,7 @@ The modules: `shapes` (limits and data), `clock` (wall clock and UTC), `dates` (
 
 from apps.calendars.recurrence.clock import day_start_utc
 from apps.calendars.recurrence.dates import format_local, parse_local, validate_dates
-from apps.calendars.recurrence.expansion import expand, series_end_utc, series_start_utc
+from apps.calendars.recurrence.expansion import expand, occurrence_at, series_end_utc, series_start_utc
 from apps.calendars.recurrence.rrule import normalise_rrule, parse_rule, validate_rrule
 from apps.calendars.recurrence.shapes import (
     MAX_DATES,
@@ -51,6 +51,7 @@ __all__ = [
     "expand",
     "format_local",
     "normalise_rrule",
+    "occurrence_at",
     "parse_local",
     "parse_rule",
     "series_end_utc",

@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 
 from apps.calendars.recurrence.clock import LOOKAROUND, aware_utc, to_local, to_utc
 from apps.calendars.recurrence.compiled import CompiledSeries
+from apps.calendars.recurrence.dates import parse_local
 from apps.calendars.recurrence.engine import Budget
 from apps.calendars.recurrence.shapes import MAX_OCCURRENCES, MAX_SPAN, Occurrence, RecurrenceError, Series
 
@@ -91,6 +92,14 @@ def series_end_utc(series: Series) -> datetime | None:
         return max(ends)
     except OverflowError:  # an UNTIL or RDATE so late that adding the duration leaves datetime's range
         return None
+
+
+def occurrence_at(series: Series, recurrence_id: str) -> Occurrence:
+    """The generated instance with that recurrence id where the series now places it: moved by the last
+    THISANDFUTURE override before it, not by an override of its own."""
+    value = parse_local(recurrence_id, timezone=series.timezone)
+    start = value if isinstance(value, datetime) else datetime.combine(value, time.min)
+    return series.compiled.occurrence(start)
 
 
 def series_start_utc(series: Series) -> datetime:

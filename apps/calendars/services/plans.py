@@ -182,8 +182,11 @@ def plan_delete(*, plan: Plan) -> None:
 def occurrence_change(
     *, plan: Plan, recurrence_id: str, cancelled: bool = False, changes: dict[str, Any] | None = None
 ) -> PlanOverride:
-    """Moves, retitles or cancels one occurrence of a series, keyed by its original start."""
-    override, _ = PlanOverride.objects.get_or_create(plan=plan, recurrence_id=recurrence_id)
+    """Moves, retitles or cancels one occurrence of a series, keyed by its original start. What `changes` does
+    not name stays as the occurrence is now, also when a THISANDFUTURE override has moved or renamed it."""
+    override, created = PlanOverride.objects.get_or_create(plan=plan, recurrence_id=recurrence_id)
+    if created:
+        changes = {**_as_now(plan, recurrence_id), **(changes or {})}
     override.cancelled = cancelled
     for name, value in (changes or {}).items():
         setattr(override, name, value)
@@ -196,6 +199,27 @@ def occurrence_change(
     plan.sequence += 1
     plan.save(update_fields=["sequence", "updated_at"])
     return override
+
+
+def _as_now(plan: Plan, recurrence_id: str) -> dict[str, Any]:
+    """Override fields that keep an occurrence where a THISANDFUTURE override before it placed it: an empty
+    field means "as the series has it", which would undo that move. Nothing when no such override applies."""
+    series = selectors.series_of(plan)
+    try:
+        now = recurrence.occurrence_at(series, recurrence_id)
+        as_written = recurrence.occurrence_at(dataclasses.replace(series, overrides={}), recurrence_id)
+    except recurrence.RecurrenceError:
+        return {}
+    kept: dict[str, Any] = {}
+    if (now.start_utc, now.end_utc, now.all_day) != (as_written.start_utc, as_written.end_utc, as_written.all_day):
+        if now.all_day:
+            kept.update(start_date=now.start_date, end_date=now.end_date)
+        else:
+            assert now.start_local is not None
+            assert now.end_local is not None
+            kept.update(start_local=now.start_local.replace(tzinfo=None), end_local=now.end_local.replace(tzinfo=None))
+    kept.update({name: value for name in ("title", "status") if (value := getattr(now, name))})
+    return kept
 
 
 # --- From the catalogue ------------------------------------------------------------------------------------

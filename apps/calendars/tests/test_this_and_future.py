@@ -270,3 +270,21 @@ def test_import_export_import_keeps_the_range(user: Any) -> None:
         return [(i.occurrence.start_utc, i.occurrence.end_utc, i.title) for i in items]
 
     assert seen(first) == seen(second) == sorted(library_occurrences(FILE))
+
+
+def test_changing_one_occurrence_a_this_and_future_override_moved_keeps_the_rest_of_the_move(user: Any) -> None:
+    calendar = Calendar.objects.get(owner=user, is_default=True)
+    services.plans_import(calendar=calendar, data=FILE)
+    plan = calendar.plans.get()
+    saturday = (utc(2026, 3, 28), utc(2026, 3, 29))
+
+    def on_saturday() -> list[tuple[datetime, datetime, str, str]]:
+        items = selectors.occurrences(calendar_ids=[calendar.pk], start=saturday[0], end=saturday[1])
+        return [(i.occurrence.start_utc, i.occurrence.end_utc, i.title, i.status) for i in items]
+
+    # Moved by the override of 21 March to 14:00-15:00 Berlin (UTC+1 until 29 March) and renamed.
+    assert on_saturday() == [(utc(2026, 3, 28, 13), utc(2026, 3, 28, 14), "Later", "confirmed")]
+
+    services.occurrence_change(plan=plan, recurrence_id="2026-03-28T10:00:00", changes={"status": "tentative"})
+
+    assert on_saturday() == [(utc(2026, 3, 28, 13), utc(2026, 3, 28, 14), "Later", "tentative")]
