@@ -138,6 +138,7 @@ bench: install-dev services tools
 	$(TEST_ENV) $(BIN)/python bench/events_ingest_search.py
 	$(TEST_ENV) $(BIN)/python bench/backup_restore.py
 	$(TEST_ENV) $(BIN)/python bench/login_timing.py
+	$(TEST_ENV) $(BIN)/python bench/analytics_experiments.py
 
 clean:
 	rm -rf $(VENV) .venvs .pytest_cache .mypy_cache .ruff_cache staticfiles test-results

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "apps.users",
     "apps.events",
     "apps.calendars",
+    "apps.analytics",
 ]
 
 GOOGLE_OAUTH_CLIENT_ID = env.str("GOOGLE_OAUTH_CLIENT_ID", default="")

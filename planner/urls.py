@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("apps.users.api.urls")),
     path("", include("apps.events.api.urls")),
     path("", include("apps.calendars.api.urls")),
+    path("", include("apps.analytics.api.urls")),
 ]
 
 # The admin's own username/password form would skip allauth: its rate limits and the second factor. People log in

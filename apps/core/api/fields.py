@@ -93,7 +93,7 @@ class StrictFloatField(serializers.FloatField):
         return float(data)
 
 
-class _EnumTextField(serializers.CharField):
+class EnumTextField(serializers.CharField):
     """A string from a fixed set, published once as a named schema component (`component`)."""
 
     component = ""
@@ -111,7 +111,7 @@ class _EnumTextField(serializers.CharField):
         return data
 
 
-class TimezoneField(_EnumTextField):
+class TimezoneField(EnumTextField):
     component = "Timezone"
     description = "An IANA time zone name."
     message = "'{value}' is not a known IANA time zone."
@@ -123,7 +123,7 @@ def _currencies() -> frozenset[str]:
     return frozenset(currency.alpha_3 for currency in pycountry.currencies)
 
 
-class CurrencyField(_EnumTextField):
+class CurrencyField(EnumTextField):
     component = "Currency"
     description = "An ISO 4217 currency code."
     message = "'{value}' is not an ISO 4217 currency code."
@@ -133,7 +133,7 @@ class CurrencyField(_EnumTextField):
 class EnumTextFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
     """One named component per set (hundreds of zones), referenced wherever a field takes one."""
 
-    target_class = _EnumTextField
+    target_class = EnumTextField
     match_subclasses = True
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> Any:

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class AnalyticsConfig(AppConfig):
+    name = "apps.analytics"
+    label = "analytics"
+    verbose_name = "Analytics and experiments"
+
+    def ready(self) -> None:
+        from apps.analytics import personal_data
+        from apps.users import personal_data as registry
+
+        registry.register("experiments", export=personal_data.export, erase=personal_data.erase)
