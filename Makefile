@@ -139,6 +139,7 @@ bench: install-dev services tools
 	$(TEST_ENV) $(BIN)/python bench/backup_restore.py
 	$(TEST_ENV) $(BIN)/python bench/login_timing.py
 	$(TEST_ENV) $(BIN)/python bench/analytics_experiments.py
+	$(TEST_ENV) $(BIN)/python bench/analytics_tracking.py
 
 clean:
 	rm -rf $(VENV) .venvs .pytest_cache .mypy_cache .ruff_cache staticfiles test-results

@@ -193,3 +193,49 @@ class Conversion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit_id} {self.type} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class TrackedObjectType(models.TextChoices):
+    EVENT = "event", "Event"
+    PLAN = "plan", "Plan"
+    RECOMMENDATION = "recommendation", "Recommendation"
+    ITINERARY = "itinerary", "Itinerary"
+    PAGE = "page", "Page"
+
+
+class TrackedEvent(models.Model):
+    """One thing a person did, sent by a page or an API client (POST /api/v1/track) or by the server itself.
+
+    `client_id` is the id the sender chose: sending the same event twice stores it once (unique with `at`, the
+    partition key on PostgreSQL, which must be part of every unique key there; docs/analytics.md). `at` is when it
+    happened as the server believes it (a client clock off by more than a day is clamped to `received_at`, and what
+    the client said is kept in `client_at`). Only ids identify the person: `user` when signed in, otherwise the
+    opaque `anonymous_id` from the first-party cookie, linked to the account at sign-in.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    client_id = models.UUIDField()
+    type = models.CharField(max_length=32, choices=TrackedEventType.choices)
+    at = models.DateTimeField()
+    client_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    # A plain column, not a foreign key: the table is append-only and large (and partitioned on PostgreSQL,
+    # docs/analytics.md); the eraser deletes a person's rows explicitly (apps/analytics/personal_data.py).
+    user_id = models.BigIntegerField(null=True, blank=True)
+    anonymous_id = models.CharField(max_length=64, blank=True)
+    object_type = models.CharField(max_length=16, choices=TrackedObjectType.choices, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        # On PostgreSQL the table is partitioned by month of `at` with a BRIN index on `at` and the primary key
+        # (id, at), made by migration 0002 (apps/analytics/partitions.py); elsewhere a plain table.
+        constraints = [models.UniqueConstraint(fields=["client_id", "at"], name="tracked_once_per_client_id")]
+        indexes = [
+            # A person's export and erasure, and the linking of an anonymous visitor at sign-in.
+            models.Index(fields=["user_id"], name="tracked_user_idx", condition=Q(user_id__isnull=False)),
+            models.Index(fields=["anonymous_id"], name="tracked_anonymous_idx", condition=~Q(anonymous_id="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} at {self.at:%Y-%m-%d %H:%M}"

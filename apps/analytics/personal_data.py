@@ -1,5 +1,6 @@
-"""What experiments hold about a person: the exposures and conversions under their user id as the unit.
-Anonymous ids cannot be tied to an account, so only the user id is looked up. Nothing here cascades with the
+"""What analytics holds about a person. Experiments: the exposures and conversions under their user id as the
+unit. Tracking: the events sent while signed in or, before, under an anonymous id linked to them at sign-in
+(their eraser also removes what experiments hold under those anonymous ids). Nothing here cascades with the
 user row (a unit id is text, not a foreign key), so the eraser deletes it."""
 
 from typing import Any
@@ -18,3 +19,12 @@ def export(user: User) -> dict[str, Any]:
 
 def erase(user: User) -> None:
     services.experiment_data_erase(unit_ids=_unit_ids(user))
+
+
+def export_tracking(user: User) -> list[dict[str, Any]]:
+    return selectors.tracked_events_export(user_id=user.pk)
+
+
+def erase_tracking(user: User) -> None:
+    """The person's tracked events and, through the anonymous ids linked to them, their anonymous history."""
+    services.tracking_data_erase(user_id=user.pk)

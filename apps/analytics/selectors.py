@@ -16,7 +16,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from apps.analytics import statistics
-from apps.analytics.models import CONTROL, Conversion, Experiment, Exposure, is_unit_id
+from apps.analytics.models import CONTROL, Conversion, Experiment, ExperimentStatus, Exposure, TrackedEvent, is_unit_id
 
 
 def experiment_by_key(*, key: str) -> Experiment | None:
@@ -43,6 +43,37 @@ def units_history(*, unit_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
             {"type": kind, "occurred_at": at.isoformat()} for kind, at in conversions.values_list("type", "occurred_at")
         ],
     }
+
+
+def running_metric_types() -> set[str]:
+    """The event types some running experiment counts (its primary metric or a guardrail)."""
+    running = Experiment.objects.filter(status=ExperimentStatus.RUNNING).values_list("primary_metric", "guardrails")
+    return {metric["event"] for primary, guardrails in running for metric in [primary, *guardrails]}
+
+
+def tracked_anonymous_ids(*, user_id: int) -> list[str]:
+    """The anonymous ids a person's events were sent under (linked at sign-in)."""
+    ids = TrackedEvent.objects.filter(user_id=user_id).exclude(anonymous_id="").values_list("anonymous_id", flat=True)
+    return sorted(set(ids))
+
+
+def tracked_events_export(*, user_id: int) -> list[dict[str, Any]]:
+    """A person's tracked events, oldest first, as JSON-ready data."""
+    rows = TrackedEvent.objects.filter(user_id=user_id).order_by("at", "pk")
+    return [
+        {
+            "id": str(row.client_id),
+            "type": row.type,
+            "at": row.at.isoformat(),
+            "client_at": row.client_at.isoformat() if row.client_at else None,
+            "received_at": row.received_at.isoformat(),
+            "object_type": row.object_type,
+            "object_id": row.object_id,
+            "anonymous_id": row.anonymous_id,
+            "context": row.context,
+        }
+        for row in rows.iterator(chunk_size=2000)
+    ]
 
 
 @dataclass(frozen=True)

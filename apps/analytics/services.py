@@ -1,10 +1,15 @@
-"""Writes of the experiments: create, start, stop, assign (logging the exposure) and record a conversion.
+"""Writes of analytics: experiments (create, start, stop, assign logging the exposure, record a conversion) and
+tracking (the events pages and API clients send, those the server records itself, linking an anonymous visitor
+to their account, erasing a person's events).
 
 Other apps call `experiment_variant(key=..., unit_id=...)` where a variant decides what to show, and treat None
 (no such experiment, or it is not running) as the control's behaviour.
 """
 
-from datetime import datetime
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 import structlog
@@ -12,15 +17,17 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.analytics import assignment
+from apps.analytics import assignment, partitions, selectors, sinks
 from apps.analytics.models import (
     Conversion,
     Experiment,
     ExperimentStatus,
     Exposure,
+    TrackedEvent,
     TrackedEventType,
     is_unit_id,
 )
+from apps.analytics.tracking import CheckedEvent, Refused, check_event
 
 logger = structlog.get_logger(__name__)
 
@@ -133,3 +140,171 @@ def experiment_data_erase(*, unit_ids: list[str]) -> None:
     """A person's exposures and conversions, on the deletion of their account."""
     Exposure.objects.filter(unit_id__in=unit_ids).delete()
     Conversion.objects.filter(unit_id__in=unit_ids).delete()
+
+
+# --- Tracking -------------------------------------------------------------------------------------------------
+
+DO_NOT_TRACK = "do_not_track"
+
+
+@dataclass
+class TrackOutcome:
+    """The answer for one batch: how many events were stored, how many were already there (or repeated in the
+    batch), and each refused event's position and reason."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    refused: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _row(event: CheckedEvent, *, user_id: int | None, anonymous_id: str, received_at: datetime) -> TrackedEvent:
+    return TrackedEvent(
+        client_id=event.client_id,
+        type=event.type,
+        at=event.at,
+        client_at=event.client_at,
+        received_at=received_at,
+        user_id=user_id,
+        anonymous_id=event.anonymous_id or anonymous_id,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        context=event.context,
+    )
+
+
+def _store(rows: Sequence[TrackedEvent], *, counted: set[str]) -> list[TrackedEvent]:
+    """Inserts the rows whose client id is new and returns those it stored; conversions follow for them alone (of
+    the `counted` types), so a batch sent twice counts once in the experiments."""
+    # The unique key is (client_id, at). A clamped event's `at` is the time received, different on each send, so
+    # its client id is looked up alone (one index probe per partition); the others rely on the key.
+    clamped = [row.client_id for row in rows if row.client_at is not None]
+    if clamped:
+        seen = set(TrackedEvent.objects.filter(client_id__in=clamped).values_list("client_id", flat=True))
+        rows = [row for row in rows if row.client_id not in seen]
+    stored = sinks.default_sink().write(rows)
+    new = [row for row in rows if row.client_id in stored]
+    _feed_conversions(new, counted=counted)
+    return new
+
+
+def _feed_conversions(rows: Sequence[TrackedEvent], *, counted: set[str]) -> None:
+    """A conversion under each unit id of the event (user id and anonymous id) when a running experiment counts
+    its type, as its primary metric or a guardrail: the results read conversions alone (docs/experiments.md)."""
+    conversions = [
+        Conversion(unit_id=unit_id, type=row.type, occurred_at=row.at)
+        for row in rows
+        if row.type in counted
+        for unit_id in dict.fromkeys([str(row.user_id) if row.user_id else "", row.anonymous_id])
+        if unit_id
+    ]
+    if conversions:
+        Conversion.objects.bulk_create(conversions)
+
+
+def tracking_record(
+    *, events: Sequence[dict[str, Any]], user_id: int | None, anonymous_id: str = "", do_not_track: bool = False
+) -> TrackOutcome:
+    """Stores a batch from a page or an API client: each event checked alone (a bad one is refused, the others
+    stored), stamped with the time received and the signed-in person, a repeated client id counted as a duplicate.
+    `anonymous_id` (the visitor's cookie) is used for events that carry none. With `do_not_track` (DNT or GPC
+    from the browser) nothing is stored and every event is refused as do_not_track."""
+    outcome = TrackOutcome()
+    if do_not_track:
+        outcome.refused = [{"index": index, "reason": DO_NOT_TRACK} for index in range(len(events))]
+        return outcome
+    if anonymous_id and not is_unit_id(anonymous_id):
+        anonymous_id = ""  # a cookie that is not one of ours identifies nobody
+    # Read before the write's transaction, which then locks the tracked events alone (and conversions while an
+    # experiment runs): a transaction holding one table while it waits for another can deadlock with a TRUNCATE of
+    # them all, as between tests with a beacon still arriving from the page just left.
+    counted = selectors.running_metric_types()
+    received_at = timezone.now()
+    rows: dict[uuid.UUID, TrackedEvent] = {}
+    for index, raw in enumerate(events):
+        try:
+            event = check_event(raw, now=received_at)
+        except Refused as exc:
+            outcome.refused.append({"index": index, "reason": str(exc)})
+            continue
+        if event.client_id in rows:
+            outcome.duplicates += 1
+            continue
+        rows[event.client_id] = _row(event, user_id=user_id, anonymous_id=anonymous_id, received_at=received_at)
+    with transaction.atomic():
+        outcome.accepted = len(_store(list(rows.values()), counted=counted))
+    outcome.duplicates += len(rows) - outcome.accepted
+    return outcome
+
+
+@transaction.atomic
+def tracking_server_event(
+    *,
+    event_type: str,
+    user_id: int | None,
+    object_type: str = "",
+    object_id: str = "",
+    context: dict[str, Any] | None = None,
+) -> TrackedEvent:
+    """An event the server saw happen (signup, login, plan_created, source_synced): ids and counts only."""
+    if event_type not in TrackedEventType.values:
+        raise ValidationError({"type": [f"Unknown event type {event_type!r}."]})
+    now = timezone.now()
+    row = TrackedEvent(
+        client_id=uuid.uuid4(),
+        type=event_type,
+        at=now,
+        received_at=now,
+        user_id=user_id,
+        object_type=object_type,
+        object_id=object_id,
+        context=context or {},
+    )
+    _store([row], counted=selectors.running_metric_types())
+    return row
+
+
+@transaction.atomic
+def tracking_link_anonymous(*, anonymous_id: str, user_id: int) -> int:
+    """At sign-in: the visitor's earlier anonymous events become the account's. Returns how many were linked."""
+    if not is_unit_id(anonymous_id):
+        return 0
+    return TrackedEvent.objects.filter(anonymous_id=anonymous_id, user_id__isnull=True).update(user_id=user_id)
+
+
+@transaction.atomic
+def tracking_data_erase(*, user_id: int) -> None:
+    """A person's tracked events, and what experiments hold under the anonymous ids linked to them."""
+    anonymous_ids = selectors.tracked_anonymous_ids(user_id=user_id)
+    TrackedEvent.objects.filter(user_id=user_id).delete()
+    if anonymous_ids:
+        TrackedEvent.objects.filter(anonymous_id__in=anonymous_ids).delete()
+    experiment_data_erase(unit_ids=[str(user_id), *anonymous_ids])
+
+
+def tracking_partitions_ensure(*, months_ahead: int = 2) -> list[date]:
+    """This month's partition and the next `months_ahead` months' (PostgreSQL); returns those created."""
+    month = partitions.month_of(timezone.now())
+    wanted = [month]
+    for _ in range(months_ahead):
+        month = partitions.next_month(month)
+        wanted.append(month)
+    created = partitions.ensure(wanted)
+    if created:
+        logger.info("tracking_partitions_created", months=[m.isoformat() for m in created])
+    return created
+
+
+def tracking_purge(*, older_than_months: int) -> list[date]:
+    """Drops the tracked events of the months that ended more than `older_than_months` months ago, whole
+    partitions on PostgreSQL (a plain DELETE elsewhere); returns the months dropped. Safe to run twice."""
+    if older_than_months < 1:
+        raise ValueError("Keep at least the current month.")
+    cutoff = partitions.months_back(partitions.month_of(timezone.now()), older_than_months)
+    if partitions.is_partitioned():
+        dropped = partitions.drop_before(cutoff)
+    else:
+        old = TrackedEvent.objects.filter(at__lt=datetime(cutoff.year, cutoff.month, 1, tzinfo=UTC))
+        dropped = sorted({partitions.month_of(at) for at in old.values_list("at", flat=True).distinct()})
+        old.delete()
+    logger.info("tracking_purged", before=cutoff.isoformat(), months=[m.isoformat() for m in dropped])
+    return dropped

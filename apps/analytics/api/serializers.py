@@ -15,6 +15,7 @@ from apps.analytics.models import (
     ExperimentStatus,
     TrackedEventType,
 )
+from apps.analytics.tracking import CLIENT_TYPES, MAX_EVENTS
 from apps.core.api.fields import EnumTextField, PatternField, StrictIntegerField, TextField
 
 
@@ -131,3 +132,27 @@ class ResultsOut(serializers.Serializer[Any]):
     srm_p_value = _figure("Chi-square test of the units per variant against the weights.")
     srm_flag = serializers.BooleanField(help_text="srm_p_value < 0.001: the split is broken; trust no figure.")
     guardrails = MetricResultOut(many=True)
+
+
+class TrackIn(serializers.Serializer[Any]):
+    # Free-form objects: the service checks each event alone and answers for it in `refused`.
+    events = serializers.ListField(
+        child=serializers.DictField(),
+        max_length=MAX_EVENTS,
+        help_text=(
+            f"At most {MAX_EVENTS} events, each "
+            '{"id": "<client UUID>", "type", "at": "<ISO time with offset>", "object_type", "object_id", '
+            '"anonymous_id", "context"}; id, type and at are required. Types: ' + ", ".join(sorted(CLIENT_TYPES)) + "."
+        ),
+    )
+
+
+class RefusedEventOut(serializers.Serializer[Any]):
+    index = serializers.IntegerField(help_text="The event's position in `events`, from 0.")
+    reason = serializers.CharField(help_text="Why it was not stored; `do_not_track` under DNT or GPC.")
+
+
+class TrackOut(serializers.Serializer[Any]):
+    accepted = serializers.IntegerField(help_text="Events stored.")
+    duplicates = serializers.IntegerField(help_text="Events whose id was already stored or repeated in the batch.")
+    refused = RefusedEventOut(many=True)

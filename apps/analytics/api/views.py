@@ -4,8 +4,8 @@ from collections.abc import Callable
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
-from rest_framework.permissions import IsAdminUser
+from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -16,8 +16,11 @@ from apps.analytics.api.serializers import (
     ExperimentCreateIn,
     ExperimentOut,
     ResultsOut,
+    TrackIn,
+    TrackOut,
 )
 from apps.analytics.models import KEY_PATTERN, Experiment
+from apps.analytics.receivers import ANONYMOUS_COOKIE
 from apps.core.api.errors import Conflict
 from apps.core.api.fields import openapi_pattern
 from apps.core.api.schema import error_response
@@ -131,3 +134,43 @@ class ExperimentResultsView(StaffAPIView):
     def get(self, request: Request, key: str) -> Response:
         results = selectors.experiment_results(experiment=_experiment(key))
         return Response(ResultsOut(selectors.results_data(results)).data)
+
+
+def _do_not_track(request: Request) -> bool:
+    return request.headers.get("DNT") == "1" or request.headers.get("Sec-GPC") == "1"
+
+
+class TrackView(APIView):
+    """Tracking from pages and API clients, signed in or not (docs/analytics.md)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=TrackIn,
+        responses={
+            202: TrackOut,
+            400: error_response(400, "The body is not JSON, or `events` is missing, not a list of objects or longer "
+                                     "than 500 (`error.fields.events`): nothing is stored."),
+            413: error_response(413),
+        },
+        description="Stores a batch of tracked events. Each event is checked alone: a bad one is refused (its index "
+        "and reason in `refused`) and the others are stored; an id already stored counts as a duplicate. The user "
+        "is the signed-in person; otherwise `anonymous_id`, or the `wp_aid` cookie. A clock off by more than a day "
+        "is replaced by the time received. Under `DNT: 1` or `Sec-GPC: 1` nothing is stored and every event is "
+        "refused as `do_not_track`.",
+        tags=["tracking"],
+    )  # fmt: skip
+    def post(self, request: Request) -> Response:
+        try:
+            data = request.data
+        except exceptions.ParseError as exc:
+            raise exceptions.ValidationError({"events": [f"The body is not JSON: {exc.detail}"]}) from exc
+        events = validated(TrackIn, data)["events"]
+        outcome = services.tracking_record(
+            events=events,
+            user_id=request.user.pk if request.user.is_authenticated else None,
+            anonymous_id=request.COOKIES.get(ANONYMOUS_COOKIE, ""),
+            do_not_track=_do_not_track(request),
+        )
+        body = {"accepted": outcome.accepted, "duplicates": outcome.duplicates, "refused": outcome.refused}
+        return Response(TrackOut(body).data, status=status.HTTP_202_ACCEPTED)

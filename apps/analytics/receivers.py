@@ -1,0 +1,43 @@
+"""Server-side tracked events, from the signals of the apps below (they never import analytics): sign-up, sign-in
+(which also links the visitor's anonymous events to the account) and a plan created. Ids only, nothing personal."""
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from apps.analytics import services
+from apps.analytics.models import TrackedEventType, TrackedObjectType
+from apps.calendars.models import Plan
+from apps.users.models import User
+
+ANONYMOUS_COOKIE = "wp_aid"  # set by the pages (static/js/beacons.js), first-party, an opaque random id
+
+
+@receiver(post_save, sender=User, dispatch_uid="analytics.track_signup")
+def track_signup(sender: type[User], instance: User, created: bool, raw: bool = False, **_: Any) -> None:
+    if created and not raw:
+        services.tracking_server_event(event_type=TrackedEventType.SIGNUP, user_id=instance.pk)
+
+
+@receiver(user_logged_in, dispatch_uid="analytics.track_login")
+def track_login(sender: object, request: HttpRequest | None, user: User, **_: Any) -> None:
+    # The event first: it reads the experiments before writing events, the order every tracking write keeps.
+    services.tracking_server_event(event_type=TrackedEventType.LOGIN, user_id=user.pk)
+    anonymous_id = request.COOKIES.get(ANONYMOUS_COOKIE, "") if request is not None else ""
+    if anonymous_id:
+        services.tracking_link_anonymous(anonymous_id=anonymous_id, user_id=user.pk)
+
+
+@receiver(post_save, sender=Plan, dispatch_uid="analytics.track_plan_created")
+def track_plan_created(sender: type[Plan], instance: Plan, created: bool, raw: bool = False, **_: Any) -> None:
+    if created and not raw:
+        services.tracking_server_event(
+            event_type=TrackedEventType.PLAN_CREATED,
+            user_id=instance.calendar.owner_id,
+            object_type=TrackedObjectType.PLAN,
+            object_id=str(instance.pk),
+            context={"origin": instance.origin},
+        )

@@ -1,0 +1,89 @@
+"""The page beacons in real headless Chromium against the live server: a visit to Discover and a click on an event
+reach the tracked-event table under the browser's anonymous id, and a browser with Global Privacy Control sends
+nothing and gets no cookie."""
+
+import re
+from collections.abc import Callable
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import Page, expect
+from pytest_django.live_server_helper import LiveServer
+
+from apps.analytics.models import TrackedEvent
+from apps.users.tests.factories import UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _anonymous_id(page: Page) -> str | None:
+    cookies = {cookie["name"]: cookie["value"] for cookie in page.context.cookies()}
+    return cookies.get("wp_aid")
+
+
+def _settle(page: Page, done: Callable[[], bool]) -> None:
+    """Leaves the page (its batch goes) and waits until `done`: no beacon may still be in flight when the test's
+    database is flushed."""
+    page.goto("about:blank")
+    for _ in range(50):
+        if done():
+            return
+        page.wait_for_timeout(100)
+
+
+def test_a_visit_and_a_click_reach_the_table(page: Page, live_server: LiveServer) -> None:
+    call_command("seed_demo")
+    page.goto(f"{live_server.url}/discover/")
+    link = page.locator("#results .event-card a").first
+    expect(link).to_be_visible()
+    event_id = re.search(r"/events/(\d+)/", link.get_attribute("href") or "")[1]  # type: ignore[index]
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    link.click()  # leaving the page sends the batch
+    page.wait_for_url(re.compile(r"/events/\d+/"))
+    assert errors == []
+    anonymous_id = _anonymous_id(page)
+    assert anonymous_id
+
+    def stored() -> set[tuple[str, str, str]]:
+        rows = TrackedEvent.objects.filter(anonymous_id=anonymous_id)
+        return set(rows.values_list("type", "object_type", "object_id"))
+
+    _settle(page, lambda: ("page_view", "page", f"/events/{event_id}/") in stored())
+    assert {("page_view", "page", "/discover/"), ("click", "event", event_id)} <= stored()
+    assert TrackedEvent.objects.filter(anonymous_id=anonymous_id, user_id__isnull=False).count() == 0
+
+
+def test_global_privacy_control_sends_nothing_and_sets_no_cookie(page: Page, live_server: LiveServer) -> None:
+    page.add_init_script("Object.defineProperty(navigator, 'globalPrivacyControl', {get: () => true});")
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url) if "/api/v1/track" in request.url else None)
+    page.goto(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/discover/")
+    page.wait_for_timeout(300)
+    assert sent == []
+    assert _anonymous_id(page) is None
+    assert not TrackedEvent.objects.exclude(type="signup").exists()
+
+
+def test_signing_in_links_the_anonymous_visit_and_later_beacons_carry_the_account(
+    page: Page, live_server: LiveServer
+) -> None:
+    person = UserFactory()
+    page.goto(f"{live_server.url}/discover/")  # anonymous: a page view under the new cookie
+    page.goto(f"{live_server.url}/accounts/login/")
+    anonymous_id = _anonymous_id(page)
+    form = page.get_by_role("main")
+    form.get_by_label("Email").fill(person.email)
+    form.get_by_label("Password", exact=True).fill(person.raw_password)
+    form.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"^(?!.*/accounts/login/).*$"))
+    page.goto(f"{live_server.url}/discover/")  # signed in: fetch with keepalive and the CSRF header
+    page.goto(f"{live_server.url}/")
+    mine = TrackedEvent.objects.filter(user_id=person.pk, type="page_view")
+    # The batches of the pages just left arrive in any order.
+    _settle(page, lambda: mine.filter(object_id="/discover/").count() == 2 and mine.filter(object_id="/").exists())
+    discover = TrackedEvent.objects.filter(type="page_view", anonymous_id=anonymous_id, object_id="/discover/")
+    # The visit before signing in (linked at sign-in) and the one after it, both the account's now.
+    assert list(discover.values_list("user_id", flat=True)) == [person.pk, person.pk]
+    assert TrackedEvent.objects.filter(user_id=person.pk, type="login").count() == 1
