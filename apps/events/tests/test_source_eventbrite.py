@@ -10,7 +10,7 @@ import pytest
 
 from apps.events import services, sync
 from apps.events.models import Event, Source, SourceRecord, SyncOutcome
-from apps.events.sources.base import Page, SourceConfigError
+from apps.events.sources.base import NormalizedVenue, Page, SourceConfigError
 from apps.events.sources.eventbrite import EventbriteConnector, EventbriteError
 from apps.events.tests.fakes import eventbrite as fake_eb
 from apps.events.tests.fakes.eventbrite import FakeEventbrite, build_connector, event, venue
@@ -85,12 +85,14 @@ def test_pages_through_an_organisation_and_normalises_each_event(fake: FakeEvent
     assert first.url == "https://www.eventbrite.com/e/5001"
     assert first.image_url == "https://img.evbuc.com/5001.jpg"
     assert first.status == "scheduled"
-    assert first.venue is not None
-    assert first.venue.key == "eventbrite:3003"
-    assert first.venue.name == "Brooklyn Bowl"
-    assert first.venue.address == "61 Wythe Ave, Brooklyn, NY 11249"
-    assert (first.venue.lat, first.venue.lon) == (40.7218, -73.9575)
-    assert first.venue.timezone == "America/New_York"
+    assert first.venue == NormalizedVenue(
+        key="eventbrite:3003",
+        name="Brooklyn Bowl",
+        address="61 Wythe Ave, Brooklyn, NY 11249",
+        lat=40.7218,
+        lon=-73.9575,
+        timezone="America/New_York",
+    )
 
 
 def test_requests_carry_the_bearer_token_expansions_and_paging(fake: FakeEventbrite) -> None:

@@ -12,7 +12,7 @@ import pytest
 from apps.core.http import CredentialsRejectedError
 from apps.events import services, sync
 from apps.events.models import Event, Source, SourceRecord, SyncOutcome
-from apps.events.sources.base import NormalizedEvent, Page, SourceConfigError
+from apps.events.sources.base import NormalizedEvent, NormalizedVenue, Page, SourceConfigError
 from apps.events.sources.meetup import EVENT_SEARCH_QUERY, MeetupConnector, MeetupError
 from apps.events.tests.fakes import meetup as fake_mu
 from apps.events.tests.fakes.meetup import FakeMeetup, build_connector, event, fee, graphql_error, group, venue
@@ -84,11 +84,14 @@ def test_pages_through_event_search_and_normalises_each_event(fake: FakeMeetup) 
     assert first.url == "https://www.meetup.com/berlin-runners/events/301001/"
     assert first.image_url == "https://secure.meetupstatic.com/photos/event/highres_5301001.jpeg"
     assert first.status == "scheduled"
-    assert first.venue is not None
-    assert first.venue.key == "meetup:27405011"
-    assert first.venue.name == "Tempelhofer Feld, Eingang Columbiadamm"
-    assert first.venue.address == "Columbiadamm 160, Berlin"
-    assert (first.venue.lat, first.venue.lon, first.venue.timezone) == (52.4843, 13.4063, "Europe/Berlin")
+    assert first.venue == NormalizedVenue(
+        key="meetup:27405011",
+        name="Tempelhofer Feld, Eingang Columbiadamm",
+        address="Columbiadamm 160, Berlin",
+        lat=52.4843,
+        lon=13.4063,
+        timezone="Europe/Berlin",
+    )
 
 
 def test_the_request_is_the_published_event_search_with_the_area_and_window(fake: FakeMeetup) -> None:
