@@ -70,3 +70,42 @@ def test_make_run_path_serves_the_site_and_the_api(embedded_env, start_server, t
         assert me.json()["email"] == "demo@weekendplanner.test"
         forged = tokens.json()["access"][:-4] + "AAAA"
         assert http.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+        # Tracking writes synchronously on SQLite: a batch, then the same batch again (duplicates, not rows).
+        bearer = {"Authorization": f"Bearer {tokens.json()['access']}"}
+        batch = {
+            "events": [
+                {"id": "7d1c2f8e-8a57-4c1f-9d2e-3a6b5c4d1e01", "type": "page_view", "at": "2026-06-17T12:00:00+02:00",
+                 "object_type": "page", "object_id": "/discover/"},
+                {"id": "7d1c2f8e-8a57-4c1f-9d2e-3a6b5c4d1e02", "type": "nope", "at": "2026-06-17T12:00:00+02:00"},
+            ]
+        }  # fmt: skip
+        first = http.post("/api/v1/track", json=batch, headers=bearer)
+        assert first.status_code == 202, first.text
+        assert (first.json()["accepted"], first.json()["duplicates"], len(first.json()["refused"])) == (1, 0, 1)
+        again = http.post("/api/v1/track", json=batch, headers=bearer)
+        assert (again.json()["accepted"], again.json()["duplicates"]) == (0, 1)
+
+    # Experiments on SQLite: results are computed on request from the raw rows.
+    staff_env = {**embedded_env, "DJANGO_SUPERUSER_EMAIL": "staff@example.test", "DJANGO_SUPERUSER_PASSWORD": "pw-x"}
+    _manage(staff_env, "createsuperuser", "--noinput")
+    with httpx.Client(base_url=base, timeout=30) as http:
+        token = http.post("/api/v1/auth/token", json={"email": "staff@example.test", "password": "pw-x"}).json()
+        staff = {"Authorization": f"Bearer {token['access']}"}
+        design = {
+            "key": "embedded",
+            "variants": [{"key": "control", "weight": 50}, {"key": "treatment", "weight": 50}],
+            "primary_metric": {"event": "save"},
+        }
+        assert http.post("/api/v1/experiments", json=design, headers=staff).status_code == 201
+        assert http.post("/api/v1/experiments/embedded/start", headers=staff).status_code == 200
+        seen = {
+            http.get("/api/v1/experiments/embedded/assignment", params={"unit_id": f"u{n}"}, headers=staff).json()[
+                "variant"
+            ]
+            for n in range(20)
+        }
+        assert seen == {"control", "treatment"}
+        results = http.get("/api/v1/experiments/embedded/results", headers=staff)
+        assert results.status_code == 200, results.text
+        assert sum(variant["units"] for variant in results.json()["variants"]) == 20

@@ -44,6 +44,7 @@ class TrackedEventType(models.TextChoices):
     SIGNUP = "signup", "Sign-up"
     LOGIN = "login", "Log-in"
     PLAN_CREATED = "plan_created", "Plan created"
+    SOURCE_SYNCED = "source_synced", "Source synced"
 
 
 class ExperimentStatus(models.TextChoices):

@@ -1,5 +1,6 @@
 """Server-side tracked events, from the signals of the apps below (they never import analytics): sign-up, sign-in
-(which also links the visitor's anonymous events to the account) and a plan created. Ids only, nothing personal."""
+in a browser (which also links the visitor's anonymous events to the account) or with a token, a plan created and
+a source synced. Ids and counts only, nothing personal."""
 
 from typing import Any
 
@@ -11,8 +12,12 @@ from django.http import HttpRequest
 from apps.analytics import services
 from apps.analytics.models import TrackedEventType, TrackedObjectType
 from apps.calendars.models import Plan
+from apps.events.models import SyncRun
+from apps.events.signals import sync_finished
+from apps.users.auth_signals import token_obtained
 from apps.users.models import User
 
+SYNC_COUNTS = ("fetched", "created", "updated", "unchanged", "merged", "failed", "pages")
 ANONYMOUS_COOKIE = "wp_aid"  # set by the pages (static/js/beacons.js), first-party, an opaque random id
 
 
@@ -41,3 +46,19 @@ def track_plan_created(sender: type[Plan], instance: Plan, created: bool, raw: b
             object_id=str(instance.pk),
             context={"origin": instance.origin},
         )
+
+
+@receiver(token_obtained, dispatch_uid="analytics.track_token_login")
+def track_token_login(sender: object, user: User, **_: Any) -> None:
+    # An API client has no cookie, so there is no anonymous visit to link.
+    services.tracking_server_event(event_type=TrackedEventType.LOGIN, user_id=user.pk, context={"via": "token"})
+
+
+@receiver(sync_finished, dispatch_uid="analytics.track_source_synced")
+def track_source_synced(sender: object, run: SyncRun, **_: Any) -> None:
+    counts = {name: getattr(run, name) for name in SYNC_COUNTS}
+    services.tracking_server_event(
+        event_type=TrackedEventType.SOURCE_SYNCED,
+        user_id=None,
+        context={"source_id": run.source_id, "outcome": run.outcome, **counts},
+    )

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.events import bulk, dedupe
 from apps.events.models import Event, Provider, Source, SourceRecord, SyncOutcome, SyncRun, Venue
+from apps.events.signals import sync_finished
 from apps.events.sources.base import NormalizedEvent, NormalizedVenue, Page, SourceConfigError
 
 VENUE_FIELDS = ("name", "address", "lat", "lon", "timezone")
@@ -292,4 +293,5 @@ def sync_run_finish(*, run: SyncRun, outcome: str, error: str = "", event_ids: I
     run.merged = events_merge_duplicates(event_ids=sorted(set(event_ids)))
     run.finished_at = timezone.now()
     run.save()
+    transaction.on_commit(lambda: sync_finished.send(sender=SyncRun, run=run))
     return run

@@ -5,3 +5,7 @@ from django.dispatch import Signal
 # Sent after a sync run with the ids of the events it created or changed (moved, re-placed, cancelled).
 # Keyword argument: event_ids (list[int]).
 events_changed = Signal()
+
+# Sent once a sync run has ended and its outcome is committed (completed, interrupted or failed).
+# Keyword argument: run (SyncRun), with its counts.
+sync_finished = Signal()

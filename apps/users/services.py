@@ -14,6 +14,7 @@ from rest_framework_simplejwt.exceptions import TokenBackendError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from apps.users import lockout, personal_data
+from apps.users.auth_signals import token_obtained
 from apps.users.jwt import UserRefreshToken, token_backend
 from apps.users.models import PROFILE_FIELDS, Profile, User
 
@@ -202,7 +203,9 @@ def token_obtain(*, request: HttpRequest | None, email: str, password: str) -> T
         raise InvalidCredentials
     assert isinstance(user, User)
     sign_in_succeeded(attempt=attempt)
-    return _issue_pair(user)
+    pair = _issue_pair(user)
+    token_obtained.send(sender=User, user=user)
+    return pair
 
 
 def _outstanding_refresh(raw_refresh: str) -> OutstandingToken:

@@ -90,3 +90,39 @@ def test_deleting_the_account_erases_its_tracking_and_its_anonymous_history(user
     assert set(Exposure.objects.values_list("unit_id", flat=True)) == {"other-visitor"}
     assert set(Conversion.objects.values_list("unit_id", flat=True)) == {str(other_user.pk), "other-visitor"}
     assert TrackedEvent.objects.filter(user_id=other_user.pk, type="click").count() == 1
+
+
+def test_an_api_sign_in_is_a_login_with_nothing_to_link() -> None:
+    person = UserFactory()
+
+    user_services.token_obtain(request=None, email=person.email, password=person.raw_password)
+
+    row = TrackedEvent.objects.get(type="login")
+    assert (row.user_id, row.anonymous_id, row.context) == (person.pk, "", {"via": "token"})
+
+
+def test_a_wrong_password_on_the_api_is_no_login() -> None:
+    person = UserFactory()
+    with pytest.raises(user_services.InvalidCredentials):
+        user_services.token_obtain(request=None, email=person.email, password="not it")
+    assert not TrackedEvent.objects.filter(type="login").exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the event is written once the sync run is committed
+def test_a_finished_sync_is_tracked_with_its_counts_and_no_person() -> None:
+    from apps.events import sync
+    from apps.events.tests.factories import make_source
+    from apps.events.tests.fakes import ics as fake_ics
+    from apps.events.tests.fakes.network import FakeClock
+
+    source = make_source()
+    jazz = fake_ics.vevent(UID="a@test", DTSTART="20260620T180000Z", DTEND="20260620T200000Z", SUMMARY="Jazz")
+    feed = fake_ics.FakeFeed(fake_ics.vcalendar(jazz), clock=FakeClock(timezone.now()))
+
+    run = sync.sync_source(source_id=source.pk, connector=fake_ics.build_connector(source, feed))
+
+    row = TrackedEvent.objects.get(type="source_synced")
+    assert (row.user_id, row.anonymous_id) == (None, "")
+    counts = {"fetched": 1, "created": 1, "updated": 0, "unchanged": 0, "merged": 0, "failed": 0, "pages": 1}
+    assert row.context == {"source_id": source.pk, "outcome": "completed", **counts}
+    assert run.outcome == "completed"
