@@ -1,7 +1,7 @@
 """The write services: plans written with and without reject_conflicts (a refusal carries the clashes and
 leaves nothing behind), moved between calendars, refused input, and subscribing."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -155,6 +155,12 @@ def _weekly_twice(calendar: Calendar) -> Plan:
     return PlanFactory(calendar=calendar, title="Run", start=at(10), rrule="FREQ=WEEKLY;COUNT=2")
 
 
+def _move(plan: Plan, recurrence_id: str, *, to: datetime) -> None:
+    """Moves one occurrence of the hour-long series to start at `to` (wall clock)."""
+    changes = {"start_local": to, "end_local": to + timedelta(hours=1)}
+    services.occurrence_change(plan=plan, recurrence_id=recurrence_id, changes=changes)
+
+
 def _titles_between(calendar: Calendar, start: datetime, end: datetime) -> list[str]:
     from apps.calendars import selectors
 
@@ -166,11 +172,7 @@ def test_an_occurrence_moved_past_the_series_end_is_found_in_its_new_window(cale
     new_year = (datetime(2027, 1, 2, tzinfo=UTC), datetime(2027, 1, 3, tzinfo=UTC))
     assert _titles_between(calendar, *new_year) == []
 
-    services.occurrence_change(
-        plan=plan,
-        recurrence_id="2026-12-12T10:00:00",
-        changes={"start_local": datetime(2027, 1, 2, 10), "end_local": datetime(2027, 1, 2, 11)},
-    )
+    _move(plan, "2026-12-12T10:00:00", to=datetime(2027, 1, 2, 10))
 
     assert _titles_between(calendar, *new_year) == ["Run"]
     assert _titles_between(calendar, datetime(2026, 12, 12, tzinfo=UTC), datetime(2026, 12, 13, tzinfo=UTC)) == []
@@ -179,11 +181,7 @@ def test_an_occurrence_moved_past_the_series_end_is_found_in_its_new_window(cale
 def test_an_occurrence_moved_before_the_first_start_is_found_in_its_new_window(calendar):
     plan = _weekly_twice(calendar)
 
-    services.occurrence_change(
-        plan=plan,
-        recurrence_id="2026-12-05T10:00:00",
-        changes={"start_local": datetime(2026, 11, 28, 10), "end_local": datetime(2026, 11, 28, 11)},
-    )
+    _move(plan, "2026-12-05T10:00:00", to=datetime(2026, 11, 28, 10))
 
     assert _titles_between(calendar, datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC)) == ["Run"]
     stored = Plan.objects.get(pk=plan.pk)
@@ -193,11 +191,7 @@ def test_an_occurrence_moved_before_the_first_start_is_found_in_its_new_window(c
 
 def test_a_moved_occurrence_clashes_where_it_now_is(calendar):
     plan = _weekly_twice(calendar)
-    services.occurrence_change(
-        plan=plan,
-        recurrence_id="2026-12-12T10:00:00",
-        changes={"start_local": datetime(2027, 1, 2, 10), "end_local": datetime(2027, 1, 2, 11)},
-    )
+    _move(plan, "2026-12-12T10:00:00", to=datetime(2027, 1, 2, 10))
     clashing = PlanDataFactory(title="Brunch", start=datetime(2027, 1, 2, 10, 30))
 
     with pytest.raises(services.PlanConflict) as refused:

@@ -85,14 +85,8 @@ def test_pages_through_an_organisation_and_normalises_each_event(fake: FakeEvent
     assert first.url == "https://www.eventbrite.com/e/5001"
     assert first.image_url == "https://img.evbuc.com/5001.jpg"
     assert first.status == "scheduled"
-    assert first.venue == NormalizedVenue(
-        key="eventbrite:3003",
-        name="Brooklyn Bowl",
-        address="61 Wythe Ave, Brooklyn, NY 11249",
-        lat=40.7218,
-        lon=-73.9575,
-        timezone="America/New_York",
-    )
+    brooklyn_bowl = ("eventbrite:3003", "Brooklyn Bowl", "61 Wythe Ave, Brooklyn, NY 11249", 40.7218, -73.9575)
+    assert first.venue == NormalizedVenue(*brooklyn_bowl, timezone="America/New_York")
 
 
 def test_requests_carry_the_bearer_token_expansions_and_paging(fake: FakeEventbrite) -> None:

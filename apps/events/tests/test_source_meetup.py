@@ -84,14 +84,8 @@ def test_pages_through_event_search_and_normalises_each_event(fake: FakeMeetup) 
     assert first.url == "https://www.meetup.com/berlin-runners/events/301001/"
     assert first.image_url == "https://secure.meetupstatic.com/photos/event/highres_5301001.jpeg"
     assert first.status == "scheduled"
-    assert first.venue == NormalizedVenue(
-        key="meetup:27405011",
-        name="Tempelhofer Feld, Eingang Columbiadamm",
-        address="Columbiadamm 160, Berlin",
-        lat=52.4843,
-        lon=13.4063,
-        timezone="Europe/Berlin",
-    )
+    gate = ("meetup:27405011", "Tempelhofer Feld, Eingang Columbiadamm", "Columbiadamm 160, Berlin", 52.4843, 13.4063)
+    assert first.venue == NormalizedVenue(*gate, timezone="Europe/Berlin")
 
 
 def test_the_request_is_the_published_event_search_with_the_area_and_window(fake: FakeMeetup) -> None:
