@@ -251,7 +251,7 @@ def test_a_failed_restore_rolls_back_and_shows_pg_restore_errors(s3, capsys):
         cursor.execute("CREATE VIEW backup_blocker AS SELECT id FROM users_user")
     wiped = snapshot()
     try:
-        with pytest.raises(CommandError, match=r"(?s)pg_restore .* failed with exit code 1:.*depend"):
+        with pytest.raises(CommandError, match=r"(?s)pg_restore .* failed with exit code \d+:.*depend"):
             call_command("restore_db", "--latest", "--no-input")
         assert snapshot() == wiped
     finally:

@@ -217,24 +217,53 @@ def restore_run(*, plan: RestorePlan) -> None:
     """Replaces every object in the archive with its backed-up contents, in a single transaction.
 
     Tables created after the backup (a later migration) are left as they are: --clean drops only what the
-    archive holds.
+    archive holds. A partitioned table in the archive is dropped whole first: pg_restore --clean would drop each
+    partition's primary key on its own, which PostgreSQL refuses for a key the partition inherits. pg_restore
+    writes the SQL and psql runs it, so that drop shares the restore's one transaction.
     """
     pg_restore = require_tool("pg_restore")
+    psql = require_tool("psql")
+    action = f"pg_restore of {plan.source} into {plan.database.name!r}"
     with tempfile.TemporaryDirectory(prefix="restore-") as directory:
         path = Path(directory) / "database.dump"
+        script = Path(directory) / "restore.sql"
         try:
             with path.open("wb") as dump:
                 plan.store.client.download_fileobj(plan.store.bucket, plan.key, dump, Config=TRANSFER)
         except (ClientError, BotoCoreError) as exc:
             raise BackupError(f"Download of {plan.source} failed: {exc}") from exc
+        _run([pg_restore, "--clean", "--if-exists", "--no-owner", f"--file={script}", str(path)],
+             env=plan.database.env, action=action)  # fmt: skip
+        drops = "".join(
+            f'DROP TABLE IF EXISTS public."{table}" CASCADE;\n' for table in _partitioned_tables(plan, psql, path)
+        )
+        script.write_text(drops + script.read_text(encoding="utf-8"), encoding="utf-8")
         _run(
             [
-                pg_restore, "--clean", "--if-exists", "--no-owner", "--single-transaction",
-                f"--dbname={plan.database.name}", str(path),
+                psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
+                f"--dbname={plan.database.name}", f"--file={script}",
             ],
             env=plan.database.env,
-            action=f"pg_restore of {plan.source} into {plan.database.name!r}",
+            action=action,
         )  # fmt: skip
+
+
+def _partitioned_tables(plan: RestorePlan, psql: str, archive: Path) -> list[str]:
+    """The partitioned tables of the target database that the archive holds too."""
+    listing = subprocess.run(  # noqa: S603
+        [require_tool("pg_restore"), "--list", str(archive)], capture_output=True, text=True, check=True
+    ).stdout
+    query = (
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind = 'p' AND n.nspname = 'public' ORDER BY 1"
+    )
+    result = subprocess.run(  # noqa: S603
+        [psql, "--no-psqlrc", "--tuples-only", "--no-align", f"--dbname={plan.database.name}", f"--command={query}"],
+        env=plan.database.env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise BackupError(f"Reading the partitioned tables of {plan.database.name!r} failed: {result.stderr.strip()}")
+    return [table for table in result.stdout.split() if f" TABLE public {table} " in listing]
 
 
 # --- Helpers ---------------------------------------------------------------------------------------------
