@@ -27,7 +27,7 @@ from apps.events.sources import connector_classes, connector_for
 from apps.events.sources.base import Connector, NormalizedEvent, Page, SourceConfigError
 from apps.events.tests.fakes.contract import ContractKit, title
 from apps.events.tests.fakes.network import FakeClock, FakeProvider, build_connector, serve, timeout
-from apps.events.tests.resync import assert_a_second_sync_changes_nothing
+from apps.events.tests.resync import assert_a_second_sync_changes_nothing, completed_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -171,6 +171,18 @@ def test_an_event_without_a_date_is_refused_alone_and_the_rest_goes_in(kit: Cont
 
     assert _titles(pages) == [title(0), title(2)]
     assert [(bad.provider_id, bad.reason) for page in pages for bad in page.invalid] == [(kit.provider_id(1), reason)]
+
+
+def test_each_unusable_event_is_refused_with_its_reason_and_the_usable_one_goes_in(
+    kit: ContractKit, fake_clock: FakeClock
+) -> None:
+    unusable = kit.unusable_events(FIRST_START)
+    fake = kit.fake(fake_clock, [kit.event(0, FIRST_START), *[broken.event for broken in unusable]])
+
+    [page] = _read(_connector(kit, kit.source("contract"), fake, page_size=10))
+
+    assert _ids([page]) == [kit.provider_id(0)]
+    assert {(bad.provider_id, bad.reason) for bad in page.invalid} == {(u.provider_id, u.reason) for u in unusable}
 
 
 def test_a_cancelled_event_comes_through_as_cancelled(kit: ContractKit, fake_clock: FakeClock) -> None:
@@ -421,8 +433,7 @@ def test_through_a_real_local_server_with_the_connectors_own_client(
         source = kit.source("contract-local", base_url)
         connector = connector_classes()[kit.provider](source, sleep=fake_clock.sleep, clock=fake_clock.time)
 
-        run = sync.sync_source(source_id=source.pk, connector=connector, now=NOW)
+        run = completed_sync(source, connector, NOW)
 
-    assert run.outcome == SyncOutcome.COMPLETED, run.error
     assert run.created == 5
     assert len(fake.requests) == run.pages + 2  # the 503 and the rate limit, each asked again

@@ -13,9 +13,9 @@ from apps.events.models import Event, Source, SourceRecord, SyncOutcome
 from apps.events.sources.base import NormalizedVenue, Page, SourceConfigError
 from apps.events.sources.eventbrite import EventbriteConnector, EventbriteError
 from apps.events.tests.fakes import eventbrite as fake_eb
-from apps.events.tests.fakes.eventbrite import FakeEventbrite, build_connector, event, venue
+from apps.events.tests.fakes.eventbrite import FakeEventbrite, build_connector, event
 from apps.events.tests.fakes.network import FakeClock
-from apps.events.tests.resync import assert_a_second_sync_changes_nothing
+from apps.events.tests.resync import assert_a_second_sync_changes_nothing, completed_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -26,9 +26,7 @@ WINDOW = (NOW, NOW + timedelta(days=60))
 CATALOGUE = ("title", "start_utc", "status", "price_min", "price_max", "currency", "venue__key")
 
 
-@pytest.fixture(autouse=True)
-def _eventbrite_settings(settings: Any) -> None:
-    fake_eb.CONTRACT.configure(settings)  # the fake's URL and key
+_eventbrite_settings = fake_eb.CONTRACT.settings_fixture()  # the fake's URL and key, for every test here
 
 
 @pytest.fixture
@@ -206,25 +204,6 @@ def test_categories_map_to_the_taxonomy(
     assert item.category == slug
 
 
-def test_bad_items_are_refused_and_the_rest_of_the_page_goes_in(fake: FakeEventbrite) -> None:
-    start = NOW + timedelta(days=3)
-    no_start = event("5002", name="No start", start=start)
-    no_start["start"] = {"timezone": "America/New_York", "local": None, "utc": None}
-    bad_zone = event("5003", name="Bad zone", start=start, timezone="America/New_York")
-    bad_zone["start"]["timezone"] = "Mars/Olympus_Mons"
-    nowhere = event("5004", name="Nowhere", start=start, the_venue=venue("3999", lat=123.0, lon=-73.9))
-    fake.add_organization("1001", [event("5001", name="Fine", start=start), no_start, bad_zone, nowhere])
-
-    [page] = collect(build_connector(make_source(), fake, page_size=10))
-
-    assert [item.provider_id for item in page.items] == ["5001"]
-    assert {(bad.provider_id, bad.reason) for bad in page.invalid} == {
-        ("5002", "missing start"),
-        ("5003", "unknown time zone 'Mars/Olympus_Mons'"),
-        ("5004", "impossible coordinates"),
-    }
-
-
 def ids_items(pages: list[Page]) -> list[Any]:
     return [item for page in pages for item in page.items]
 
@@ -312,9 +291,8 @@ def test_a_full_sync_stores_the_events_and_a_second_sync_finds_them_unchanged(fa
     fake.add_venue("3004", [event("7001", name="Film night", start=start + timedelta(days=12), category_id="104")])
     source = make_source(organization_id="1001", venue_id="3004")
 
-    run = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW)
+    run = completed_sync(source, build_connector(source, fake, page_size=2), NOW)
 
-    assert run.outcome == SyncOutcome.COMPLETED, run.error
     assert (run.fetched, run.created, run.updated, run.unchanged, run.failed, run.pages) == (7, 7, 0, 0, 0, 4)
     assert run.checkpoint is None
     assert Event.objects.count() == 7
@@ -332,7 +310,7 @@ def test_a_full_sync_stores_the_events_and_a_second_sync_finds_them_unchanged(fa
 
     assert_a_second_sync_changes_nothing(
         run,
-        lambda: sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW),
+        lambda: completed_sync(source, build_connector(source, fake, page_size=2), NOW),
         *CATALOGUE,
     )
 
@@ -354,6 +332,6 @@ def test_a_broken_second_page_keeps_the_first_and_the_checkpoint_to_resume(fake:
     assert run.outcome == SyncOutcome.FAILED
     assert Event.objects.count() == 2
     assert run.checkpoint is not None
-    resumed = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW)
-    assert (resumed.outcome, resumed.created) == (SyncOutcome.COMPLETED, 1)
+    resumed = completed_sync(source, build_connector(source, fake, page_size=2), NOW)
+    assert resumed.created == 1
     assert Event.objects.count() == 3

@@ -2,6 +2,7 @@
 shapes: the search request, the mapping of an event (fees, venues, topics), GraphQL errors, its checkpoints. What
 every connector does is in test_connector_contract.py."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,14 +11,14 @@ import httpx
 import pytest
 
 from apps.core.http import CredentialsRejectedError
-from apps.events import services, sync
-from apps.events.models import Event, Source, SourceRecord, SyncOutcome
+from apps.events import services
+from apps.events.models import Event, Source, SourceRecord
 from apps.events.sources.base import NormalizedEvent, NormalizedVenue, Page, SourceConfigError
 from apps.events.sources.meetup import EVENT_SEARCH_QUERY, MeetupConnector, MeetupError
 from apps.events.tests.fakes import meetup as fake_mu
 from apps.events.tests.fakes.meetup import FakeMeetup, build_connector, event, fee, graphql_error, group, venue
 from apps.events.tests.fakes.network import FakeClock
-from apps.events.tests.resync import assert_a_second_sync_changes_nothing
+from apps.events.tests.resync import assert_a_second_sync_changes_nothing, completed_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -29,9 +30,7 @@ BERLIN = (52.52, 13.405)
 CATALOGUE = ("title", "start_utc", "status", "price_min", "is_free", "venue__key")
 
 
-@pytest.fixture(autouse=True)
-def _meetup_settings(settings: Any) -> None:
-    fake_mu.CONTRACT.configure(settings)  # the fake's URL and key
+_meetup_settings = fake_mu.CONTRACT.settings_fixture()  # the fake's URL and key, for every test here
 
 
 @pytest.fixture
@@ -124,7 +123,7 @@ def test_online_events_are_left_out_and_hybrid_ones_keep_their_room(fake: FakeMe
             title="Hybrid talk",
             start=start + timedelta(hours=1),
             event_type="HYBRID",
-            venues=[fake_mu.online_venue(), venue("27405099", "betahaus")],
+            venues=[fake_mu.online_venue(), venue("27405099", replace(fake_mu.TEMPELHOFER_FELD, name="betahaus"))],
         ),
     )
 
@@ -141,7 +140,7 @@ def test_events_outside_the_area_are_not_returned(fake: FakeMeetup) -> None:
             "301001",
             title="Potsdam run",
             start=NOW + timedelta(days=2),
-            venues=[venue("1", "Park Sanssouci", lat=52.40, lon=13.04)],
+            venues=[venue("1", replace(fake_mu.TEMPELHOFER_FELD, name="Park Sanssouci", lat=52.40, lon=13.04))],
         )
     )
 
@@ -220,26 +219,6 @@ def test_a_group_without_a_known_zone_falls_back_to_utc_with_the_right_instant(f
     [item] = items(collect(build_connector(make_source(), fake)))
 
     assert (item.timezone, item.start_utc) == ("UTC", NOW + timedelta(days=2))
-
-
-def test_bad_items_are_refused_and_the_rest_of_the_page_goes_in(fake: FakeMeetup) -> None:
-    start = NOW + timedelta(days=2)
-    backwards = event("301002", title="Backwards", start=start)
-    backwards["endTime"] = (start - timedelta(hours=1)).isoformat()
-    no_title = event("301003", title="  ", start=start)
-    bad_fee = event(
-        "301004", title="Odd fee", start=start, fee_settings={"amount": "lots", "currency": "EUR", "required": True}
-    )
-    fake.add(event("301001", title="Fine", start=start), backwards, no_title, bad_fee)
-
-    [page] = collect(build_connector(make_source(), fake, page_size=10))
-
-    assert [item.provider_id for item in page.items] == ["301001"]
-    assert {(bad.provider_id, bad.reason) for bad in page.invalid} == {
-        ("301002", "ends before it starts"),
-        ("301003", "missing title"),
-        ("301004", "unreadable fee 'lots'"),
-    }
 
 
 # --- Failures: GraphQL errors, a source without an area, an answer without data ----------------------------------
@@ -329,9 +308,8 @@ def test_a_full_sync_stores_the_events_and_a_second_sync_finds_them_unchanged(fa
     )
     source = make_source()
 
-    run = sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW)
+    run = completed_sync(source, build_connector(source, fake, page_size=2), NOW)
 
-    assert run.outcome == SyncOutcome.COMPLETED, run.error
     assert (run.fetched, run.created, run.updated, run.unchanged, run.failed, run.pages) == (5, 5, 0, 0, 0, 3)
     assert Event.objects.count() == 5
     assert SourceRecord.objects.filter(source=source).count() == 5
@@ -345,6 +323,6 @@ def test_a_full_sync_stores_the_events_and_a_second_sync_finds_them_unchanged(fa
 
     assert_a_second_sync_changes_nothing(
         run,
-        lambda: sync.sync_source(source_id=source.pk, connector=build_connector(source, fake, page_size=2), now=NOW),
+        lambda: completed_sync(source, build_connector(source, fake, page_size=2), NOW),
         *CATALOGUE,
     )

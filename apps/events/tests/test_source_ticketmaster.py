@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from apps.core.http import RetryLaterError
-from apps.events import services, sync
-from apps.events.models import Event, EventStatus, Source, SyncOutcome, Venue
+from apps.events import services
+from apps.events.models import Event, EventStatus, Source, Venue
 from apps.events.sources.base import Page
 from apps.events.sources.ticketmaster import REQUESTS_PER_SECOND, TicketmasterConnector, geohash
 from apps.events.sources.ticketmaster_mapping import normalize_event
 from apps.events.tests.fakes import ticketmaster as tm
 from apps.events.tests.fakes.network import FakeClock
-from apps.events.tests.resync import assert_a_second_sync_changes_nothing
+from apps.events.tests.resync import assert_a_second_sync_changes_nothing, completed_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +28,7 @@ SATURDAY_EVENING = datetime(2026, 12, 5, 19, 30, tzinfo=UTC)
 CATALOGUE = ("title", "start_utc", "timezone", "time_tba", "status", "price_min", "venue__key")
 
 
-@pytest.fixture(autouse=True)
-def _ticketmaster_settings(settings: Any) -> None:
-    tm.CONTRACT.configure(settings)  # the fake's URL and key
+_ticketmaster_settings = tm.CONTRACT.settings_fixture()  # the fake's URL and key, for every test here
 
 
 @pytest.fixture
@@ -261,28 +259,6 @@ def test_status_codes_map_to_our_statuses(source: Source, fake_clock: FakeClock,
     assert item.status == status
 
 
-def test_unusable_items_are_refused_one_by_one_and_the_rest_of_the_page_goes_in(
-    source: Source, fake_clock: FakeClock
-) -> None:
-    no_id = tm.event("", "No id", start=SATURDAY_EVENING)
-    date_tbd = tm.event("G5diZ9DATETBD", "Date to be decided", start=date(2026, 12, 6), date_tbd=True)
-    off_the_map = tm.event(
-        "G5diZ9BADGEO1", "Nowhere", start=SATURDAY_EVENING, venues=[tm.venue("Zbad", "Nowhere", lat=95.0, lon=13.4)]
-    )
-    good = tm.event("G5diZ9GOOD001", "Good", start=SATURDAY_EVENING)
-    fake = tm.FakeTicketmaster([no_id, date_tbd, off_the_map, good], clock=fake_clock)
-
-    pages = _all_pages(tm.build_connector(source, fake))
-
-    assert [i.provider_id for i in _items(pages)] == ["G5diZ9GOOD001"]
-    refused = {bad.provider_id: bad.reason for page in pages for bad in page.invalid}
-    assert refused == {
-        None: "missing id",
-        "G5diZ9DATETBD": "date not announced yet",
-        "G5diZ9BADGEO1": "impossible coordinates",
-    }
-
-
 # --- The spike arrest, the daily quota, pacing --------------------------------------------------------------
 
 
@@ -351,9 +327,8 @@ def test_a_full_sync_fills_the_catalogue_and_a_second_reports_everything_unchang
 ) -> None:
     fake = tm.FakeTicketmaster(_city(), clock=fake_clock)
 
-    run = sync.sync_source(source_id=source.pk, connector=tm.build_connector(source, fake), now=NOW)
+    run = completed_sync(source, tm.build_connector(source, fake), NOW)
 
-    assert run.outcome == SyncOutcome.COMPLETED, run.error
     # 60-day window: nine week-long slices, the first two with two pages each, the others one (mostly empty).
     assert (run.fetched, run.created, run.updated, run.unchanged, run.failed) == (233, 232, 0, 0, 1)
     assert run.pages == len(fake.requests) == 11
@@ -368,6 +343,6 @@ def test_a_full_sync_fills_the_catalogue_and_a_second_reports_everything_unchang
 
     assert_a_second_sync_changes_nothing(
         run,
-        lambda: sync.sync_source(source_id=source.pk, connector=tm.build_connector(source, fake), now=NOW),
+        lambda: completed_sync(source, tm.build_connector(source, fake), NOW),
         *CATALOGUE,
     )

@@ -17,19 +17,20 @@ import base64
 import json
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from apps.events import services
-from apps.events.models import Source
 from apps.events.sources.eventbrite import EventbriteConnector
 from apps.events.tests.fakes import network
-from apps.events.tests.fakes.contract import ContractKit, title
+from apps.events.tests.fakes.contract import ContractKit, Unusable, title
 from apps.events.tests.fakes.network import FakeClock, FakeProvider, Responder
+from apps.events.tests.fakes.place import Place
 
 API_KEY = "eventbrite-test-token"
 BASE_URL = "https://eventbrite.test"
@@ -42,40 +43,35 @@ _PATH = re.compile(r"^/v3/(organizations|venues)/([^/]+)/events/$")
 # --- Documented shapes ----------------------------------------------------------------------------------------
 
 
-def venue(
-    venue_id: str = "3003",
-    name: str = "Brooklyn Bowl",
-    *,
-    address_1: str = "61 Wythe Ave",
-    city: str = "Brooklyn",
-    region: str = "NY",
-    postal_code: str = "11249",
-    country: str = "US",
-    lat: float | None = 40.7218,
-    lon: float | None = -73.9575,
-) -> dict[str, Any]:
+BROOKLYN_BOWL = Place(
+    "Brooklyn Bowl", "61 Wythe Ave", "Brooklyn", "11249", 40.7218, -73.9575, region="NY", country="US"
+)
+
+
+def venue(venue_id: str = "3003", place: Place = BROOKLYN_BOWL) -> dict[str, Any]:
     """An Eventbrite Venue object; coordinates are strings, as Eventbrite sends them."""
-    latitude = None if lat is None else str(lat)
-    longitude = None if lon is None else str(lon)
+    latitude = None if place.lat is None else str(place.lat)
+    longitude = None if place.lon is None else str(place.lon)
+    street, city, region, postal_code = place.street, place.city, place.region, place.postal_code
     return {
         "address": {
-            "address_1": address_1,
+            "address_1": street,
             "address_2": None,
             "city": city,
             "region": region,
             "postal_code": postal_code,
-            "country": country,
+            "country": place.country,
             "latitude": latitude,
             "longitude": longitude,
-            "localized_address_display": f"{address_1}, {city}, {region} {postal_code}",
+            "localized_address_display": f"{street}, {city}, {region} {postal_code}",
             "localized_area_display": f"{city}, {region}",
-            "localized_multi_line_address_display": [address_1, f"{city}, {region} {postal_code}"],
+            "localized_multi_line_address_display": [street, f"{city}, {region} {postal_code}"],
         },
         "resource_uri": f"https://www.eventbriteapi.com/v3/venues/{venue_id}/",
         "id": venue_id,
         "age_restriction": None,
         "capacity": 600,
-        "name": name,
+        "name": place.name,
         "latitude": latitude,
         "longitude": longitude,
     }
@@ -337,52 +333,49 @@ def _utc(text: str) -> datetime:
 
 # --- The connector under test, wired to the fake ----------------------------------------------------------------
 
-
-def build_connector(source: Source, fake: FakeEventbrite, *, page_size: int = 2) -> EventbriteConnector:
-    """The real connector talking to `fake`, unpaced: the fake clock's sleeps are the retry waits alone."""
-    return network.build_connector(EventbriteConnector, source, fake, paced=False, page_size=page_size)
+# The real connector talking to the fake, unpaced: the fake clock's sleeps are the retry waits alone.
+build_connector = partial(network.build_connector, EventbriteConnector, paced=False, page_size=2)
 
 
 # --- The connector contract ---------------------------------------------------------------------------------
 
 
-class Contract(ContractKit):
+class Contract(ContractKit[FakeEventbrite]):
     provider = "eventbrite"
+    fake_class = FakeEventbrite
+    base_url, secret = BASE_URL, API_KEY
+    source_fields = {"options": {"organization_id": ORGANIZATION}}
+    id_format = "50{:02d}"
     malformed_marker = "not JSON"
     credentials_markers = ("INVALID_AUTH",)
-    base_url = BASE_URL
-    secret = API_KEY
 
-    def __init__(self) -> None:
-        super().__init__(
-            rate_limits={"retry-after": lambda clock, seconds: rate_limited(retry_after=int(seconds))},
-            server_error=server_error,
-            malformed_body=truncated_body,
-        )
-
-    def source(self, name: str, base_url: str | None = None) -> Source:
-        return services.source_create(provider="eventbrite", name=name, options={"organization_id": ORGANIZATION})
-
-    def fake(self, clock: FakeClock, events: Sequence[Any] = ()) -> FakeEventbrite:
-        fake = FakeEventbrite(clock=clock)
-        fake.add_organization(ORGANIZATION, events)
-        return fake
-
-    def serve(self, fake: FakeProvider, events: Sequence[Any]) -> None:
-        assert isinstance(fake, FakeEventbrite)
+    def serve(self, fake: FakeEventbrite, events: Sequence[Any]) -> None:
         fake.organizations[ORGANIZATION] = list(events)
-
-    def provider_id(self, number: int) -> str:
-        return str(5001 + number)
 
     def event(self, number: int, start: datetime, *, cancelled: bool = False) -> Any:
         status = "canceled" if cancelled else "live"
         return event(self.provider_id(number), name=title(number), start=start, status=status)
 
     def undated_event(self, number: int, day: datetime) -> tuple[Any, str]:
-        undated = event(self.provider_id(number), name=title(number), start=day)
+        undated = self.event(number, day)
         undated["start"] = {"timezone": "America/New_York", "local": None, "utc": None}
         return undated, "missing start"
 
+    def unusable_events(self, day: datetime) -> list[Unusable]:
+        no_start, missing_start = self.undated_event(1, day)
+        bad_zone = self.event(2, day)
+        bad_zone["start"]["timezone"] = "Mars/Olympus_Mons"
+        off_the_map = venue("3999", replace(BROOKLYN_BOWL, lat=123.0, lon=-73.9))
+        nowhere = event(self.provider_id(3), name=title(3), start=day, the_venue=off_the_map)
+        return [
+            Unusable(no_start, self.provider_id(1), missing_start),
+            Unusable(bad_zone, self.provider_id(2), "unknown time zone 'Mars/Olympus_Mons'"),
+            Unusable(nowhere, self.provider_id(3), "impossible coordinates"),
+        ]
 
-CONTRACT = Contract()
+
+CONTRACT = Contract(
+    rate_limits={"retry-after": lambda clock, seconds: rate_limited(retry_after=int(seconds))},
+    server_error=server_error,
+    malformed_body=truncated_body,
+)

@@ -19,7 +19,7 @@ from apps.events import services
 from apps.events.models import Source
 from apps.events.sources.ics import IcsConnector
 from apps.events.tests.fakes import network
-from apps.events.tests.fakes.contract import ContractKit, title
+from apps.events.tests.fakes.contract import ContractKit, Unusable, title
 from apps.events.tests.fakes.network import FakeClock, FakeProvider, Responder
 
 FEED_URL = "https://calendar.example.test/kulturbrauerei/events.ics"
@@ -114,7 +114,7 @@ def broken_calendar() -> Responder:
 class FakeFeed(FakeProvider):
     """Serves `text` at any path; `redirect_from` paths answer 301 to `FEED_URL`'s path first."""
 
-    def __init__(self, text: str, *, clock: FakeClock, redirect_from: str | None = None) -> None:
+    def __init__(self, text: str = "", *, clock: FakeClock, redirect_from: str | None = None) -> None:
         super().__init__(clock=clock)
         self.text = text
         self.redirect_from = redirect_from
@@ -136,31 +136,19 @@ def build_connector(source: Source, fake: FakeFeed, *, max_bytes: int | None = N
 # --- The connector contract ---------------------------------------------------------------------------------
 
 
-class Contract(ContractKit):
+class Contract(ContractKit[FakeFeed]):
     provider = "ics"
+    fake_class = FakeFeed
+    id_format = "contract-{}@kulturbrauerei.de"
     malformed_marker = "FeedError"
     credentials_markers = ("answered 401",)
-
-    def __init__(self) -> None:
-        super().__init__(
-            rate_limits={"retry-after": lambda clock, seconds: rate_limited(retry_after=int(seconds))},
-            server_error=server_error,
-            malformed_body=broken_calendar,
-        )
 
     def source(self, name: str, base_url: str | None = None) -> Source:
         url = f"{base_url}{httpx.URL(FEED_URL).path}" if base_url else FEED_URL
         return services.source_create(provider="ics", name=name, options={"url": url})
 
-    def fake(self, clock: FakeClock, events: Sequence[Any] = ()) -> FakeFeed:
-        return FakeFeed(vcalendar(*events), clock=clock)
-
-    def serve(self, fake: FakeProvider, events: Sequence[Any]) -> None:
-        assert isinstance(fake, FakeFeed)
+    def serve(self, fake: FakeFeed, events: Sequence[Any]) -> None:
         fake.text = vcalendar(*events)
-
-    def provider_id(self, number: int) -> str:
-        return f"contract-{number}@kulturbrauerei.de"
 
     def event(self, number: int, start: datetime, *, cancelled: bool = False) -> Any:
         return vevent(
@@ -172,6 +160,16 @@ class Contract(ContractKit):
 
     def undated_event(self, number: int, day: datetime) -> tuple[Any, str]:
         return vevent(UID=self.provider_id(number), SUMMARY=title(number)), "VEVENT without DTSTART"
+
+    def unusable_events(self, day: datetime) -> list[Unusable]:
+        no_start, without_dtstart = self.undated_event(2, day)
+        garbled = vevent(UID=self.provider_id(3), DTSTART=day.strftime("%Y-%m-%d %H:%M"), SUMMARY=title(3))
+        return [
+            Unusable(vevent(UID=None, DTSTART=_utc_text(day), SUMMARY=title(1)), None, "VEVENT without UID"),
+            Unusable(no_start, self.provider_id(2), without_dtstart),
+            Unusable(garbled, self.provider_id(3), "unreadable DTSTART"),
+            Unusable(vevent(UID=self.provider_id(4), DTSTART=_utc_text(day)), self.provider_id(4), "missing title"),
+        ]
 
     def reject_credentials(self, settings: Any, fake: FakeProvider) -> str:
         fake.fail_next(unauthorized())  # a private feed: refused before anything else is asked
@@ -186,4 +184,8 @@ def _utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-CONTRACT = Contract()
+CONTRACT = Contract(
+    rate_limits={"retry-after": lambda clock, seconds: rate_limited(retry_after=int(seconds))},
+    server_error=server_error,
+    malformed_body=broken_calendar,
+)

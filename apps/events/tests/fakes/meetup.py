@@ -18,17 +18,17 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from apps.events import services
-from apps.events.models import Source
 from apps.events.sources.meetup import MeetupConnector
 from apps.events.tests.fakes import network
-from apps.events.tests.fakes.contract import ContractKit, title
+from apps.events.tests.fakes.contract import ContractKit, Unusable, title
 from apps.events.tests.fakes.network import FakeClock, FakeProvider, Responder
+from apps.events.tests.fakes.place import Place
 
 API_KEY = "meetup-test-token"
 BASE_URL = "https://meetup.test"
@@ -38,38 +38,30 @@ BERLIN = (52.52, 13.405)
 # --- Documented shapes ----------------------------------------------------------------------------------------
 
 
-def venue(
-    venue_id: str = "27405011",
-    name: str = "Tempelhofer Feld, Eingang Columbiadamm",
-    *,
-    address: str = "Columbiadamm 160",
-    city: str = "Berlin",
-    state: str = "",
-    country: str = "de",
-    postal_code: str = "10965",
-    lat: float = 52.4843,
-    lon: float = 13.4063,
-    venue_type: str = "",
-) -> dict[str, Any]:
+TEMPELHOFER_FELD = Place(
+    "Tempelhofer Feld, Eingang Columbiadamm", "Columbiadamm 160", "Berlin", "10965", 52.4843, 13.4063, country="de"
+)
+ONLINE = Place("Online event", "", "", "", 0.0, 0.0)
+
+
+def venue(venue_id: str = "27405011", place: Place = TEMPELHOFER_FELD, *, venue_type: str = "") -> dict[str, Any]:
     """A Meetup Venue (`venueType` is "online" for the virtual venue, empty for an in-person one)."""
     return {
         "id": venue_id,
-        "name": name,
-        "address": address,
-        "city": city,
-        "state": state,
-        "country": country,
-        "postalCode": postal_code,
-        "lat": lat,
-        "lon": lon,
+        "name": place.name,
+        "address": place.street,
+        "city": place.city,
+        "state": place.region,
+        "country": place.country,
+        "postalCode": place.postal_code,
+        "lat": place.lat,
+        "lon": place.lon,
         "venueType": venue_type,
     }
 
 
 def online_venue() -> dict[str, Any]:
-    return venue(
-        "online", "Online event", address="", city="", country="", postal_code="", lat=0.0, lon=0.0, venue_type="online"
-    )
+    return venue("online", ONLINE, venue_type="online")
 
 
 def group(
@@ -283,59 +275,56 @@ def _miles(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 # --- The connector under test, wired to the fake ----------------------------------------------------------------
 
-
-def build_connector(source: Source, fake: FakeMeetup, *, page_size: int = 2) -> MeetupConnector:
-    """The real connector talking to `fake`, unpaced: the fake clock's sleeps are the retry waits alone."""
-    return network.build_connector(MeetupConnector, source, fake, paced=False, page_size=page_size)
+# The real connector talking to the fake, unpaced: the fake clock's sleeps are the retry waits alone.
+build_connector = partial(network.build_connector, MeetupConnector, paced=False, page_size=2)
 
 
 # --- The connector contract ---------------------------------------------------------------------------------
 
 
-class Contract(ContractKit):
+class Contract(ContractKit[FakeMeetup]):
     provider = "meetup"
+    fake_class = FakeMeetup
+    base_url, secret = BASE_URL, API_KEY
+    source_fields = {"near": BERLIN, "radius_km": 16.09344}
+    id_format = "3010{:02d}"
     malformed_marker = "not JSON"
     credentials_markers = ("UNAUTHORIZED",)
-    base_url = BASE_URL
-    secret = API_KEY
 
-    def __init__(self) -> None:
-        super().__init__(
-            rate_limits={
-                "graphql-reset-at": lambda clock, seconds: (
-                    lambda request: rate_limited(
-                        reset_at=datetime.fromtimestamp(clock.now + seconds, UTC)  # from when it answers
-                    )(request)
-                ),
-                "retry-after": lambda clock, seconds: http_429(retry_after=int(seconds)),
-            },
-            server_error=server_error,
-            malformed_body=truncated_body,
-        )
-
-    def source(self, name: str, base_url: str | None = None) -> Source:
-        return services.source_create(provider="meetup", name=name, near=BERLIN, radius_km=16.09344)
-
-    def fake(self, clock: FakeClock, events: Sequence[Any] = ()) -> FakeMeetup:
-        fake = FakeMeetup(clock=clock)
-        fake.add_all(events)
-        return fake
-
-    def serve(self, fake: FakeProvider, events: Sequence[Any]) -> None:
-        assert isinstance(fake, FakeMeetup)
+    def serve(self, fake: FakeMeetup, events: Sequence[Any]) -> None:
         fake.events = list(events)
-
-    def provider_id(self, number: int) -> str:
-        return str(301001 + number)
 
     def event(self, number: int, start: datetime, *, cancelled: bool = False) -> Any:
         status = "CANCELLED" if cancelled else "ACTIVE"
         return event(self.provider_id(number), title=title(number), start=start, status=status)
 
     def undated_event(self, number: int, day: datetime) -> tuple[Any, str]:
-        undated = event(self.provider_id(number), title=title(number), start=day)
+        undated = self.event(number, day)
         undated["dateTime"] = undated["endTime"] = None
         return undated, "missing start"
 
+    def unusable_events(self, day: datetime) -> list[Unusable]:
+        backwards = self.event(1, day)
+        backwards["endTime"] = (day - timedelta(hours=1)).isoformat()
+        untitled = event(self.provider_id(2), title="  ", start=day)
+        odd_fee = {"amount": "lots", "currency": "EUR", "required": True}
+        bad_fee = event(self.provider_id(3), title=title(3), start=day, fee_settings=odd_fee)
+        return [
+            Unusable(backwards, self.provider_id(1), "ends before it starts"),
+            Unusable(untitled, self.provider_id(2), "missing title"),
+            Unusable(bad_fee, self.provider_id(3), "unreadable fee 'lots'"),
+        ]
 
-CONTRACT = Contract()
+
+CONTRACT = Contract(
+    rate_limits={
+        "graphql-reset-at": lambda clock, seconds: (
+            lambda request: rate_limited(
+                reset_at=datetime.fromtimestamp(clock.now + seconds, UTC)  # from when it answers
+            )(request)
+        ),
+        "retry-after": lambda clock, seconds: http_429(retry_after=int(seconds)),
+    },
+    server_error=server_error,
+    malformed_body=truncated_body,
+)

@@ -19,18 +19,19 @@ import copy
 import json
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from apps.events import services
-from apps.events.models import Source
 from apps.events.sources.ticketmaster import TicketmasterConnector
 from apps.events.tests.fakes import network
-from apps.events.tests.fakes.contract import ContractKit, title
+from apps.events.tests.fakes.contract import ContractKit, Unusable, title
 from apps.events.tests.fakes.network import FakeClock, FakeProvider, Responder
+from apps.events.tests.fakes.place import Place
 
 API_KEY = "tm-test-key"
 BASE_URL = "https://app.ticketmaster.test"
@@ -131,42 +132,39 @@ THEATRE = (("KZFzniwnSyZfZ7v7na", "Arts & Theatre"), ("KnvZfZ7v7l1", "Theatre"),
 FAMILY = (("KZFzniwnSyZfZ7v7n1", "Miscellaneous"), ("KnvZfZ7vA1n", "Family"), ("KZazBEonSMnZfZ7vFln", "Fair"))
 
 
+UBER_ARENA = Place("Uber Arena", "Uber-Platz 1", "Berlin", "10243", 52.5079, 13.4432, country="DE")
+
+
 def venue(
-    venue_id: str = "Z598xZbpZ7e1e",
-    name: str = "Uber Arena",
-    *,
-    line1: str = "Uber-Platz 1",
-    city: str = "Berlin",
-    postal_code: str = "10243",
-    lat: float | str | None = 52.5079,
-    lon: float | str | None = 13.4432,
-    timezone: str = "Europe/Berlin",
+    venue_id: str = "Z598xZbpZ7e1e", place: Place = UBER_ARENA, *, timezone: str = "Europe/Berlin"
 ) -> dict[str, Any]:
     """An `_embedded.venues[]` entry; coordinates are strings, as the API sends them."""
     body: dict[str, Any] = {
-        "name": name,
+        "name": place.name,
         "type": "venue",
         "id": venue_id,
         "test": False,
         "locale": "en-de",
-        "postalCode": postal_code,
+        "postalCode": place.postal_code,
         "timezone": timezone,
-        "city": {"name": city},
-        "country": {"name": "Germany", "countryCode": "DE"},
-        "address": {"line1": line1},
-        "location": {"longitude": str(lon), "latitude": str(lat)},
+        "city": {"name": place.city},
+        "country": {"name": "Germany", "countryCode": place.country},
+        "address": {"line1": place.street},
+        "location": {"longitude": str(place.lon), "latitude": str(place.lat)},
         "markets": [{"id": "210"}],
         "_links": {"self": {"href": f"/discovery/v2/venues/{venue_id}?locale=en-de"}},
     }
-    if lat is None or lon is None:
+    if place.lat is None or place.lon is None:
         del body["location"]
     return body
 
 
 COLUMBIAHALLE = venue(
-    "Z598xZbpZ6ake", "Columbiahalle", line1="Columbiadamm 13-21", postal_code="10965", lat=52.4846, lon=13.3903
+    "Z598xZbpZ6ake", Place("Columbiahalle", "Columbiadamm 13-21", "Berlin", "10965", 52.4846, 13.3903, country="DE")
 )
-TEMPODROM = venue("Z598xZbpZ1dAa", "Tempodrom", line1="Möckernstraße 10", postal_code="10963", lat=52.5013, lon=13.3817)
+TEMPODROM = venue(
+    "Z598xZbpZ1dAa", Place("Tempodrom", "Möckernstraße 10", "Berlin", "10963", 52.5013, 13.3817, country="DE")
+)
 
 
 def price_range(minimum: float, maximum: float, currency: str = "EUR", kind: str = "standard") -> dict[str, Any]:
@@ -428,41 +426,25 @@ def _parse(value: str | None) -> datetime | None:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def build_connector(source: Source, fake: FakeTicketmaster, *, page_size: int | None = None) -> TicketmasterConnector:
-    """The connector on the fake's transport and clock, paced as in production: nothing leaves the process and
-    nothing waits."""
-    return network.build_connector(TicketmasterConnector, source, fake, page_size=page_size)
+# The connector on the fake's transport and clock, paced as in production: nothing leaves the process and
+# nothing waits.
+build_connector = partial(network.build_connector, TicketmasterConnector)
 
 
 # --- The connector contract ---------------------------------------------------------------------------------
 
 
-class Contract(ContractKit):
+class Contract(ContractKit[FakeTicketmaster]):
     provider = "ticketmaster"
+    fake_class = FakeTicketmaster
+    base_url, secret = BASE_URL, API_KEY
+    source_fields = {"near": (52.52, 13.405), "radius_km": 12.5}
+    id_format = "G5diZ9{:07d}"
     malformed_marker = "malformed"
     credentials_markers = ("refused the API key", "oauth.v2.InvalidApiKey")
-    base_url = BASE_URL
-    secret = API_KEY
 
-    def __init__(self) -> None:
-        super().__init__(
-            rate_limits={"quota-reset": lambda clock, seconds: quota_exceeded(clock, reset_in=seconds)},
-            server_error=server_error,
-            malformed_body=malformed_body,
-        )
-
-    def source(self, name: str, base_url: str | None = None) -> Source:
-        return services.source_create(provider="ticketmaster", name=name, near=(52.52, 13.405), radius_km=12.5)
-
-    def fake(self, clock: FakeClock, events: Sequence[Any] = ()) -> FakeTicketmaster:
-        return FakeTicketmaster(events, clock=clock)
-
-    def serve(self, fake: FakeProvider, events: Sequence[Any]) -> None:
-        assert isinstance(fake, FakeTicketmaster)
+    def serve(self, fake: FakeTicketmaster, events: Sequence[Any]) -> None:
         fake.events = list(events)
-
-    def provider_id(self, number: int) -> str:
-        return f"G5diZ9{number:07d}"
 
     def event(self, number: int, start: datetime, *, cancelled: bool = False) -> Any:
         status = "cancelled" if cancelled else "onsale"
@@ -472,5 +454,19 @@ class Contract(ContractKit):
         undated = event(self.provider_id(number), title(number), start=day.date(), date_tbd=True)
         return undated, "date not announced yet"
 
+    def unusable_events(self, day: datetime) -> list[Unusable]:
+        date_tbd, not_announced = self.undated_event(2, day)
+        off_the_map = venue("Zbad", replace(UBER_ARENA, name="Nowhere", lat=95.0, lon=13.4))
+        nowhere = event(self.provider_id(3), title(3), start=day, venues=[off_the_map])
+        return [
+            Unusable(event("", title(1), start=day), None, "missing id"),
+            Unusable(date_tbd, self.provider_id(2), not_announced),
+            Unusable(nowhere, self.provider_id(3), "impossible coordinates"),
+        ]
 
-CONTRACT = Contract()
+
+CONTRACT = Contract(
+    rate_limits={"quota-reset": lambda clock, seconds: quota_exceeded(clock, reset_in=seconds)},
+    server_error=server_error,
+    malformed_body=malformed_body,
+)
