@@ -17,7 +17,6 @@ from apps.events.signals import sync_finished
 from apps.users.auth_signals import token_obtained
 from apps.users.models import User
 
-SYNC_COUNTS = ("fetched", "created", "updated", "unchanged", "merged", "failed", "pages")
 ANONYMOUS_COOKIE = "wp_aid"  # set by the pages (static/js/beacons.js), first-party, an opaque random id
 
 
@@ -56,9 +55,8 @@ def track_token_login(sender: object, user: User, **_: Any) -> None:
 
 @receiver(sync_finished, dispatch_uid="analytics.track_source_synced")
 def track_source_synced(sender: object, run: SyncRun, **_: Any) -> None:
-    counts = {name: getattr(run, name) for name in SYNC_COUNTS}
     services.tracking_server_event(
         event_type=TrackedEventType.SOURCE_SYNCED,
         user_id=None,
-        context={"source_id": run.source_id, "outcome": run.outcome, **counts},
+        context={"source_id": run.source_id, "outcome": run.outcome, **run.counts()},
     )

@@ -165,3 +165,9 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source.name} {self.started_at:%Y-%m-%d %H:%M} {self.outcome}"
+
+    COUNTS = ("fetched", "created", "updated", "unchanged", "merged", "failed", "pages")
+
+    def counts(self) -> dict[str, int]:
+        """What the run did, by name: for its log line and for the apps that hear it finished."""
+        return {name: getattr(self, name) for name in self.COUNTS}

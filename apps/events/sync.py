@@ -118,15 +118,5 @@ def sync_source(*, source_id: int, connector: Connector | None = None, now: date
             services.sync_run_finish(run=run, outcome=outcome, error=error, event_ids=touched)
             if touched:
                 events_changed.send(sender=SyncRun, event_ids=sorted(set(touched)))
-            log.info(
-                "sync_finished",
-                outcome=run.outcome,
-                fetched=run.fetched,
-                created=run.created,
-                updated=run.updated,
-                unchanged=run.unchanged,
-                merged=run.merged,
-                failed=run.failed,
-                pages=run.pages,
-            )
+            log.info("sync_finished", outcome=run.outcome, **run.counts())
     return run
