@@ -42,6 +42,10 @@ def timed(zone: str, start: datetime, minutes: int = 60, **kwargs: object) -> Se
     return Series(timezone=zone, start_local=start, end_local=start + timedelta(minutes=minutes), **kwargs)  # type: ignore[arg-type]
 
 
+def all_day(zone: str, start: date, days: int = 1, **kwargs: object) -> Series:
+    return Series(timezone=zone, all_day=True, start_date=start, end_date=start + timedelta(days=days), **kwargs)  # type: ignore[arg-type]
+
+
 def starts(occurrences: list[Occurrence]) -> list[datetime]:
     return [o.start_utc for o in occurrences]
 
@@ -122,10 +126,7 @@ def test_the_same_rule_far_in_the_future_stays_on_local_time() -> None:
 
 
 def test_all_day_series_work_in_dates_and_span_local_midnights() -> None:
-    series = Series(
-        timezone="Europe/Berlin", all_day=True, start_date=date(2026, 3, 28), end_date=date(2026, 3, 30),
-        rrule="FREQ=WEEKLY;COUNT=3",
-    )  # fmt: skip
+    series = all_day("Europe/Berlin", date(2026, 3, 28), days=2, rrule="FREQ=WEEKLY;COUNT=3")
     found = expand(series, utc(2026, 3, 1), utc(2026, 5, 1))
     assert [(o.start_date, o.end_date) for o in found] == [
         (date(2026, 3, 28), date(2026, 3, 30)),
@@ -187,10 +188,7 @@ def test_until_in_utc_local_or_as_a_date(until: str, count: int) -> None:
 
 
 def test_until_on_an_all_day_series_is_the_last_day() -> None:
-    series = Series(
-        timezone="Europe/Berlin", all_day=True, start_date=date(2026, 3, 6), end_date=date(2026, 3, 7),
-        rrule="FREQ=DAILY;UNTIL=20260310",
-    )  # fmt: skip
+    series = all_day("Europe/Berlin", date(2026, 3, 6), rrule="FREQ=DAILY;UNTIL=20260310")
     found = expand(series, utc(2026, 3, 1), utc(2026, 4, 1))
     assert [o.start_date for o in found] == [date(2026, 3, d) for d in range(6, 11)]
     assert series_end_utc(series) == utc(2026, 3, 10, 23)
