@@ -56,6 +56,7 @@ run: install
 	$(MANAGE) migrate --noinput
 	$(MANAGE) create_demo_account
 	$(MANAGE) seed_demo --if-empty
+	$(MANAGE) seed_recommendations_demo
 	$(MANAGE) runserver 127.0.0.1:8000
 
 # --- Checks ------------------------------------------------------------------------------------------------
@@ -140,6 +141,9 @@ bench: install-dev services tools
 	$(TEST_ENV) $(BIN)/python bench/login_timing.py
 	$(TEST_ENV) $(BIN)/python bench/analytics_experiments.py
 	$(TEST_ENV) $(BIN)/python bench/analytics_tracking.py
+	$(TEST_ENV) $(BIN)/python bench/recommendations_serving.py
+	$(TEST_ENV) $(BIN)/python bench/recommendations_training.py
+	$(TEST_ENV) $(BIN)/python bench/recommendations_quality.py
 
 clean:
 	rm -rf $(VENV) .venvs .pytest_cache .mypy_cache .ruff_cache staticfiles test-results

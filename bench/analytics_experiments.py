@@ -27,7 +27,6 @@ import os
 import statistics
 import sys
 import time
-import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,8 +36,7 @@ import numpy as np
 # Run as a file, which puts bench/, not the repository, on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.support import machine
-from scripts.support.databases import ensure_database
+from scripts.support import bench_django, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "analytics_experiments.json"
@@ -57,25 +55,7 @@ TARGET_S = 1.0
 
 
 def setup_django() -> None:
-    ensure_database(DATABASE_URL)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "planner.settings",
-            "DATABASE_URL": DATABASE_URL,
-            "LOG_LEVEL": "WARNING",
-            "DJANGO_DEBUG": "false",
-            "RATE_LIMIT_MAX": "100000000",
-        }
-    )
-    os.environ.pop("REDIS_URL", None)  # local-memory cache: this bench is about PostgreSQL
-    # Static files are served from the source tree here; collectstatic's directory does not matter.
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
+    bench_django.setup_django(DATABASE_URL, keep=True)
 
 
 def _copy(table: str, columns: str, lines: list[str]) -> None:

@@ -18,7 +18,6 @@ import os
 import sys
 import time
 import uuid
-import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,7 @@ from typing import Any
 # Run as a file, which puts bench/, not the repository, on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.support import machine
-from scripts.support.databases import recreate_database
+from scripts.support import bench_django, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "analytics_tracking.json"
@@ -42,24 +40,7 @@ TYPES = ("page_view", "impression", "impression", "impression", "click", "save",
 
 
 def setup_django() -> None:
-    recreate_database(DATABASE_URL)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "planner.settings",
-            "DATABASE_URL": DATABASE_URL,
-            "LOG_LEVEL": "WARNING",
-            "DJANGO_DEBUG": "false",
-            "RATE_LIMIT_MAX": "100000000",
-        }
-    )
-    os.environ.pop("REDIS_URL", None)  # local-memory cache: this bench is about PostgreSQL
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
+    bench_django.setup_django(DATABASE_URL)
 
 
 def bench_sink() -> dict[str, Any]:

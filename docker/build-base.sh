@@ -1,5 +1,5 @@
 #!/bin/sh
-# Makes the local base image (Debian bookworm with Python 3.11, tini and the PostgreSQL client) from
+# Makes the local base image (Debian bookworm with Python 3.11, tini, libgomp1 and the PostgreSQL client) from
 # debootstrap, for machines without a registry to pull python:3.11-slim-bookworm from. The root filesystem
 # tarball is cached under $CACHE_DIR, keyed by this script's content, so only the first run pays for it.
 #   usage: docker/build-base.sh IMAGE_NAME CACHE_DIR
@@ -10,7 +10,7 @@ cache=$2
 suite=bookworm
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security_mirror=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
-packages=python3,python3-venv,ca-certificates,tini,postgresql-client
+packages=python3,python3-venv,ca-certificates,tini,libgomp1,postgresql-client
 # The cache key is this script itself: changing the suite, the packages or the recipe makes a new base.
 key=$(sha256sum "$0" | cut -c1-12)
 tarball="$cache/base-$suite-$key.tar"

@@ -6,6 +6,7 @@ cache and Celery tasks run in-process. `DJANGO_ENV=production` refuses to start 
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import django_stubs_ext
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
     "apps.events",
     "apps.calendars",
     "apps.analytics",
+    "apps.recommendations",
 ]
 
 GOOGLE_OAUTH_CLIENT_ID = env.str("GOOGLE_OAUTH_CLIENT_ID", default="")
@@ -404,13 +406,14 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
+    # "models" (trained recommendation models) is set with the AWS settings, at the end of this file.
 }
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
@@ -502,3 +505,24 @@ BACKUP_PREFIX = env.str("BACKUP_PREFIX", default="postgres/")
 AWS_REGION = env.str("AWS_REGION", default="us-west-2")
 # Only for a local emulator (moto server) in tests and development; empty means AWS itself.
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
+
+# --- Trained models (apps.recommendations): STORAGES["models"] ---
+# Written by the recommendations worker, read by every process. In production they go under models/ in the media
+# bucket (MEDIA_BUCKET: <name>-<env>-media, created by infra/ansible's s3 role; access through the service
+# account's IAM role, encrypted with the bucket's default key); elsewhere under VAR_DIR/models.
+MEDIA_BUCKET = env.str("MEDIA_BUCKET", default="")
+STORAGES["models"] = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_BUCKET,
+            "location": "models",
+            "default_acl": None,
+            "file_overwrite": False,
+            "region_name": AWS_REGION,
+            "endpoint_url": AWS_ENDPOINT_URL or None,
+        },
+    }
+    if PRODUCTION
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": VAR_DIR / "models"}}
+)

@@ -1,12 +1,28 @@
 """Settings for the test suite: the real settings, pointed at the local PostgreSQL and Redis by default."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/weekend_planner")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
+
+# Trained models go to a temporary directory of this run, removed when the process that made it exits; processes
+# the suite starts with its environment inherit TEST_MODELS_DIR and so share it.
+if not os.environ.get("TEST_MODELS_DIR"):
+    os.environ["TEST_MODELS_DIR"] = tempfile.mkdtemp(prefix="weekend-planner-models-")
+    atexit.register(shutil.rmtree, os.environ["TEST_MODELS_DIR"], ignore_errors=True)
 
 from planner.settings import *  # noqa: F403
 
 # Hashing passwords slowly is the point in production and a waste of minutes in the suite.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "models": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": os.environ["TEST_MODELS_DIR"]},
+    },
+}

@@ -216,6 +216,9 @@ def check_tools(report: Report, box: Container, env: dict[str, str]) -> None:
     report.check("manage.py check --deploy under production settings", code == 0, f"exit {code}: {out}")
     code, out = box.run(["python", "-c", "import planner.wsgi, planner.celery, planner.beat; print('ok')"], env)
     report.check("planner.wsgi, planner.celery and planner.beat import", code == 0 and out.endswith("ok"), out)
+    # Model training's native libraries load (LightGBM and implicit need the system's libgomp.so.1).
+    code, out = box.run(["python", "-c", "import implicit.cpu.als, lightgbm, storages.backends.s3; print('ok')"], env)
+    report.check("implicit, lightgbm and the S3 storage import", code == 0 and out.endswith("ok"), out)
     code, out = box.run(["/app/docker/roles/worker"], {**env, "CELERY_QUEUES": ""})
     report.check("worker refuses an empty CELERY_QUEUES", code != 0 and "CELERY_QUEUES" in out, f"exit {code}: {out}")
 

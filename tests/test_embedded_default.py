@@ -29,6 +29,13 @@ def test_make_run_path_serves_the_site_and_the_api(embedded_env, start_server, t
     password = re.search(r"password: (\S+)", demo).group(1)
     seeded = _manage(embedded_env, "seed_demo", "--if-empty").stdout
     assert "created" in seeded, seeded
+    # The recommendations demo: the demo account's profile and history, a simulated population and a trained model;
+    # a second run finds everything there and changes nothing.
+    recommended = _manage(embedded_env, "seed_recommendations_demo").stdout
+    assert "Simulated population: 30 people" in recommended, recommended
+    assert re.search(r"Recommendation model: \S+ (promoted|refused)", recommended), recommended
+    again = _manage(embedded_env, "seed_recommendations_demo").stdout
+    assert again.count("already") == 4, again
     assert (tmp_path / "db.sqlite3").exists()
     assert (tmp_path / "jwt-private.pem").exists()
 
@@ -70,6 +77,21 @@ def test_make_run_path_serves_the_site_and_the_api(embedded_env, start_server, t
         assert me.json()["email"] == "demo@weekendplanner.test"
         forged = tokens.json()["access"][:-4] + "AAAA"
         assert http.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+        # The demo account's home page shows its "For you" list, each item with its reasons.
+        with httpx.Client(base_url=base, timeout=30) as demo_http:
+            login = demo_http.get("/accounts/login/").text
+            csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login).group(1)
+            logged_in = demo_http.post(
+                "/accounts/login/",
+                data={"csrfmiddlewaretoken": csrf, "login": "demo@weekendplanner.test", "password": password},
+                headers={"Referer": f"{base}/accounts/login/"},
+            )
+            assert logged_in.status_code == 302, logged_in.text[-2000:]
+            home = demo_http.get("/").text
+            assert re.search(r"For you (this|next) weekend", home)  # next, late on Sunday
+            assert 0 < home.count('class="for-you-item"') <= 10, home[-3000:]
+            assert 'class="chip chip-small"' in home
 
         # Tracking writes synchronously on SQLite: a batch, then the same batch again (duplicates, not rows).
         bearer = {"Authorization": f"Bearer {tokens.json()['access']}"}

@@ -45,6 +45,7 @@ class TrackedEventType(models.TextChoices):
     LOGIN = "login", "Log-in"
     PLAN_CREATED = "plan_created", "Plan created"
     SOURCE_SYNCED = "source_synced", "Source synced"
+    FEEDBACK = "feedback", "Feedback"  # "more like this" or "less like this" on a listed event
 
 
 class ExperimentStatus(models.TextChoices):

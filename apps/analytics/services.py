@@ -202,12 +202,18 @@ def _feed_conversions(rows: Sequence[TrackedEvent], *, counted: set[str]) -> Non
 
 
 def tracking_record(
-    *, events: Sequence[dict[str, Any]], user_id: int | None, anonymous_id: str = "", do_not_track: bool = False
+    *,
+    events: Sequence[dict[str, Any]],
+    user_id: int | None,
+    anonymous_id: str = "",
+    do_not_track: bool = False,
+    received_at: datetime | None = None,
 ) -> TrackOutcome:
     """Stores a batch from a page or an API client: each event checked alone (a bad one is refused, the others
     stored), stamped with the time received and the signed-in person, a repeated client id counted as a duplicate.
     `anonymous_id` (the visitor's cookie) is used for events that carry none. With `do_not_track` (DNT or GPC
-    from the browser) nothing is stored and every event is refused as do_not_track."""
+    from the browser) nothing is stored and every event is refused as do_not_track. `received_at` (default: now) is
+    for replaying history at its own time, as the recommendations' simulation does."""
     outcome = TrackOutcome()
     if do_not_track:
         outcome.refused = [{"index": index, "reason": DO_NOT_TRACK} for index in range(len(events))]
@@ -218,7 +224,7 @@ def tracking_record(
     # experiment runs): a transaction holding one table while it waits for another can deadlock with a TRUNCATE of
     # them all, as between tests with a beacon still arriving from the page just left.
     counted = selectors.running_metric_types()
-    received_at = timezone.now()
+    received_at = received_at or timezone.now()
     rows: dict[uuid.UUID, TrackedEvent] = {}
     for index, raw in enumerate(events):
         try:
@@ -236,7 +242,42 @@ def tracking_record(
     return outcome
 
 
+@dataclass(frozen=True)
+class ServerEvent:
+    """An event the server saw happen: ids and counts only."""
+
+    type: str
+    user_id: int | None
+    object_type: str = ""
+    object_id: str = ""
+    context: dict[str, Any] = field(default_factory=dict)
+
+
 @transaction.atomic
+def tracking_server_events(*, events: Sequence[ServerEvent], now: datetime | None = None) -> list[TrackedEvent]:
+    """Events the server saw happen (signup, login, plan_created, source_synced, the impressions of a list it
+    served), stored in one write, at `now` (default: the clock)."""
+    unknown = sorted({event.type for event in events} - set(TrackedEventType.values))
+    if unknown:
+        raise ValidationError({"type": [f"Unknown event type {unknown[0]!r}."]})
+    now = now or timezone.now()
+    rows = [
+        TrackedEvent(
+            client_id=uuid.uuid4(),
+            type=event.type,
+            at=now,
+            received_at=now,
+            user_id=event.user_id,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            context=event.context,
+        )
+        for event in events
+    ]
+    _store(rows, counted=selectors.running_metric_types())
+    return rows
+
+
 def tracking_server_event(
     *,
     event_type: str,
@@ -245,22 +286,9 @@ def tracking_server_event(
     object_id: str = "",
     context: dict[str, Any] | None = None,
 ) -> TrackedEvent:
-    """An event the server saw happen (signup, login, plan_created, source_synced): ids and counts only."""
-    if event_type not in TrackedEventType.values:
-        raise ValidationError({"type": [f"Unknown event type {event_type!r}."]})
-    now = timezone.now()
-    row = TrackedEvent(
-        client_id=uuid.uuid4(),
-        type=event_type,
-        at=now,
-        received_at=now,
-        user_id=user_id,
-        object_type=object_type,
-        object_id=object_id,
-        context=context or {},
-    )
-    _store([row], counted=selectors.running_metric_types())
-    return row
+    """One event the server saw happen (see tracking_server_events)."""
+    event = ServerEvent(event_type, user_id, object_type, object_id, context or {})
+    return tracking_server_events(events=[event])[0]
 
 
 @transaction.atomic

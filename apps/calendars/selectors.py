@@ -79,6 +79,13 @@ def is_event_saved(*, calendar: Calendar, event: Event) -> bool:
     return calendar.plans.filter(event=event).exists()
 
 
+def saved_event_ids(*, owner: User) -> set[int]:
+    """The catalogue events on any of the person's calendars."""
+    return set(
+        Plan.objects.filter(calendar__owner=owner, event__isnull=False).values_list("event_id", flat=True).distinct()
+    )
+
+
 def plans_in_window(*, calendar_ids: list[int], start: datetime, end: datetime) -> QuerySet[Plan]:
     """Plans whose series may have an occurrence in [start, end): its earliest start is before the end, and it
     does not end before the start (None: unbounded). Moved occurrences count for both bounds."""

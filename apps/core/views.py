@@ -4,6 +4,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from apps.core.panels import PanelPlace, render_personal_lists
 from apps.core.security import MAX_REPORT_BYTES, csp_violations
 from apps.core.taxonomy import CATEGORIES
 
@@ -11,7 +12,8 @@ logger = structlog.get_logger(__name__)
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html", {"categories": CATEGORIES})
+    context = {"categories": CATEGORIES, "personal_lists": render_personal_lists(request, PanelPlace(page="home"))}
+    return render(request, "core/home.html", context)
 
 
 # Browsers send violation reports without a CSRF token; the view changes nothing, it only logs.

@@ -96,6 +96,8 @@ class Event(models.Model):
                 condition=Q(canonical__isnull=True) & ~Q(status="cancelled"),
             ),
             models.Index(fields=["start_utc"], name="event_start_idx"),
+            # The catalogue's version (its latest change): in-memory copies of it check this before each use.
+            models.Index(fields=["updated_at"], name="event_updated_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -5,8 +5,9 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Case, F, FloatField, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, F, FloatField, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import ASin, Cos, ExtractHour, Least, Power, Radians, Sin, Sqrt
 from django.utils import timezone
 
@@ -112,6 +113,28 @@ def _starting_in(events: QuerySet[Event], times_of_day: tuple[str, ...]) -> Quer
     if set(times_of_day) - {"night"}:
         keep |= Q(all_day=True)
     return events.annotate(local_hour=Case(*cases, output_field=IntegerField())).filter(keep)
+
+
+def catalogue_version() -> tuple[datetime | None, int | None]:
+    """The latest change to the catalogue (an index lookup each): a copy of it made at this version is current."""
+    version = Event.objects.aggregate(latest=Max("updated_at"), last_id=Max("id"))  # PostgreSQL reads both indexes
+    return version["latest"], version["last_id"]
+
+
+def upcoming_rows(*, start: datetime, end: datetime) -> QuerySet[Event, tuple[Any, ...]]:
+    """Canonical, not-cancelled events starting in [start, end), as rows of UPCOMING_FIELDS."""
+    return (
+        Event.objects.filter(canonical__isnull=True, start_utc__gte=start, start_utc__lt=end)
+        .exclude(status=EventStatus.CANCELLED)
+        .order_by("start_utc", "id")
+        .values_list(*UPCOMING_FIELDS)
+    )
+
+
+UPCOMING_FIELDS = (
+    "id", "category", "venue_id", "tags", "start_utc", "end_utc", "all_day", "time_tba", "lat", "lon", "price_min",
+    "is_free", "created_at", "timezone",
+)  # fmt: skip
 
 
 def event_detail(*, event_id: int) -> Event | None:

@@ -17,6 +17,7 @@ from django_htmx.http import push_url
 from django_htmx.middleware import HtmxDetails
 
 from apps.core.geo import LatLon, cached_travel_time, haversine_km
+from apps.core.panels import PanelPlace, render_personal_lists
 from apps.core.taxonomy import CATEGORIES
 from apps.core.time import weekend_window
 from apps.events import selectors
@@ -131,6 +132,7 @@ def discover(request: HtmxHttpRequest) -> HttpResponse:
         # Only the list changes; the address bar shows the filters (without the empty ones).
         response = render(request, "events/_results.html", {**context, "oob_summary": True})
         return push_url(response, f"{request.path}?{_query_without_blanks(request.GET)}".rstrip("?"))
+    context["personal_lists"] = render_personal_lists(request, PanelPlace(page="discover", weekend=filters.weekend))
     return render(request, "events/discover.html", context)
 
 

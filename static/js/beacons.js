@@ -62,6 +62,15 @@
     return match ? match[1] : null;
   }
 
+  // An item of a served list ("For you"): its impressions were logged by the server, so only what is done with it
+  // is sent here, with the list's request id and the item's rank.
+  function listContext(element) {
+    var item = element.closest && element.closest("[data-rec-rank]");
+    var list = item && item.closest("[data-rec-request-id]");
+    if (!list) return null;
+    return { request_id: list.dataset.recRequestId, rank: parseInt(item.dataset.recRank, 10) };
+  }
+
   document.addEventListener("click", function (e) {
     var marked = e.target.closest && e.target.closest("[data-track]");
     if (marked) {
@@ -70,12 +79,12 @@
     }
     var link = e.target.closest && e.target.closest("a[href]");
     var id = link && eventId(link.getAttribute("href"));
-    if (id) track("click", "event", id);
+    if (id) track("click", "event", id, listContext(link));
   }, true);
 
   document.addEventListener("submit", function (e) {
     var match = /\/weekend\/add\/(\d+)\//.exec(e.target.getAttribute("action") || "");
-    if (match) track("save", "event", match[1]);
+    if (match) track("save", "event", match[1], listContext(e.target));
   }, true);
 
   document.addEventListener("visibilitychange", function () {

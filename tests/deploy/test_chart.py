@@ -187,8 +187,14 @@ def test_production_hpas_and_pdbs_follow_the_seed() -> None:
     objects = render(PRODUCTION)
     deployments = by_kind(objects, "Deployment")
     hpas = by_kind(objects, "HorizontalPodAutoscaler")
-    scaled = set(deployments) - {"weekend-planner-beat"}
+    workers = values_of(PRODUCTION)["workers"]
+    fixed = {f"weekend-planner-worker-{e}" for e, w in workers.items() if not w["autoscaling"]["enabled"]}
+    # Model training is the one worker without an HPA (values.yaml says why).
+    assert fixed == {"weekend-planner-worker-recommendations"}
+    scaled = set(deployments) - {"weekend-planner-beat"} - fixed
     assert set(hpas) == scaled
+    for name in fixed:
+        assert deployments[name]["spec"]["replicas"] >= 1, name
     for name, hpa in hpas.items():
         assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
         assert hpa["spec"]["behavior"] == SEED_BEHAVIOR, name
@@ -200,7 +206,7 @@ def test_production_hpas_and_pdbs_follow_the_seed() -> None:
         # An HPA owns the replica count: a replicas field would fight it on every upgrade.
         assert "replicas" not in deployments[name]["spec"], name
     pdbs = by_kind(objects, "PodDisruptionBudget")
-    assert set(pdbs) == scaled
+    assert set(pdbs) == scaled | fixed
     for name, pdb in pdbs.items():
         template_labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
         assert pdb["spec"]["selector"]["matchLabels"].items() <= template_labels.items()
@@ -260,15 +266,18 @@ def test_every_worker_consumes_declared_queues_and_every_queue_has_a_worker() ->
 
 
 def test_workers_shut_down_warm_and_are_probed_by_celery_ping() -> None:
-    soft_limit = celery_app.conf.task_soft_time_limit
-    hard_limit = celery_app.conf.task_time_limit
-    assert soft_limit == 14 * 60
+    assert celery_app.conf.task_soft_time_limit == 14 * 60
     for name, template in pod_templates(render(PRODUCTION)).items():
         if not name.startswith("weekend-planner-worker-"):
             continue
         pod = template["spec"]
-        assert pod["terminationGracePeriodSeconds"] > max(soft_limit, hard_limit), name
         container = pod["containers"][0]
+        # A worker's own limits (docker/roles/worker passes them to Celery) or planner/celery.py's.
+        limits = env_of(container)
+        soft_limit = int(limits.get("CELERY_SOFT_TIME_LIMIT", celery_app.conf.task_soft_time_limit))
+        hard_limit = int(limits.get("CELERY_TIME_LIMIT", celery_app.conf.task_time_limit))
+        assert soft_limit < hard_limit, name
+        assert pod["terminationGracePeriodSeconds"] > hard_limit, name
         command = " ".join(container["livenessProbe"]["exec"]["command"])
         assert 'celery -A planner inspect ping --destination "celery@$HOSTNAME"' in command
         assert container["livenessProbe"]["timeoutSeconds"] > 10  # the ping's own --timeout
@@ -276,6 +285,97 @@ def test_workers_shut_down_warm_and_are_probed_by_celery_ping() -> None:
         assert env["METRICS_ADDR"] == "0.0.0.0"  # noqa: S104 - Prometheus scrapes the pod IP
         assert int(env["CELERY_CONCURRENCY"]) >= 1
         assert {"name": "metrics", "containerPort": 9808, "protocol": "TCP"} in container["ports"]
+
+
+# --- Model training: the recommendations worker ---------------------------------------------------------------------
+
+TRAINING_WORKER = "weekend-planner-worker-recommendations"
+CELERY_STAND_IN = '#!/bin/sh\nprintf "%s\\n" "$@" > "$CELERY_ARGV_REPORT"\n'
+
+
+def worker_command(env: dict[str, str], tmp_path: Path) -> list[str]:
+    """The celery arguments docker/roles/worker runs with this pod environment (a stand-in celery reports them)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "celery").write_text(CELERY_STAND_IN)
+    (bin_dir / "celery").chmod(0o755)
+    report = tmp_path / "argv"
+    done = subprocess.run(
+        [str(ROOT / "docker" / "roles" / "worker")],
+        env={
+            **env,
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+            "CELERY_ARGV_REPORT": str(report),
+        },
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return report.read_text().splitlines()
+
+
+@pytest.mark.parametrize("values_set", sorted(VALUES_SETS))
+def test_model_training_has_a_worker_of_its_own_with_room_and_time(values_set: str, tmp_path: Path) -> None:
+    objects = render(VALUES_SETS[values_set])
+    templates = pod_templates(objects)
+    pod = templates[TRAINING_WORKER]["spec"]
+    container = pod["containers"][0]
+    env = env_of(container)
+    # Its own queue, which no other worker consumes, and none of the quick ones.
+    assert env["CELERY_QUEUES"] == "recommendations"
+    for name, template in templates.items():
+        if name.startswith("weekend-planner-worker-") and name != TRAINING_WORKER:
+            assert "recommendations" not in env_of(template["spec"]["containers"][0])["CELERY_QUEUES"].split(","), name
+    # One training run at a time per pod, with the memory and the time it needs.
+    assert env["CELERY_CONCURRENCY"] == "1"
+    assert container["resources"]["requests"]["memory"] == "1Gi"
+    assert container["resources"]["limits"]["memory"] == "3Gi"
+    assert (env["CELERY_TIME_LIMIT"], env["CELERY_SOFT_TIME_LIMIT"]) == ("1800", "1700")
+    assert pod["terminationGracePeriodSeconds"] > 1800  # warm shutdown lets a run finish
+    # OpenMP as wide as the CPU limit; no OpenBLAS thread pool under implicit's own threads.
+    assert env["OMP_NUM_THREADS"] == str(container["resources"]["limits"]["cpu"])
+    assert env["OPENBLAS_NUM_THREADS"] == "1"
+    # A fixed replica, no HPA: training keeps the CPU busy by design.
+    assert TRAINING_WORKER not in by_kind(objects, "HorizontalPodAutoscaler")
+    assert by_kind(objects, "Deployment")[TRAINING_WORKER]["spec"]["replicas"] == 1
+    assert TRAINING_WORKER in by_kind(objects, "PodDisruptionBudget")
+
+    # What the role script makes of that environment: `--queues` is Celery's `-Q`.
+    command = worker_command(env, tmp_path)
+    assert command[:3] == ["-A", "planner", "worker"]
+    pairs = dict(zip(command[3::2], command[4::2], strict=False))
+    assert pairs["--queues"] == "recommendations"
+    assert pairs["--concurrency"] == "1"
+    assert pairs["--time-limit"] == "1800"
+    assert pairs["--soft-time-limit"] == "1700"
+
+
+def test_the_quick_workers_keep_planner_celery_time_limits(tmp_path: Path) -> None:
+    container = pod_templates(render(PRODUCTION))["weekend-planner-worker-sync"]["spec"]["containers"][0]
+    env = env_of(container)
+    assert "CELERY_TIME_LIMIT" not in env
+    assert "CELERY_SOFT_TIME_LIMIT" not in env
+    command = worker_command(env, tmp_path)
+    assert "--time-limit" not in command
+    assert "--soft-time-limit" not in command
+
+
+def test_worker_time_limits_are_checked_at_render() -> None:
+    message = render_error(None, {"workers.recommendations.softTimeLimitSeconds": 1800})
+    assert "softTimeLimitSeconds (1800) must be less than timeLimitSeconds (1800)" in message
+    message = render_error(None, {"workers.recommendations.terminationGracePeriodSeconds": 1800})
+    assert "terminationGracePeriodSeconds (1800) must be longer than timeLimitSeconds (1800)" in message
+    # The shared grace period (960 s) is too short for a worker given a longer limit without its own.
+    message = render_error(
+        None, {"workers.default.timeLimitSeconds": 1000, "workers.default.softTimeLimitSeconds": 900}
+    )
+    assert "terminationGracePeriodSeconds (960) must be longer than timeLimitSeconds (1000)" in message
+    # The schema: both limits or neither, and no extra variable may replace one the chart sets.
+    assert "softTimeLimitSeconds" in render_error(None, {"workers.default.timeLimitSeconds": 600})
+    assert "CELERY_QUEUES" in render_error(None, {"workers.recommendations.env.CELERY_QUEUES": "default"})
 
 
 def test_beat_is_a_singleton() -> None:
@@ -357,7 +457,7 @@ def test_config_changes_restart_the_pods() -> None:
     after_config = checksums(render(None, {"config.LOG_LEVEL": "WARNING"}))
     after_secret = checksums(render(None, {"secret.values.DJANGO_SECRET_KEY": "rotated"}))
     assert before.keys() == after_config.keys()
-    assert len(before) == 3
+    assert len(before) == 4  # web, worker-default, worker-recommendations, beat
     for name in before:
         assert after_config[name][0] != before[name][0], name
         assert after_config[name][1] == before[name][1], name
@@ -377,7 +477,8 @@ def test_the_database_connection_budget_is_enforced_at_render() -> None:
     for name, deployment in deployments.items():
         if name == "weekend-planner-beat":
             continue
-        pods = hpas[name]["spec"]["maxReplicas"] + deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
+        replicas = hpas[name]["spec"]["maxReplicas"] if name in hpas else deployment["spec"]["replicas"]
+        pods = replicas + deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
         env = env_of(deployment["spec"]["template"]["spec"]["containers"][0])
         per_pod = int(env["WEB_CONCURRENCY"]) * int(env["GUNICORN_THREADS"]) if "WEB_CONCURRENCY" in env else 0
         needed += pods * (per_pod or int(env["CELERY_CONCURRENCY"]))

@@ -206,3 +206,26 @@ def test_worker_refuses_to_start_without_queues(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert re.search(r"CELERY_QUEUES is empty", done.stderr), done.stderr
     assert not (tmp_path / "prometheus").exists(), "nothing is touched before the configuration is known good"
+
+
+def test_worker_passes_its_own_task_time_limits_to_celery(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    report = tmp_path / "report"
+    (bin_dir / "celery").write_text(STAND_IN.format(report=report))
+    (bin_dir / "celery").chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+        "CELERY_QUEUES": "recommendations",
+        "CELERY_CONCURRENCY": "1",
+        "CELERY_TIME_LIMIT": "1800",
+        "CELERY_SOFT_TIME_LIMIT": "1700",
+    }
+    done = subprocess.run([str(ROLES_DIR / "worker")], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    _, _, *argv = report.read_text().splitlines()
+    assert argv == shlex.split(
+        "celery -A planner worker --queues recommendations --concurrency 1 --time-limit 1800 --soft-time-limit 1700"
+        " --hostname celery@%h --without-mingle --without-gossip --loglevel INFO"
+    )

@@ -318,6 +318,9 @@ def test_app_service_account_role_reaches_its_buckets_and_key(site, issuer, key_
     objects = {f"arn:aws:s3:::{NAME}-media/*", f"arn:aws:s3:::{NAME}-backups/*"}
     assert set(granted["ReadWriteObjects"]["Resource"]) == objects
     assert {"s3:GetObject", "s3:PutObject"} <= set(granted["ReadWriteObjects"]["Action"])
+    # The trained models under models/ in the media bucket (STORAGES["models"]) are listed as well as read and written.
+    assert f"arn:aws:s3:::{NAME}-media" in as_list(granted["ListBuckets"]["Resource"])
+    assert "s3:ListBucket" in as_list(granted["ListBuckets"]["Action"])
     assert granted["UseTheDataKey"]["Resource"] == key_arn
     assert {"kms:Decrypt", "kms:GenerateDataKey"} <= set(granted["UseTheDataKey"]["Action"])
 

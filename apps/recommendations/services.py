@@ -1,0 +1,185 @@
+"""Writes of recommendations: serving a list (its impressions are tracked through analytics), a person's
+feedback, and training (apps.recommendations.training)."""
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import structlog
+from django.db import transaction
+from django.utils import timezone
+
+from apps.analytics import services as analytics_services
+from apps.analytics.models import TrackedEventType, TrackedObjectType
+from apps.core.geo import LatLon
+from apps.events.models import Event
+from apps.recommendations import diversity, rankers, selectors
+from apps.recommendations.context import MIN_HISTORY, Candidates, Person
+from apps.recommendations.models import Feedback, FeedbackAction
+from apps.recommendations.rankers import Ranking, content, learned, popularity
+from apps.users.models import User
+
+logger = structlog.get_logger(__name__)
+
+EXPERIMENT_KEY = "recommendations-ranker"  # its variant keys name rankers; `control` keeps the default choice
+CONTROL = "control"
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class UnknownRanker(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    rank: int
+    score: float
+    reasons: list[str]
+    event: Event  # with `distance_km` set, as the events API's item shape shows it
+
+
+@dataclass(frozen=True)
+class RecommendationList:
+    request_id: str
+    ranker: str
+    variant: str | None
+    model_version: str | None
+    results: list[Recommendation]
+
+
+def _default_ranker(person: Person) -> str:
+    """`learned` for a signed-in person with enough history, else `content` when there is anything to match
+    (interests, a home, feedback), else `popularity`."""
+    if person.user_id is None:
+        return popularity.NAME
+    if person.positives >= MIN_HISTORY:
+        return learned.NAME
+    if person.interests or person.home is not None or person.category_feedback or person.venue_feedback:
+        return content.NAME
+    return popularity.NAME
+
+
+def _ranking(name: str, person: Person, candidates: Candidates, *, now: datetime) -> Ranking:
+    """The named ranker's ranking; `learned` without a loadable model falls back to the default's next choice."""
+    try:
+        return rankers.get(name).rank(person, candidates, now=now)
+    except learned.ModelUnavailable:
+        fallback = content.NAME if person.interests or person.home is not None else popularity.NAME
+        logger.info("recommendation_fallback", wanted=name, used=fallback, reason="no_model")
+        return rankers.get(fallback).rank(person, candidates, now=now)
+
+
+def _variant_ranker(user: User | None) -> tuple[str | None, str | None]:
+    """(variant, ranker it names) when the ranker experiment is running and the person is in it."""
+    if user is None:
+        return None, None
+    variant = analytics_services.experiment_variant(key=EXPERIMENT_KEY, unit_id=str(user.pk))
+    if variant is None or variant == CONTROL:
+        return variant, None
+    if variant not in rankers.names():
+        logger.warning("recommendation_variant_unknown", variant=variant)
+        return variant, None
+    return variant, variant
+
+
+def recommendations_serve(
+    *,
+    user: User | None,
+    start: datetime,
+    end: datetime,
+    near: LatLon | None = None,
+    tz: str = "UTC",
+    limit: int = DEFAULT_LIMIT,
+    ranker: str | None = None,
+    track: bool = True,
+    now: datetime | None = None,
+) -> RecommendationList:
+    """The person's list for [start, end): candidates, the ranker the experiment (or `ranker`, for staff) names or
+    the default one, the diversity step, and one impression per item logged through analytics (unless `track` is
+    off: Do Not Track, or a staff preview)."""
+    now = now or timezone.now()
+    if ranker is not None and ranker not in rankers.names():
+        raise UnknownRanker(ranker)
+    person = selectors.person_for(user=user, near=near, start=start, end=end, tz=tz, now=now)
+    candidates = selectors.candidates_for(
+        person=person, start=start, end=end, now=now, exclude=selectors.excluded_event_ids(user=user)
+    )
+    variant, variant_ranker = (None, None) if ranker is not None else _variant_ranker(user)
+    ranking = _ranking(ranker or variant_ranker or _default_ranker(person), person, candidates, now=now)
+    rows = diversity.diversify(candidates, ranking.scores, limit=min(limit, MAX_LIMIT))
+    events = selectors.events_by_id(event_ids=[int(candidates.event_ids[row]) for row in rows])
+    rows = np.asarray([row for row in rows if int(candidates.event_ids[row]) in events], dtype=np.int64)  # deleted
+    results = []
+    for position, (row, why) in enumerate(zip(rows, ranking.reasons(person, candidates, rows), strict=True), start=1):
+        event = events[int(candidates.event_ids[row])]
+        distance = float(candidates.distance_km[row])
+        event.distance_km = None if math.isnan(distance) else distance  # type: ignore[attr-defined]
+        results.append(Recommendation(position, round(float(ranking.scores[row]), 4), why, event))
+    served = RecommendationList(uuid.uuid4().hex, ranking.ranker, variant, ranking.model_version, results)
+    if track and results:
+        _track_impressions(served, user=user, now=now)
+    return served
+
+
+def _track_impressions(served: RecommendationList, *, user: User | None, now: datetime) -> None:
+    context = {"request_id": served.request_id, "ranker": served.ranker, "variant": served.variant}
+    if served.model_version:
+        context["model_version"] = served.model_version
+    analytics_services.tracking_server_events(
+        events=[
+            analytics_services.ServerEvent(
+                type=TrackedEventType.IMPRESSION,
+                user_id=user.pk if user else None,
+                object_type=TrackedObjectType.EVENT,
+                object_id=str(item.event.pk),
+                context={**context, "rank": item.rank},
+            )
+            for item in served.results
+        ],
+        now=now,
+    )
+
+
+class NoSuchEvent(Exception):
+    pass
+
+
+@transaction.atomic
+def feedback_record(*, user: User, event_id: int, action: str, track: bool = True) -> tuple[Feedback, bool]:
+    """A person's word on an event, in effect from their next list (a dismissed event never comes back; "more" or
+    "less like this" moves its category and venue). Saying it twice stores it once."""
+    event = Event.objects.filter(pk=event_id).only("pk", "category", "venue_id").first()
+    if event is None:
+        raise NoSuchEvent(event_id)
+    if action not in FeedbackAction.values:
+        raise ValueError(action)
+    opposite = {
+        FeedbackAction.MORE_LIKE_THIS: FeedbackAction.LESS_LIKE_THIS,
+        FeedbackAction.LESS_LIKE_THIS: FeedbackAction.MORE_LIKE_THIS,
+    }.get(FeedbackAction(action))
+    if opposite is not None:  # changing one's mind replaces the earlier word on the same event
+        Feedback.objects.filter(user=user, event=event, action=opposite).delete()
+    feedback, created = Feedback.objects.get_or_create(
+        user=user, event=event, action=action, defaults={"category": event.category, "venue_id": event.venue_id}
+    )
+    if created and track:
+        analytics_services.tracking_server_events(
+            events=[
+                analytics_services.ServerEvent(
+                    type=TrackedEventType.DISMISS if action == FeedbackAction.DISMISS else TrackedEventType.FEEDBACK,
+                    user_id=user.pk,
+                    object_type=TrackedObjectType.EVENT,
+                    object_id=str(event.pk),
+                    context={"action": action},
+                )
+            ]
+        )
+    return feedback, created
+
+
+@transaction.atomic
+def feedback_erase(*, user: User) -> None:
+    Feedback.objects.filter(user=user).delete()

@@ -1,0 +1,72 @@
+"""Builders for recommendation tests: catalogue events around Berlin for the reference weekend, people with a
+profile, and tracked interactions as pages send them."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from apps.analytics import services as analytics_services
+from apps.events.models import Event, Venue
+from apps.users.models import User
+from apps.users.tests.factories import UserFactory
+
+BERLIN = (52.5200, 13.4050)
+# The weekend after the suite's reference Wednesday (conftest.REFERENCE_NOW, 2026-06-17): Saturday 20 June 2026.
+SATURDAY_EVENING = datetime(2026, 6, 20, 17, 0, tzinfo=UTC)  # 19:00 in Berlin
+
+
+def place(key: str, *, lat: float = BERLIN[0], lon: float = BERLIN[1]) -> Venue:
+    venue, _ = Venue.objects.get_or_create(
+        key=key, defaults={"name": f"Venue {key}", "lat": lat, "lon": lon, "timezone": "Europe/Berlin"}
+    )
+    return venue
+
+
+def event(
+    title: str = "Concert", *, start: datetime = SATURDAY_EVENING, venue: Venue | None = None, **fields: Any
+) -> Event:
+    venue = venue or place("centre")
+    values: dict[str, Any] = {
+        "title": title,
+        "start_utc": start,
+        "end_utc": start + timedelta(hours=2),
+        "timezone": "Europe/Berlin",
+        "category": "music",
+        "price_min": Decimal("15.00"),
+        "currency": "EUR",
+        "venue": venue,
+        "lat": venue.lat,
+        "lon": venue.lon,
+    }
+    values.update(fields)
+    return Event.objects.create(**values)
+
+
+def person(**profile: Any) -> User:
+    """A person living in central Berlin (unless told otherwise), with the profile fields given."""
+    user = UserFactory()
+    values: dict[str, Any] = {"home_lat": BERLIN[0], "home_lon": BERLIN[1], "timezone": "Europe/Berlin"}
+    values.update(profile)
+    for name, value in values.items():
+        setattr(user.profile, name, value)
+    user.profile.save()
+    return user
+
+
+def track(user: User, kind: str, target: Event, *, at: datetime | None = None, **context: Any) -> None:
+    """One tracked event, sent as a page would."""
+    outcome = analytics_services.tracking_record(
+        events=[
+            {
+                "id": str(uuid.uuid4()),
+                "type": kind,
+                "at": (at or datetime.now(UTC)).isoformat(),
+                "object_type": "event",
+                "object_id": str(target.pk),
+                "context": context,
+            }
+        ],
+        user_id=user.pk,
+    )
+    assert outcome.accepted == 1, outcome

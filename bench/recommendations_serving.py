@@ -1,0 +1,254 @@
+"""Serving "for you" lists at scale: top-20 latency through the service and through the API, and memory per process.
+
+Builds, in its own PostgreSQL database (BENCH_DATABASE_URL, default wp_bench_recommendations, recreated each run):
+BENCH_PEOPLE people (default 100,000) living around Berlin with interests, BENCH_EVENTS upcoming events (default
+50,000, starting over the next four weeks: about 3,500 fall on a weekend, nearly all within a person's 25 km) and
+20,000 past ones, and BENCH_INTERACTIONS tracked clicks, saves and plans (default 300,000) by a third of the people
+(their history, and the events' popularity). Then trains a model (apps.recommendations.training.train), and serves:
+
+1. Service: apps.recommendations.services.recommendations_serve for this weekend, top 20, impressions tracked, for
+   BENCH_REQUESTS people (default 300: two thirds with a history, served by `learned`; a third without, by
+   `content`). Target: p95 < 30 ms.
+2. API: GET /api/v1/recommendations through DRF's test client (authentication forced: no JWT signing in the
+   figure), the same people. Target: p95 < 30 ms.
+3. Memory: the process's resident set after Django starts, and after the model is loaded and lists are served.
+
+Run: .venv/bin/python bench/recommendations_serving.py [--save]
+(--save writes bench/results/recommendations_serving.json)
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# Run as a file, which puts bench/, not the repository, on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.support import bench_django, machine
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "recommendations_serving.json"
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wp_bench_recommendations")
+PEOPLE = int(os.environ.get("BENCH_PEOPLE", "100000"))
+EVENTS = int(os.environ.get("BENCH_EVENTS", "50000"))
+PAST_EVENTS = 20_000
+INTERACTIONS = int(os.environ.get("BENCH_INTERACTIONS", "300000"))
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300"))
+QUIET_WAIT_S = float(os.environ.get("BENCH_QUIET_WAIT", "30"))
+TARGET_MS = 30.0
+BERLIN = (52.52, 13.405)
+CATEGORIES = ("music", "nightlife", "arts-theatre", "film", "food-drink", "sports", "outdoors", "family", "markets")
+TAGS = ("Jazz", "Rock", "Techno", "Classical", "Street food", "Indie", "Comedy", "Football", "Vintage")
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def _around_berlin(rng: np.random.Generator, count: int, km: float) -> tuple[np.ndarray, np.ndarray]:
+    lat = BERLIN[0] + rng.uniform(-km, km, count) / 111.2
+    lon = BERLIN[1] + rng.uniform(-km, km, count) / (111.2 * 0.61)
+    return lat, lon
+
+
+def build(rng: np.random.Generator, now: datetime) -> dict[str, Any]:
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+
+    from apps.analytics.models import TrackedEvent
+    from apps.analytics.sinks import CopySink
+    from apps.events.models import Event, Venue
+    from apps.users.models import Profile, User
+
+    began = time.perf_counter()
+    password = make_password(None)
+    users = User.objects.bulk_create(
+        [User(email=f"bench{n}@example.test", password=password) for n in range(PEOPLE)], batch_size=5000
+    )
+    homes = _around_berlin(rng, PEOPLE, 12)
+    Profile.objects.bulk_create(
+        [
+            Profile(
+                user=user,
+                home_lat=float(homes[0][n]),
+                home_lon=float(homes[1][n]),
+                timezone="Europe/Berlin",
+                interests=list(rng.choice(CATEGORIES, size=int(rng.integers(1, 4)), replace=False)),
+                budget=int(rng.choice([20, 40, 80])),
+            )
+            for n, user in enumerate(users)
+        ],
+        batch_size=5000,
+    )
+    places = _around_berlin(rng, 2000, 15)
+    venues = Venue.objects.bulk_create(
+        [
+            Venue(key=f"bench:{n}", name=f"Venue {n}", lat=float(places[0][n]), lon=float(places[1][n]))
+            for n in range(2000)
+        ]
+    )
+    total = EVENTS + PAST_EVENTS
+    offsets = np.concatenate([rng.uniform(0, 28 * 86400, EVENTS), rng.uniform(-28 * 86400, -3600, PAST_EVENTS)])
+    venue_of = rng.integers(0, len(venues), total)
+    events = []
+    for n in range(total):
+        start = now + timedelta(seconds=float(offsets[n]))
+        venue = venues[int(venue_of[n])]
+        free = rng.random() < 0.2
+        events.append(
+            Event(
+                title=f"Event {n}",
+                start_utc=start,
+                end_utc=start + timedelta(hours=2),
+                timezone="Europe/Berlin",
+                category=CATEGORIES[n % len(CATEGORIES)],
+                tags=[TAGS[int(rng.integers(0, len(TAGS)))]],
+                is_free=free,
+                price_min=None if free else int(rng.integers(5, 80)),
+                venue=venue,
+                lat=venue.lat,
+                lon=venue.lon,
+            )
+        )
+    event_ids = [event.pk for event in Event.objects.bulk_create(events, batch_size=5000)]
+    active = [user.pk for user in users[: PEOPLE // 3]]
+    kinds = rng.choice(["click", "click", "click", "save", "plan"], size=INTERACTIONS)
+    who = rng.choice(active, size=INTERACTIONS)
+    what = rng.choice(event_ids, size=INTERACTIONS)
+    sink = CopySink()
+    for chunk in range(0, INTERACTIONS, 20_000):
+        rows = [
+            TrackedEvent(
+                client_id=uuid.uuid4(),
+                type=str(kinds[n]),
+                at=now - timedelta(seconds=float(rng.uniform(0, 20 * 86400))),
+                received_at=now,
+                user_id=int(who[n]),
+                object_type="event",
+                object_id=str(int(what[n])),
+            )
+            for n in range(chunk, min(chunk + 20_000, INTERACTIONS))
+        ]
+        with transaction.atomic():
+            sink.write(rows)
+    return {"build_s": round(time.perf_counter() - began, 1), "active_people": active, "all_people": users}
+
+
+def percentile(values: list[float], share: float) -> float:
+    return round(float(np.percentile(values, share)), 1)
+
+
+def timings(label: str, values: list[float]) -> dict[str, Any]:
+    return {
+        f"{label}_p50_ms": percentile(values, 50),
+        f"{label}_p95_ms": percentile(values, 95),
+        f"{label}_max_ms": round(max(values), 1),
+        f"{label}_mean_ms": round(statistics.fmean(values), 1),
+    }
+
+
+def serve(rng: np.random.Generator, built: dict[str, Any], now: datetime) -> dict[str, Any]:
+    from rest_framework.test import APIClient
+
+    from apps.core.time import weekend_window
+    from apps.recommendations import services
+
+    active = set(built["active_people"])
+    people = built["all_people"]
+    chosen = [people[int(n)] for n in rng.choice(len(people) // 3, size=REQUESTS * 2 // 3, replace=False)]
+    chosen += [people[int(n)] for n in rng.choice(range(len(people) // 3, len(people)), size=REQUESTS // 3)]
+    start, end = weekend_window("this", "Europe/Berlin", now=now)
+    services.recommendations_serve(user=chosen[0], start=start, end=end, tz="Europe/Berlin", now=now)  # warm-up
+    rankers: dict[str, int] = {}
+    service_ms, sizes = [], []
+    for user in chosen:
+        began = time.perf_counter()
+        served = services.recommendations_serve(user=user, start=start, end=end, tz="Europe/Berlin", now=now)
+        service_ms.append((time.perf_counter() - began) * 1000)
+        rankers[served.ranker] = rankers.get(served.ranker, 0) + 1
+        sizes.append(len(served.results))
+    client = APIClient()
+    api_ms = []
+    for user in chosen:
+        client.force_authenticate(user)
+        began = time.perf_counter()
+        response = client.get("/api/v1/recommendations")
+        api_ms.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200, response.content
+    from apps.recommendations import selectors
+
+    person = selectors.person_for(user=chosen[0], near=None, start=start, end=end, tz="Europe/Berlin", now=now)
+    candidates = selectors.candidates_for(person=person, start=start, end=end, now=now, exclude=set())
+    return {
+        "requests": len(chosen),
+        "with_history": sum(1 for user in chosen if user.pk in active),
+        "rankers": rankers,
+        "list_size_min": min(sizes),
+        "candidates": len(candidates),
+        **timings("service", service_ms),
+        **timings("api", api_ms),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--save", action="store_true", help=f"write the figures to {RESULTS.relative_to(ROOT)}")
+    args = parser.parse_args()
+    bench_django.setup_django(DATABASE_URL)
+    rss_started = rss_mb()
+    rng = np.random.default_rng(20261204)
+    now = datetime.now(UTC)
+    built = build(rng, now)
+    from apps.recommendations.training import train
+
+    began = time.perf_counter()
+    version = train(now=now)
+    train_s = round(time.perf_counter() - began, 1)
+    waited = machine.wait_for_quiet(QUIET_WAIT_S)
+    figures: dict[str, Any] = {
+        "revision": machine.revision(),
+        "machine": machine.describe(),
+        "load_average_before": os.getloadavg()[0],
+        "quiet_wait_s": waited,
+        "people": PEOPLE,
+        "upcoming_events": EVENTS,
+        "interactions": INTERACTIONS,
+        "build_s": built["build_s"],
+        "train_s": train_s,
+        "model_version": version.version,
+        "model_status": version.status,
+        "rss_after_setup_mb": rss_started,
+        **serve(rng, built, now),
+        "rss_after_serving_mb": rss_mb(),
+    }
+    m = figures["machine"]
+    print(f"Machine: {m['nproc']} CPUs ({m['cpu_model']}), load average {figures['load_average_before']:.1f}")
+    print(f"Data: {PEOPLE:,} people, {EVENTS:,} upcoming events ({figures['candidates']:,} candidates for one "
+          f"person this weekend), {INTERACTIONS:,} interactions; built in {figures['build_s']} s, model "
+          f"{figures['model_version']} ({figures['model_status']}) trained in {train_s} s")  # fmt: skip
+    print(f"Rankers used: {figures['rankers']} over {figures['requests']} requests")
+    for label, name in (("service", "1. Service"), ("api", "2. API")):
+        ok = "meets" if figures[f"{label}_p95_ms"] < TARGET_MS else "MISSES"
+        print(f"{name}: top 20 p50 {figures[f'{label}_p50_ms']} ms, p95 {figures[f'{label}_p95_ms']} ms, "
+              f"max {figures[f'{label}_max_ms']} ms ({ok} the p95 < {TARGET_MS:.0f} ms target)")  # fmt: skip
+    print(f"3. Memory: {figures['rss_after_setup_mb']} MB resident after Django started, "
+          f"{figures['rss_after_serving_mb']} MB after loading the model and serving")  # fmt: skip
+    if args.save:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
