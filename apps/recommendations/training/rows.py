@@ -5,9 +5,11 @@ were when the list was made.
   UTC day). An impression's grade is 3 when the person planned the event within LABEL_DAYS after, 2 saved, 1
   clicked, else 0.
 - A click, save or plan that no impression led to (search, a shared link, the calendar) still counts: it joins the
-  group of its person and UTC day as a positive, with NEGATIVES random events of the same days (starting within
-  NEGATIVE_WINDOW of it) that the person did not touch.
-- Groups without a positive are dropped: LambdaRank learns nothing from them.
+  group of its person and UTC day as a positive.
+- Groups without a positive are dropped: LambdaRank learns nothing from them. The newest groups are kept up to
+  MAX_ROWS rows.
+- Every group gets NEGATIVES random events of the same days (starting within NEGATIVE_WINDOW of its first positive)
+  that the person did not touch: served lists hold what a ranker chose, and the model must choose among them all.
 
 Features are computed as of the group's first moment: the history is the person's positives strictly before it,
 kept incrementally per person (token weights, and the collaborative fold-in's normal equations), and popularity
@@ -36,7 +38,7 @@ DAY = 86400.0
 LABEL_DAYS = 7.0
 NEGATIVES = 40
 NEGATIVE_WINDOW = 1.5 * DAY
-MAX_LISTS = 100_000  # keeps training time bounded as traffic grows: about a million rows
+MAX_ROWS = 1_000_000
 WEIGHTS = np.array([0.0] + [INTERACTION_WEIGHTS[kind] for kind in POSITIVE_TYPES])  # by grade
 
 
@@ -119,14 +121,23 @@ def _groups(data: Data, rows: NDArray[np.int64], rng: np.random.Generator) -> di
             key = (user, "day", int(times[orphans[0]] // DAY))
             groups[key].append((orphans[0], event, max(grades[orphan] for orphan in orphans)))
     kept = {key: members for key, members in groups.items() if any(grade > 0 for _, _, grade in members)}
+    # The newest lists up to MAX_ROWS rows (negatives included), which bounds training's time and memory as traffic
+    # grows; older lists still shape the histories before them.
+    moments = {key: min(times[row] for row, _, _ in members) for key, members in kept.items()}
+    budget, chosen = MAX_ROWS, {}
+    for key in sorted(kept, key=moments.__getitem__, reverse=True):
+        budget -= len(kept[key]) + NEGATIVES
+        if budget < 0:
+            break
+        chosen[key] = kept[key]
     # Every list also gets events of the same days that nobody showed the person: a served list holds what a
     # ranker already chose, and a model that only learned to order those would not know how to choose among all
     # the events of a weekend, which is what it is asked to do.
     sampler = _NegativeSampler(data, touched, rng)
-    for members in kept.values():
+    for members in chosen.values():
         row, event, _ = next(member for member in members if member[2] > 0)
         members.extend((row, other, 0) for other in sampler.around(users[row], event))
-    return kept
+    return chosen
 
 
 class _NegativeSampler:
@@ -164,9 +175,6 @@ def build(data: Data, factors: Factors, *, until: float, seed: int) -> LtrSet:
     times, grades = data.at.tolist(), data.grade.tolist()
     # Per group: its person and first moment; people's groups in time order, for the incremental history.
     moments = {key: min(times[row] for row, _, _ in members) for key, members in groups.items()}
-    if len(moments) > MAX_LISTS:  # the newest lists; older ones still shape the histories before them
-        oldest = sorted(moments.values())[-MAX_LISTS]
-        groups = {key: members for key, members in groups.items() if moments[key] >= oldest}
     ordered = sorted(groups.items(), key=lambda item: (item[0][0], moments[item[0]]))
     user: list[int] = []
     event: list[int] = []
