@@ -30,6 +30,7 @@ import numpy as np
 # Run as a file, which puts bench/, not the repository, on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import berlin
 from scripts.support import bench_django, machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,79 +47,19 @@ DAYS = 60
 LIST_SIZE = 20
 ROWS_PER_LIST = 22.1  # 20 impressions and, on average, about 2.1 clicks, saves and plans
 ORPHAN_SHARE = 0.02  # of the interactions: clicks found elsewhere (search, a shared link)
-BERLIN = (52.52, 13.405)
-CATEGORIES = ("music", "nightlife", "arts-theatre", "film", "food-drink", "sports", "outdoors", "family", "markets")
-TAGS = ("Jazz", "Rock", "Techno", "Classical", "Street food", "Indie", "Comedy", "Football", "Vintage")
 DAY = 86400.0
-
-
-def _around_berlin(rng: np.random.Generator, count: int, km: float) -> tuple[np.ndarray, np.ndarray]:
-    lat = BERLIN[0] + rng.uniform(-km, km, count) / 111.2
-    lon = BERLIN[1] + rng.uniform(-km, km, count) / (111.2 * 0.61)
-    return lat, lon
 
 
 def build_catalogue(rng: np.random.Generator, now: datetime) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
     """People with profiles and events; (user ids, favourite categories per person, event ids and categories
     sorted by start, event starts as epoch seconds)."""
-    from django.contrib.auth.hashers import make_password
-
-    from apps.events.models import Event, Venue
-    from apps.users.models import Profile, User
-
-    password = make_password(None)
-    users = User.objects.bulk_create(
-        [User(email=f"bench{n}@example.test", password=password) for n in range(PEOPLE)], batch_size=5000
-    )
-    homes = _around_berlin(rng, PEOPLE, 12)
-    favourites = rng.integers(0, len(CATEGORIES), size=(PEOPLE, 2))
+    favourites = rng.integers(0, len(berlin.CATEGORIES), size=(PEOPLE, 2))
     single = rng.random(PEOPLE) < 0.5
     favourites[single, 1] = favourites[single, 0]
-    Profile.objects.bulk_create(
-        [
-            Profile(
-                user=user,
-                home_lat=float(homes[0][n]),
-                home_lon=float(homes[1][n]),
-                timezone="Europe/Berlin",
-                interests=[CATEGORIES[int(c)] for c in set(favourites[n].tolist())],
-                budget=int(rng.choice([20, 40, 80])),
-            )
-            for n, user in enumerate(users)
-        ],
-        batch_size=5000,
-    )
-    places = _around_berlin(rng, 2000, 15)
-    venues = Venue.objects.bulk_create(
-        [
-            Venue(key=f"bench:{n}", name=f"Venue {n}", lat=float(places[0][n]), lon=float(places[1][n]))
-            for n in range(2000)
-        ]
-    )
+    users = berlin.people(rng, [[berlin.CATEGORIES[int(c)] for c in set(pair.tolist())] for pair in favourites])
     offsets = np.sort(rng.uniform(-DAYS * DAY, 7 * DAY, EVENTS))
-    categories = rng.integers(0, len(CATEGORIES), EVENTS)
-    venue_of = rng.integers(0, len(venues), EVENTS)
-    events = []
-    for n in range(EVENTS):
-        start = now + timedelta(seconds=float(offsets[n]))
-        venue = venues[int(venue_of[n])]
-        free = rng.random() < 0.2
-        events.append(
-            Event(
-                title=f"Event {n}",
-                start_utc=start,
-                end_utc=start + timedelta(hours=2),
-                timezone="Europe/Berlin",
-                category=CATEGORIES[int(categories[n])],
-                tags=[TAGS[int(rng.integers(0, len(TAGS)))]],
-                is_free=free,
-                price_min=None if free else int(rng.integers(5, 80)),
-                venue=venue,
-                lat=venue.lat,
-                lon=venue.lon,
-            )
-        )
-    ids = np.array([event.pk for event in Event.objects.bulk_create(events, batch_size=5000)], dtype=np.int64)
+    categories = rng.integers(0, len(berlin.CATEGORIES), EVENTS)
+    ids = berlin.events(rng, now, offsets, categories)
     starts = now.timestamp() + offsets
     return [user.pk for user in users], favourites, np.stack([ids, categories]), starts
 

@@ -10,7 +10,7 @@ under `make run`) the ORM's bulk insert does the same more slowly.
 
 import uuid
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.db import IntegrityError, connection, transaction
 from psycopg.types.json import Jsonb
@@ -42,37 +42,57 @@ class Sink(Protocol):
         ...
 
 
+SMALL_BATCH = 100  # up to this many rows (a served list's impressions), one INSERT ... VALUES is one round trip
+
+
+def _values(row: TrackedEvent) -> tuple[Any, ...]:
+    return (
+        row.client_id, row.type, row.at, row.client_at, row.received_at, row.user_id, row.anonymous_id,
+        row.object_type, row.object_id, Jsonb(row.context),
+    )  # fmt: skip
+
+
 class CopySink:
-    """PostgreSQL: COPY into the staging table, then one INSERT ... ON CONFLICT DO NOTHING RETURNING."""
+    """PostgreSQL: COPY into the staging table, then one INSERT ... ON CONFLICT DO NOTHING RETURNING (a small batch:
+    that INSERT with the rows as VALUES)."""
 
     def _write(self, rows: Sequence[TrackedEvent]) -> set[uuid.UUID]:
+        if len(rows) <= SMALL_BATCH:
+            return self._insert(rows)
         with connection.cursor() as cursor:
             cursor.execute(CREATE_STAGE)
             cursor.execute(f"TRUNCATE {STAGE}")
             with cursor.cursor.copy(f"COPY {STAGE} ({_LIST}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row(
-                        (
-                            row.client_id, row.type, row.at, row.client_at, row.received_at, row.user_id,
-                            row.anonymous_id, row.object_type, row.object_id, Jsonb(row.context),
-                        )
-                    )  # fmt: skip
+                    copy.write_row(_values(row))
             cursor.execute(MOVE)
             return {client_id for (client_id,) in cursor.fetchall()}
 
-    @transaction.atomic
+    def _insert(self, rows: Sequence[TrackedEvent]) -> set[uuid.UUID]:
+        placeholders = ", ".join(["(" + ", ".join(["%s"] * len(COLUMNS)) + ")"] * len(rows))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {partitions.TABLE} ({_LIST}) VALUES {placeholders} "  # noqa: S608 - constants only
+                "ON CONFLICT DO NOTHING RETURNING client_id",
+                [value for row in rows for value in _values(row)],
+            )
+            return {client_id for (client_id,) in cursor.fetchall()}
+
     def write(self, rows: Sequence[TrackedEvent]) -> set[uuid.UUID]:
         if not rows:
             return set()
-        try:
-            with transaction.atomic():
-                return self._write(rows)
-        except IntegrityError as exc:
-            # "no partition of relation ... found for row": a month beat has not made yet; make it and go again.
-            if "no partition" not in str(exc):
-                raise
-        partitions.ensure(row.at for row in rows)
-        return self._write(rows)
+        # The caller's transaction when there is one (no savepoint of its own: a round trip each way); the inner
+        # savepoint is the one a missing partition needs.
+        with transaction.atomic(savepoint=False):
+            try:
+                with transaction.atomic():
+                    return self._write(rows)
+            except IntegrityError as exc:
+                # "no partition of relation ... found for row": a month beat has not made yet; make it and go again.
+                if "no partition" not in str(exc):
+                    raise
+            partitions.ensure(row.at for row in rows)
+            return self._write(rows)
 
 
 class OrmSink:

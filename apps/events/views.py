@@ -4,7 +4,6 @@ the event page. Thin: read the request, call the selectors, shape what the templ
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -20,7 +19,7 @@ from apps.core.geo import LatLon, cached_travel_time, haversine_km
 from apps.core.panels import PanelPlace, render_personal_lists
 from apps.core.taxonomy import CATEGORIES
 from apps.core.time import weekend_window
-from apps.events import selectors
+from apps.events import display, selectors
 from apps.events.forms import DiscoverFilters, DiscoverForm
 from apps.events.models import Event, EventStatus, Provider
 from apps.users import selectors as user_selectors
@@ -33,7 +32,6 @@ DEFAULT_TIMEZONE = "Europe/Berlin"
 DEFAULT_RADIUS_KM = 25
 PAGE_SIZE = 30
 
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 TRAVEL_MODE_PHRASES = {"walk": "on foot", "bike": "by bike", "transit": "by public transport", "drive": "by car"}
 
 
@@ -220,34 +218,14 @@ def _card(event: Event, viewer: Viewer) -> EventCard:
     return EventCard(
         event=event,
         day=dateformat.format(start, "D j M"),
-        time=_time_text(event, zone),
-        zone=None if event.timezone == viewer.timezone else _zone_name(event.timezone),
+        time=display.time_text(event, zone),
+        zone=None if event.timezone == viewer.timezone else display.zone_name(event.timezone),
         distance=distance,
         travel=travel,
-        price=price_text(event),
+        price=display.price_text(event),
         category=CATEGORIES.get(event.category, ""),
         status=None if event.status == EventStatus.SCHEDULED else str(EventStatus(event.status).label),
     )
-
-
-def _time_text(event: Event, zone: zoneinfo.ZoneInfo) -> str:
-    if event.time_tba:
-        return "Time to be announced"
-    if event.all_day:
-        return "All day"
-    start = event.start_utc.astimezone(zone)
-    if event.end_utc is None:
-        return dateformat.format(start, "H:i")
-    end = event.end_utc.astimezone(zone)
-    end_text = dateformat.format(end, "H:i" if end.date() == start.date() else "D H:i")
-    return f"{dateformat.format(start, 'H:i')}–{end_text}"
-
-
-def _zone_name(tz: str) -> str:
-    """ "Europe/Berlin" -> "Berlin time"; "UTC" stays "UTC"."""
-    if "/" not in tz:
-        return tz
-    return f"{tz.rsplit('/', 1)[1].replace('_', ' ')} time"
 
 
 def _distance_and_travel(event: Event, viewer: Viewer) -> tuple[str | None, str | None]:
@@ -258,7 +236,7 @@ def _distance_and_travel(event: Event, viewer: Viewer) -> tuple[str | None, str 
     if km is None:
         km = haversine_km(viewer.origin, destination)
     where = "home" if viewer.home else "the city centre"
-    distance = f"{_km_text(km)} from {where}"
+    distance = f"{display.km_text(km)} from {where}"
     if viewer.home is None:
         return distance, None
     try:
@@ -269,34 +247,3 @@ def _distance_and_travel(event: Event, viewer: Viewer) -> tuple[str | None, str 
     duration = f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
     phrase = TRAVEL_MODE_PHRASES.get(viewer.travel_mode, "")
     return distance, f"{'about ' if travel.estimated else ''}{duration} {phrase}".strip()
-
-
-def _km_text(km: float) -> str:
-    if km < 1:
-        return f"{max(10, round(km * 1000, -1)):.0f} m"
-    return f"{km:.1f} km" if km < 10 else f"{km:.0f} km"
-
-
-def price_text(event: Event) -> str:
-    """ "Free", "€15", "€15–30", "Up to €30", "15–30 CHF" or "Price not announced"."""
-    if event.is_free:
-        return "Free"
-    low, high = event.price_min, event.price_max
-    if low is None and high is None:
-        return "Price not announced"
-    if low is not None and high is not None and high != low:
-        amount = f"{_amount(low)}–{_amount(high)}"
-    else:
-        amount = _amount(low if low is not None else high)
-    symbol = CURRENCY_SYMBOLS.get(event.currency.upper())
-    money = f"{symbol}{amount}" if symbol else f"{amount} {event.currency.upper()}".strip()
-    if low is None:
-        return f"Up to {money}"
-    return money
-
-
-def _amount(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    text = f"{value:.2f}"
-    return text.removesuffix(".00")

@@ -95,6 +95,7 @@ class Person:
     # Feedback: +1 per "more like this", -1 per "less like this", by category and by venue id.
     category_feedback: dict[str, float] = field(default_factory=dict)
     venue_feedback: dict[int, float] = field(default_factory=dict)
+    dismissed: frozenset[int] = frozenset()  # events the person said were not for them: never listed again
     # The window's busy intervals from the person's calendars, travel to and from included, as epoch seconds.
     busy: tuple[tuple[float, float], ...] = ()
 
@@ -104,6 +105,43 @@ class Person:
 
 
 NO_VENUE = -1
+# Every token seen by this process, numbered: candidates carry their tokens as these numbers (`token_ids`), so that
+# history shares and collaborative scores are numpy lookups. Bounded by the catalogue's venues and tags.
+TOKEN_KINDS = ("category", "price", "daypart", "venue", "tag", "tag", "tag")  # the columns of `token_ids`
+_TOKEN_IDS: dict[str, int] = {}
+_TOKENS: list[str] = []
+
+
+def token_id(token: str) -> int:
+    found = _TOKEN_IDS.get(token)
+    if found is None:
+        found = _TOKEN_IDS.setdefault(token, len(_TOKEN_IDS))
+        if found == len(_TOKENS):
+            _TOKENS.append(token)
+    return found
+
+
+def known_token_id(token: str) -> int | None:
+    return _TOKEN_IDS.get(token)
+
+
+def tokens_by_id() -> list[str]:
+    """Each numbered token, by its number."""
+    return _TOKENS[: len(_TOKEN_IDS)]
+
+
+def _token_id_row(tokens: tuple[str, ...]) -> list[int]:
+    row = [-1] * len(TOKEN_KINDS)
+    tag_column = TOKEN_KINDS.index("tag")
+    for token in tokens:
+        kind = token.split(":", 1)[0]
+        if kind == "tag":
+            if tag_column < len(row):
+                row[tag_column] = token_id(token)
+                tag_column += 1
+        elif kind in TOKEN_KINDS:
+            row[TOKEN_KINDS.index(kind)] = token_id(token)
+    return row
 
 
 def objects(values: Sequence[Any]) -> NDArray[np.object_]:
@@ -136,6 +174,7 @@ class Candidates:
     tokens: Sequence[tuple[str, ...]] = ()
     category_codes: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     venue_codes: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    token_ids: NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, len(TOKEN_KINDS)), dtype=np.int64))
 
     def __post_init__(self) -> None:
         count = len(self.event_ids)
@@ -164,6 +203,10 @@ class Candidates:
                 setattr(self, name, objects(getattr(self, name)))
         if len(self.category_codes) != count:
             self.category_codes = np.fromiter((category_code(c) for c in self.categories), dtype=np.int64, count=count)
+        if len(self.token_ids) != count:
+            self.token_ids = np.array([_token_id_row(tokens) for tokens in self.tokens], dtype=np.int64).reshape(
+                count, len(TOKEN_KINDS)
+            )
         if len(self.venue_codes) != count:
             self.venue_codes = np.fromiter(
                 (NO_VENUE if v is None else v for v in self.venue_ids), dtype=np.int64, count=count

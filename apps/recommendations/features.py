@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from apps.core import geo
-from apps.recommendations.context import Candidates, Person, category_code
+from apps.recommendations.context import TOKEN_KINDS, Candidates, Person, category_code, known_token_id, tokens_by_id
 
 # Distance at which interest halves, by travel mode: a 3 km walk is far, a 3 km drive is nothing.
 HALF_DISTANCE_KM = {"walk": 1.5, "bike": 4.0, "transit": 6.0, "drive": 12.0}
@@ -103,20 +103,23 @@ def token_weights(person: Person) -> dict[str, float]:
 def history_features(person: Person, candidates: Candidates) -> HistoryFeatures:
     weights = token_weights(person)
     total = sum(item.weight for item in person.history) or 1.0
-    columns: dict[str, list[float]] = {"category": [], "venue": [], "price": [], "daypart": [], "tag": []}
-    for tokens in candidates.tokens:
-        tag_weight = 0.0
-        seen = dict.fromkeys(columns, 0.0)
-        for token in tokens:
-            kind = token.split(":", 1)[0]
-            if kind == "tag":
-                tag_weight = max(tag_weight, weights.get(token, 0.0))
-            elif kind in seen:
-                seen[kind] = weights.get(token, 0.0)
-        seen["tag"] = tag_weight
-        for kind, value in seen.items():
-            columns[kind].append(value / total)
-    return HistoryFeatures(**{kind: np.asarray(values, dtype=np.float64) for kind, values in columns.items()})
+    # The person's weight of each numbered token (context.token_ids), and 0 in the last place, which the -1 of
+    # an absent token (no venue, fewer tags) reads.
+    dense = np.zeros(len(tokens_by_id()) + 1)
+    for token, weight in weights.items():
+        number = known_token_id(token)
+        if number is not None and number < len(dense) - 1:
+            dense[number] = weight / total
+    ids = candidates.token_ids
+    column = {kind: TOKEN_KINDS.index(kind) for kind in ("category", "price", "daypart", "venue", "tag")}
+    tags = dense[ids[:, column["tag"] :]]
+    return HistoryFeatures(
+        category=dense[ids[:, column["category"]]],
+        venue=dense[ids[:, column["venue"]]],
+        price=dense[ids[:, column["price"]]],
+        daypart=dense[ids[:, column["daypart"]]],
+        tag=tags.max(axis=1) if tags.size else np.zeros(len(candidates)),
+    )
 
 
 def minmax(values: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -62,7 +62,7 @@ def explain(
         if similar_people is not None and similar_people[row]:
             found.append("popular with people like you")
         elif features.popularity[row] >= POPULAR_NEARBY:
-            found.append("popular nearby")
+            found.append("popular nearby" if person.home is not None else "popular this weekend")
         if not np.isnan(candidates.distance_km[row]):
             found.append(_distance_text(float(candidates.distance_km[row])))
         found.append(_price_text(person, candidates, row))

@@ -6,6 +6,7 @@ import threading
 import time as clock
 import zoneinfo
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,7 +55,7 @@ def person_for(
     home = near
     if home is None and profile.home_lat is not None and profile.home_lon is not None:
         home = LatLon(profile.home_lat, profile.home_lon)
-    category_feedback, venue_feedback = feedback_affinities(user_id=user.pk)
+    feedback = feedback_of(user_id=user.pk)
     busy = calendar_selectors.freebusy(owner=user, start=start, end=end)
     return Person(
         user_id=user.pk,
@@ -66,8 +67,9 @@ def person_for(
         travel_mode=profile.travel_mode,
         max_distance_km=float(profile.max_distance_km),
         history=history_of(user_id=user.pk, until=now),
-        category_feedback=category_feedback,
-        venue_feedback=venue_feedback,
+        category_feedback=feedback.categories,
+        venue_feedback=feedback.venues,
+        dismissed=frozenset(feedback.dismissed),
         busy=tuple((a.timestamp(), b.timestamp()) for a, b in busy),
     )
 
@@ -101,25 +103,28 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(tag for tag in value if isinstance(tag, str)) if isinstance(value, list) else ()
 
 
-def feedback_affinities(*, user_id: int) -> tuple[dict[str, float], dict[int, float]]:
-    """+1 per "more like this", -1 per "less like this", summed by category and by venue."""
-    categories: dict[str, float] = {}
-    venues: dict[int, float] = {}
+@dataclass(frozen=True)
+class FeedbackSummary:
+    categories: dict[str, float]  # +1 per "more like this", -1 per "less like this", summed by category
+    venues: dict[int, float]  # the same by venue id
+    dismissed: set[int]  # event ids
+
+
+def feedback_of(*, user_id: int) -> FeedbackSummary:
+    """A person's feedback, read once for a list: what moves categories and venues, and what never comes back."""
+    summary = FeedbackSummary({}, {}, set())
     signs: dict[str, float] = {FeedbackAction.MORE_LIKE_THIS: 1.0, FeedbackAction.LESS_LIKE_THIS: -1.0}
-    for action, category, venue_id in Feedback.objects.filter(user_id=user_id, action__in=signs).values_list(
-        "action", "category", "venue_id"
+    for action, event_id, category, venue_id in Feedback.objects.filter(user_id=user_id).values_list(
+        "action", "event_id", "category", "venue_id"
     ):
+        if action == FeedbackAction.DISMISS:
+            summary.dismissed.add(event_id)
+            continue
         if category:
-            categories[category] = categories.get(category, 0.0) + signs[action]
+            summary.categories[category] = summary.categories.get(category, 0.0) + signs[action]
         if venue_id is not None:
-            venues[venue_id] = venues.get(venue_id, 0.0) + signs[action]
-    return categories, venues
-
-
-def dismissed_event_ids(*, user_id: int) -> set[int]:
-    return set(
-        Feedback.objects.filter(user_id=user_id, action=FeedbackAction.DISMISS).values_list("event_id", flat=True)
-    )
+            summary.venues[venue_id] = summary.venues.get(venue_id, 0.0) + signs[action]
+    return summary
 
 
 def feedback_export(*, user_id: int) -> list[dict[str, Any]]:
@@ -127,11 +132,11 @@ def feedback_export(*, user_id: int) -> list[dict[str, Any]]:
     return [{"event_id": row.event_id, "action": row.action, "created_at": row.created_at.isoformat()} for row in rows]
 
 
-def excluded_event_ids(*, user: User | None) -> set[int]:
-    """What a person's list never holds: events on their calendars and events they dismissed."""
+def excluded_event_ids(*, user: User | None, dismissed: set[int]) -> set[int]:
+    """What a person's list never holds: events on their calendars and the events they dismissed."""
     if user is None:
         return set()
-    return calendar_selectors.saved_event_ids(owner=user) | dismissed_event_ids(user_id=user.pk)
+    return calendar_selectors.saved_event_ids(owner=user) | dismissed
 
 
 # --- The candidates -------------------------------------------------------------------------------------------

@@ -104,9 +104,8 @@ def recommendations_serve(
     if ranker is not None and ranker not in rankers.names():
         raise UnknownRanker(ranker)
     person = selectors.person_for(user=user, near=near, start=start, end=end, tz=tz, now=now)
-    candidates = selectors.candidates_for(
-        person=person, start=start, end=end, now=now, exclude=selectors.excluded_event_ids(user=user)
-    )
+    excluded = selectors.excluded_event_ids(user=user, dismissed=set(person.dismissed))
+    candidates = selectors.candidates_for(person=person, start=start, end=end, now=now, exclude=excluded)
     variant, variant_ranker = (None, None) if ranker is not None else _variant_ranker(user)
     ranking = _ranking(ranker or variant_ranker or _default_ranker(person), person, candidates, now=now)
     rows = diversity.diversify(candidates, ranking.scores, limit=min(limit, MAX_LIMIT))
@@ -140,6 +139,7 @@ def _track_impressions(served: RecommendationList, *, user: User | None, now: da
             for item in served.results
         ],
         now=now,
+        wait_for_disk=False,  # a lost impression or two on a database crash is no reason to keep a person waiting
     )
 
 

@@ -6,7 +6,6 @@ this", "Less like this"): htmx swaps the refreshed list in place; without JavaSc
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from django.contrib import messages
@@ -22,6 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from apps.core.panels import PanelPlace
 from apps.core.time import weekend_window
+from apps.events import display
 from apps.events.models import Event, EventStatus
 from apps.recommendations import services
 from apps.recommendations.models import FeedbackAction
@@ -29,7 +29,6 @@ from apps.users import selectors as user_selectors
 from apps.users.models import User
 
 LIST_SIZE = 10
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 ACTIONS: dict[str, tuple[str, str]] = {
     # URL word: (feedback action, what the status line says)
     "dismiss": (FeedbackAction.DISMISS, "Removed “{title}”. It will not come back."),
@@ -181,56 +180,16 @@ def _item(event: Event, rank: int, reasons: list[str], *, viewer_tz: str, has_ho
     distance = None
     if km is not None:
         where = "home" if has_home else "the city centre"
-        distance = f"{_km_text(km)} from {where}"
+        distance = f"{display.km_text(km)} from {where}"
     return ForYouItem(
         event=event,
         rank=rank,
         reasons=reasons,
         day=dateformat.format(start, "D j M"),
-        time=_time_text(event, zone),
-        zone=None if event.timezone == viewer_tz else _zone_name(event.timezone),
+        time=display.time_text(event, zone),
+        zone=None if event.timezone == viewer_tz else display.zone_name(event.timezone),
         venue=event.venue.name if event.venue else None,
         distance=distance,
-        price=_price_text(event),
+        price=display.price_text(event),
         status=None if event.status == EventStatus.SCHEDULED else str(EventStatus(event.status).label),
     )
-
-
-def _time_text(event: Event, zone: zoneinfo.ZoneInfo) -> str:
-    if event.time_tba:
-        return "Time to be announced"
-    if event.all_day:
-        return "All day"
-    start = event.start_utc.astimezone(zone)
-    if event.end_utc is None:
-        return dateformat.format(start, "H:i")
-    end = event.end_utc.astimezone(zone)
-    end_text = dateformat.format(end, "H:i" if end.date() == start.date() else "D H:i")
-    return f"{dateformat.format(start, 'H:i')}–{end_text}"
-
-
-def _zone_name(tz: str) -> str:
-    return tz if "/" not in tz else f"{tz.rsplit('/', 1)[1].replace('_', ' ')} time"
-
-
-def _km_text(km: float) -> str:
-    if km < 1:
-        return f"{max(10, round(km * 1000, -1)):.0f} m"
-    return f"{km:.1f} km" if km < 10 else f"{km:.0f} km"
-
-
-def _price_text(event: Event) -> str:
-    if event.is_free:
-        return "Free"
-    low, high = event.price_min, event.price_max
-    if low is None and high is None:
-        return "Price not announced"
-    amount = f"{_amount(low)}–{_amount(high)}" if low is not None and high is not None and high != low else None
-    amount = amount or _amount(low if low is not None else high)
-    symbol = CURRENCY_SYMBOLS.get(event.currency.upper())
-    money = f"{symbol}{amount}" if symbol else f"{amount} {event.currency.upper()}".strip()
-    return f"Up to {money}" if low is None else money
-
-
-def _amount(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:.2f}".removesuffix(".00")

@@ -19,6 +19,7 @@ from apps.calendars.models import Calendar, Plan
 from apps.calendars.selectors import PlanOccurrence
 from apps.calendars.views.calendars import calendar_links
 from apps.core.time import weekend_window
+from apps.events import display
 from apps.users import selectors as user_selectors
 from apps.users.auth import request_user
 from apps.users.models import User
@@ -64,13 +65,6 @@ class Day:
         return [*self.all_day, *self.timed]
 
 
-def _zone_name(tz: str) -> str:
-    """ "Europe/Berlin" -> "Berlin time"; "UTC" stays "UTC"."""
-    if "/" not in tz:
-        return tz
-    return f"{tz.rsplit('/', 1)[1].replace('_', ' ')} time"
-
-
 def _clock(moment: datetime, day: date) -> str:
     return dateformat.format(moment, "H:i" if moment.date() == day else "D H:i")
 
@@ -108,7 +102,7 @@ def _other_zone(item: PlanOccurrence, local_start: datetime, tz: str) -> str | N
     if item.plan.timezone == tz or there_start.utcoffset() == local_start.utcoffset():
         return None
     there_end = occurrence.end_utc.astimezone(plan_zone)
-    return f"{_span(there_start, there_end, there_start.date())} {_zone_name(item.plan.timezone)}"
+    return f"{_span(there_start, there_end, there_start.date())} {display.zone_name(item.plan.timezone)}"
 
 
 def _weekend_days(

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from apps.core.time import weekend_window
 from apps.events import services
+from apps.events.display import price_text
 from apps.events.models import Event
 from apps.events.tests.factories import BERLIN, item, make_source, venue
-from apps.events.views import price_text
 from apps.users.models import Profile
 
 pytestmark = pytest.mark.django_db

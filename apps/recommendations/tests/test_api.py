@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from apps.analytics.models import TrackedEvent
 from apps.analytics.tests.factories import staff_user
 from apps.recommendations.models import Feedback
-from apps.recommendations.tests.factories import SATURDAY_EVENING, event, person, place
+from apps.recommendations.tests.factories import SATURDAY_EVENING, event, person, place, track
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/recommendations"
@@ -189,3 +189,14 @@ def test_bad_feedback_is_a_400_naming_the_field_and_stores_nothing(client_for, s
 def test_feedback_needs_a_signed_in_person(api_client, listed) -> None:
     response = api_client.post(FEEDBACK, {"event_id": listed[0].pk, "action": "dismiss"}, format="json")
     assert response.status_code == 401
+
+
+def test_a_newcomer_with_nothing_to_match_gets_what_is_popular_nearby_first(client_for, listed) -> None:
+    blank = person(home_lat=None, home_lon=None)
+    fan = person()
+    for _ in range(4):  # 4 saves weigh 8: about what 6 people's interest does, which is "popular"
+        track(fan, "save", listed[2])
+    body = client_for(blank).get(URL).json()
+    assert body["ranker"] == "popularity"
+    assert body["results"][0]["event"]["id"] == listed[2].pk
+    assert "popular this weekend" in body["results"][0]["reasons"]  # no home: nothing is "nearby"

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from apps.recommendations.context import tokens_by_id
+
 FACTORS = 32
 ITERATIONS = 15
 REGULARIZATION = 0.1
@@ -37,6 +39,16 @@ class Factors:
     @property
     def size(self) -> int:
         return int(self.items.shape[1])
+
+    def rows_for(self, token_ids: NDArray[np.int64]) -> NDArray[np.int64]:
+        """`token_rows` for candidates' numbered tokens (context.token_ids): one lookup, the numbering's map to rows
+        of `items` kept and grown as the process numbers new tokens."""
+        numbered = tokens_by_id()
+        known = getattr(self, "_rows_by_id", np.zeros(0, dtype=np.int64))
+        if len(known) != len(numbered) + 1:
+            known = np.array([self.index.get(token, -1) for token in numbered] + [-1], dtype=np.int64)
+            self._rows_by_id = known
+        return known[token_ids]
 
     def token_rows(self, tokens: Sequence[tuple[str, ...]]) -> NDArray[np.int64]:
         """Each candidate's known tokens as rows of `items`, padded with -1 (MAX_TOKENS columns)."""
@@ -101,7 +113,7 @@ def batch_scores(
         for column in range(rows.shape[1]):
             present = rows[:, column] >= 0
             if not present.any():
-                break
+                continue
             total[present] += np.einsum("rf,rf->r", factors.items[rows[present, column]], vectors[present])
         counts = (rows >= 0).sum(axis=1)
         result[start : start + chunk] = np.divide(total, counts, out=np.zeros(len(rows)), where=counts > 0)

@@ -187,7 +187,7 @@ class Data:
 def feedback_as_of(
     rows: list[tuple[float, str, str, int | None]], moment: float
 ) -> tuple[dict[str, float], dict[int, float]]:
-    """selectors.feedback_affinities, counting only the feedback given before `moment`."""
+    """selectors.feedback_of's categories and venues, counting only the feedback given before `moment`."""
     categories: dict[str, float] = {}
     venues: dict[int, float] = {}
     for at, action, category, venue_id in rows:

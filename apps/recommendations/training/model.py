@@ -57,6 +57,7 @@ BLEND = {
     "history_daypart": 0.2,
     "history_tag": 0.5,
 }
+RERANK = 500  # candidates the ranking model scores; the diversity step looks at the best 5 x limit (at most 500)
 SIMILAR_QUANTILE = 0.75  # "popular with people like you": the top quarter by collaborative score, above zero
 
 
@@ -111,11 +112,27 @@ class LearnedModel:
         if len(candidates) == 0:
             return np.zeros(0), np.zeros(0, dtype=np.bool_)
         vector = collaborative.fold_in(self.factors, token_weights(person))
-        cf = collaborative.scores(self.factors, vector, self.factors.token_rows(candidates.tokens))
+        cf = collaborative.scores(self.factors, vector, self.factors.rows_for(candidates.token_ids))
         matrix = feature_matrix(person, candidates, now=now.timestamp(), cf=cf)
         return self.score_matrix(matrix), similar_mask(cf)
 
     def score_matrix(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The ranking model's scores; with more than RERANK candidates, only the RERANK best by the blend are
+        scored by it (two stages, as rankers commonly are: the model's time grows with the rows it scores), and the
+        others follow them in the blend's order."""
+        first = blend_scores(matrix)
         if self.booster is None:
-            return blend_scores(matrix)
+            return first
+        if len(first) <= RERANK:
+            return self._predict(matrix)
+        top = np.argpartition(-first, RERANK)[:RERANK]
+        scores = np.empty(len(first))
+        scores[top] = self._predict(matrix[top])
+        rest = np.ones(len(first), dtype=bool)
+        rest[top] = False
+        spread = float(first.max() - first.min()) or 1.0
+        scores[rest] = float(scores[top].min()) - 1.0 - (first.max() - first[rest]) / spread
+        return scores
+
+    def _predict(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.asarray(self.booster.predict(matrix[:, LTR_COLUMNS], num_threads=1), dtype=np.float64)

@@ -124,12 +124,13 @@ def _groups(data: Data, rows: NDArray[np.int64], rng: np.random.Generator) -> di
     # The newest lists up to MAX_ROWS rows (negatives included), which bounds training's time and memory as traffic
     # grows; older lists still shape the histories before them.
     moments = {key: min(times[row] for row, _, _ in members) for key, members in kept.items()}
-    budget, chosen = MAX_ROWS, {}
-    for key in sorted(kept, key=moments.__getitem__, reverse=True):
-        budget -= len(kept[key]) + NEGATIVES
+    budget = MAX_ROWS
+    chosen: dict[tuple[object, ...], Group] = {}
+    for newest in sorted(kept, key=moments.__getitem__, reverse=True):
+        budget -= len(kept[newest]) + NEGATIVES
         if budget < 0:
             break
-        chosen[key] = kept[key]
+        chosen[newest] = kept[newest]
     # Every list also gets events of the same days that nobody showed the person: a served list holds what a
     # ranker already chose, and a model that only learned to order those would not know how to choose among all
     # the events of a weekend, which is what it is asked to do.
