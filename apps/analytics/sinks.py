@@ -45,6 +45,16 @@ class Sink(Protocol):
 SMALL_BATCH = 100  # up to this many rows (a served list's impressions), one INSERT ... VALUES is one round trip
 
 
+def _insert_sql(count: int) -> str:
+    """INSERT ... VALUES with `count` rows of placeholders: built from the constants above, the values bound."""
+    row = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+    values = ", ".join([row] * count)
+    return (
+        f"INSERT INTO {partitions.TABLE} ({_LIST}) VALUES {values} "  # noqa: S608 - constants only
+        "ON CONFLICT DO NOTHING RETURNING client_id"
+    )
+
+
 def _values(row: TrackedEvent) -> tuple[Any, ...]:
     return (
         row.client_id, row.type, row.at, row.client_at, row.received_at, row.user_id, row.anonymous_id,
@@ -69,13 +79,8 @@ class CopySink:
             return {client_id for (client_id,) in cursor.fetchall()}
 
     def _insert(self, rows: Sequence[TrackedEvent]) -> set[uuid.UUID]:
-        placeholders = ", ".join(["(" + ", ".join(["%s"] * len(COLUMNS)) + ")"] * len(rows))
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {partitions.TABLE} ({_LIST}) VALUES {placeholders} "  # noqa: S608 - constants only
-                "ON CONFLICT DO NOTHING RETURNING client_id",
-                [value for row in rows for value in _values(row)],
-            )
+            cursor.execute(_insert_sql(len(rows)), [value for row in rows for value in _values(row)])
             return {client_id for (client_id,) in cursor.fetchall()}
 
     def write(self, rows: Sequence[TrackedEvent]) -> set[uuid.UUID]:

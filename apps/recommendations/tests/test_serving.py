@@ -178,3 +178,25 @@ def _candidates():
         (2, "film", None, [], start, None, False, 5.0, None, True, start),
     ]
     return selectors.candidates_from_rows(rows_, tz="Europe/Berlin", popularity={})
+
+
+def test_with_a_corrupt_promoted_model_the_api_falls_back_and_ready_stays_up(monotonic, client_for, client):
+    from datetime import timedelta
+
+    from apps.recommendations.tests.factories import SATURDAY_EVENING, event, person, track
+
+    concert = event("Jazz night")
+    someone = person(interests=["music"])
+    for kind in ("click", "click", "save", "save", "plan"):  # enough history for `learned`
+        track(someone, kind, event(f"Past {kind}", start=SATURDAY_EVENING - timedelta(days=7)))
+    artefacts.save(tiny_model("v-broken"), "v-broken")
+    storages["models"].delete("v-broken/factors.npz")
+    storages["models"].save("v-broken/factors.npz", ContentFile(b"not numpy"))
+    promote("v-broken")
+
+    body = client_for(someone).get("/api/v1/recommendations").json()
+
+    assert body["ranker"] == "content"
+    assert body["model_version"] is None
+    assert [item["event"]["id"] for item in body["results"]] == [concert.pk]
+    assert client.get("/ready").status_code == 200
