@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from apps.core.panels import PanelPlace
+from apps.core.privacy import asks_not_to_be_tracked
 from apps.core.time import weekend_window
 from apps.events import display
 from apps.events.models import Event, EventStatus
@@ -51,10 +52,6 @@ class ForYouItem:
     distance: str | None  # "1.2 km from home"
     price: str
     status: str | None  # "Postponed", ... (never for scheduled events)
-
-
-def _do_not_track(request: HttpRequest) -> bool:
-    return request.headers.get("DNT") == "1" or request.headers.get("Sec-GPC") == "1"
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -100,7 +97,7 @@ def _serve(
     request: HttpRequest, user: User, weekend: Literal["this", "next"], tz: str, *, now: datetime
 ) -> services.RecommendationList:
     start, end = weekend_window(weekend, tz, now=now)
-    track = not _do_not_track(request)
+    track = not asks_not_to_be_tracked(request)
     return services.recommendations_serve(user=user, start=start, end=end, tz=tz, limit=LIST_SIZE, track=track, now=now)
 
 
@@ -144,11 +141,12 @@ def feedback(request: HttpRequest, event_id: int, action: str) -> HttpResponse:
     assert isinstance(user, User)
     kind, said = ACTIONS[action]
     try:
-        services.feedback_record(user=user, event_id=event_id, action=kind, track=not _do_not_track(request))
+        given, _ = services.feedback_record(
+            user=user, event_id=event_id, action=kind, track=not asks_not_to_be_tracked(request)
+        )
     except services.NoSuchEvent:
         raise Http404("There is no such event.") from None
-    title = Event.objects.filter(pk=event_id).values_list("title", flat=True).first() or "this event"
-    status = said.format(title=title)
+    status = said.format(title=given.event.title)
     place = PanelPlace(page=_page(request.POST.get("page")), weekend=_weekend(request.POST.get("weekend")))
     if _is_htmx(request):
         context = for_you_context(request, place, status=status)

@@ -25,6 +25,7 @@ from apps.core.api.errors import Conflict
 from apps.core.api.fields import openapi_pattern
 from apps.core.api.schema import error_response
 from apps.core.api.views import APIView, validated
+from apps.core.privacy import asks_not_to_be_tracked
 
 STAFF_ONLY = {
     403: error_response(403, "Refused: staff only (and a browser session's unsafe request needs its CSRF token).")
@@ -136,10 +137,6 @@ class ExperimentResultsView(StaffAPIView):
         return Response(ResultsOut(selectors.results_data(results)).data)
 
 
-def _do_not_track(request: Request) -> bool:
-    return request.headers.get("DNT") == "1" or request.headers.get("Sec-GPC") == "1"
-
-
 class TrackView(APIView):
     """Tracking from pages and API clients, signed in or not (docs/analytics.md)."""
 
@@ -170,7 +167,7 @@ class TrackView(APIView):
             events=events,
             user_id=request.user.pk if request.user.is_authenticated else None,
             anonymous_id=request.COOKIES.get(ANONYMOUS_COOKIE, ""),
-            do_not_track=_do_not_track(request),
+            do_not_track=asks_not_to_be_tracked(request),
         )
         body = {"accepted": outcome.accepted, "duplicates": outcome.duplicates, "refused": outcome.refused}
         return Response(TrackOut(body).data, status=status.HTTP_202_ACCEPTED)

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from apps.core.api.schema import error_response
 from apps.core.api.views import APIView, validated
 from apps.core.geo import LatLon
+from apps.core.privacy import asks_not_to_be_tracked
 from apps.core.time import weekend_window
 from apps.recommendations import services
 from apps.recommendations.api.serializers import (
@@ -24,10 +25,6 @@ from apps.users import selectors as user_selectors
 from apps.users.models import User
 
 TAGS = ["recommendations"]
-
-
-def _do_not_track(request: Request) -> bool:
-    return request.headers.get("DNT") == "1" or request.headers.get("Sec-GPC") == "1"
 
 
 def list_data(served: services.RecommendationList) -> dict[str, Any]:
@@ -80,7 +77,7 @@ class RecommendationListView(APIView):
             tz=p["tz"],
             limit=p["limit"],
             ranker=p.get("ranker"),
-            track=not _do_not_track(request),
+            track=not asks_not_to_be_tracked(request),
             now=now,
         )
         return Response(RecommendationListOut(list_data(served)).data)
@@ -108,7 +105,7 @@ class FeedbackView(APIView):
         assert isinstance(user, User)
         try:
             feedback, created = services.feedback_record(
-                user=user, event_id=data["event_id"], action=data["action"], track=not _do_not_track(request)
+                user=user, event_id=data["event_id"], action=data["action"], track=not asks_not_to_be_tracked(request)
             )
         except services.NoSuchEvent:
             raise exceptions.ValidationError({"event_id": ["No such event."]}) from None

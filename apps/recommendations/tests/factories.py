@@ -2,18 +2,29 @@
 profile, and tracked interactions as pages send them."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+import zoneinfo
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
 from apps.analytics import services as analytics_services
+from apps.core.time import weekend_window
 from apps.events.models import Event, Venue
 from apps.users.models import User
 from apps.users.tests.factories import UserFactory
 
 BERLIN = (52.5200, 13.4050)
-# The weekend after the suite's reference Wednesday (conftest.REFERENCE_NOW, 2026-06-17): Saturday 20 June 2026.
-SATURDAY_EVENING = datetime(2026, 6, 20, 17, 0, tzinfo=UTC)  # 19:00 in Berlin
+BERLIN_ZONE = zoneinfo.ZoneInfo("Europe/Berlin")
+
+
+def weekend_moment() -> datetime:
+    """Sunday 15:00 in Berlin of the weekend under way or next, by the suite's clock (conftest's `clock`): still
+    ahead at every moment `make test-dates` replays, so events built around it are this weekend's and not over."""
+    saturday, _ = weekend_window("this", "Europe/Berlin", now=timezone.now())
+    sunday = saturday.astimezone(BERLIN_ZONE).date() + timedelta(days=1)
+    return datetime.combine(sunday, time(15), tzinfo=BERLIN_ZONE).astimezone(UTC)
 
 
 def place(key: str, *, lat: float = BERLIN[0], lon: float = BERLIN[1]) -> Venue:
@@ -23,10 +34,11 @@ def place(key: str, *, lat: float = BERLIN[0], lon: float = BERLIN[1]) -> Venue:
     return venue
 
 
-def event(
-    title: str = "Concert", *, start: datetime = SATURDAY_EVENING, venue: Venue | None = None, **fields: Any
-) -> Event:
+def event(title: str = "Concert", *, start: datetime | None = None, venue: Venue | None = None, **fields: Any) -> Event:
+    """A catalogue event, at weekend_moment() unless `start` is given."""
     venue = venue or place("centre")
+    start = start or weekend_moment()
+    start = start or weekend_moment()
     values: dict[str, Any] = {
         "title": title,
         "start_utc": start,

@@ -4,12 +4,14 @@ the impressions tracked once, every bad parameter a 400 naming it, feedback in e
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.analytics.models import TrackedEvent
 from apps.analytics.tests.factories import staff_user
+from apps.core.time import weekend_window
 from apps.recommendations.models import Feedback
-from apps.recommendations.tests.factories import SATURDAY_EVENING, event, person, place, track
+from apps.recommendations.tests.factories import BERLIN_ZONE, event, person, place, track, weekend_moment
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/recommendations"
@@ -26,8 +28,8 @@ def listed():  # type: ignore[no-untyped-def]
     """Four events of the reference weekend in central Berlin: two concerts, a market, a free film."""
     return [
         event("Jazz night"),
-        event("Piano recital", start=SATURDAY_EVENING + timedelta(hours=1)),
-        event("Flea market", category="markets", venue=place("mauerpark"), start=SATURDAY_EVENING - timedelta(hours=6)),
+        event("Piano recital", start=weekend_moment() + timedelta(hours=1)),
+        event("Flea market", category="markets", venue=place("mauerpark"), start=weekend_moment() - timedelta(hours=6)),
         event("Open-air film", category="film", is_free=True, price_min=None),
     ]
 
@@ -86,10 +88,13 @@ def test_anonymous_callers_need_near_and_get_popularity(api_client, listed) -> N
 
 
 def test_next_weekend_and_an_explicit_window(client_for, someone, listed) -> None:
-    later = event("Next week's concert", start=SATURDAY_EVENING + timedelta(days=7))
+    later = event("Next week's concert", start=weekend_moment() + timedelta(days=7))
     client = client_for(someone)
     assert [i["event"]["id"] for i in client.get(URL, {"weekend": "next"}).json()["results"]] == [later.pk]
-    window = {"start": "2026-06-27", "end": "2026-06-29"}
+    saturday, monday = (
+        moment.astimezone(BERLIN_ZONE).date() for moment in weekend_window("next", "Europe/Berlin", now=timezone.now())
+    )
+    window = {"start": saturday.isoformat(), "end": monday.isoformat()}
     assert [i["event"]["id"] for i in client.get(URL, window).json()["results"]] == [later.pk]
 
 

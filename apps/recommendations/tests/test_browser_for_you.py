@@ -17,7 +17,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from apps.analytics.models import TrackedEvent
 from apps.recommendations.models import Feedback
-from apps.recommendations.tests.factories import SATURDAY_EVENING, event, person, place
+from apps.recommendations.tests.factories import BERLIN_ZONE, event, person, place, weekend_moment
 from apps.users.models import User
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -51,10 +51,10 @@ def test_for_you_lists_reasons_and_not_for_me_removes_an_item(
     page: Page, live_server: LiveServer, screenshot: Screenshot
 ) -> None:
     event("Jazz night")
-    event("Piano recital", start=SATURDAY_EVENING + timedelta(hours=1))
-    event("Flea market", category="markets", venue=place("mauerpark"), start=SATURDAY_EVENING - timedelta(hours=6))
-    event("Open-air film", category="film", is_free=True, price_min=None, start=SATURDAY_EVENING + timedelta(hours=3))
-    event("Next week's gig", start=SATURDAY_EVENING + timedelta(days=7))
+    event("Piano recital", start=weekend_moment() + timedelta(hours=1))
+    event("Flea market", category="markets", venue=place("mauerpark"), start=weekend_moment() - timedelta(hours=6))
+    event("Open-air film", category="film", is_free=True, price_min=None, start=weekend_moment() + timedelta(hours=3))
+    event("Next week's gig", start=weekend_moment() + timedelta(days=7))
     someone = person(interests=["music", "markets"], budget=30, display_name="Ada")
     page.context.add_cookies([_session_cookie(someone, live_server)])
 
@@ -66,7 +66,8 @@ def test_for_you_lists_reasons_and_not_for_me_removes_an_item(
     jazz = _items(page).filter(has=page.get_by_role("heading", name="Jazz night"))
     expect(jazz.get_by_role("list", name="Why we picked “Jazz night”")).to_contain_text("you like music")
     expect(jazz).to_contain_text("€15")
-    expect(jazz).to_contain_text(re.compile(r"Sat 20 Jun · 19:00–21:00"))
+    sunday = weekend_moment().astimezone(BERLIN_ZONE)
+    expect(jazz).to_contain_text(f"{sunday:%a} {sunday.day} {sunday:%b} · 15:00–17:00")
     expect(section.get_by_role("status")).to_have_count(0)
     screenshot("1-for-you")
 

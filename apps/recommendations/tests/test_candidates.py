@@ -11,7 +11,7 @@ from apps.core.geo import LatLon
 from apps.core.time import weekend_window
 from apps.events.models import EventStatus
 from apps.recommendations import rankers, services
-from apps.recommendations.tests.factories import SATURDAY_EVENING, event, person, place
+from apps.recommendations.tests.factories import event, person, place, weekend_moment
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +22,12 @@ def catalogue():  # type: ignore[no-untyped-def]
     reason; returns (person, events to be listed, events left out by reason)."""
     someone = person(max_distance_km=10, interests=["music"])
     far_away = place("potsdam", lat=52.3906, lon=13.0645)  # about 25 km
-    kept = [event(f"Kept {n}", start=SATURDAY_EVENING + timedelta(hours=n)) for n in range(3)]
+    kept = [event(f"Kept {n}", start=weekend_moment() + timedelta(hours=n)) for n in range(3)]
     canonical = kept[0]
     left_out = {
         "far": event("Too far", venue=far_away),
-        "before": event("Last weekend", start=SATURDAY_EVENING - timedelta(days=7)),
-        "after": event("Next weekend", start=SATURDAY_EVENING + timedelta(days=7)),
+        "before": event("Last weekend", start=weekend_moment() - timedelta(days=7)),
+        "after": event("Next weekend", start=weekend_moment() + timedelta(days=7)),
         "cancelled": event("Called off", status=EventStatus.CANCELLED),
         "duplicate": event("Same concert elsewhere", canonical=canonical),
         "on_calendar": event("Already planned"),
@@ -42,7 +42,7 @@ def catalogue():  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("ranker", ["popularity", "content", "learned"])
 def test_every_ranker_lists_only_the_candidates(catalogue, ranker) -> None:  # type: ignore[no-untyped-def]
     someone, kept, _ = catalogue
-    start, end = weekend_window("this", "Europe/Berlin", now=SATURDAY_EVENING - timedelta(days=3))
+    start, end = weekend_window("this", "Europe/Berlin", now=weekend_moment() - timedelta(days=3))
     served = services.recommendations_serve(user=someone, start=start, end=end, tz="Europe/Berlin", ranker=ranker)
     assert {item.event.pk for item in served.results} == {e.pk for e in kept}
     assert [item.rank for item in served.results] == [1, 2, 3]
@@ -55,14 +55,14 @@ def test_the_rankers_are_registered_by_name() -> None:
 def test_a_dismissed_event_never_comes_back_even_after_more_like_this(catalogue) -> None:  # type: ignore[no-untyped-def]
     someone, _, left_out = catalogue
     services.feedback_record(user=someone, event_id=left_out["dismissed"].pk, action="more_like_this")
-    start, end = weekend_window("this", "Europe/Berlin", now=SATURDAY_EVENING - timedelta(days=3))
+    start, end = weekend_window("this", "Europe/Berlin", now=weekend_moment() - timedelta(days=3))
     served = services.recommendations_serve(user=someone, start=start, end=end, tz="Europe/Berlin")
     assert left_out["dismissed"].pk not in {item.event.pk for item in served.results}
 
 
 def test_near_replaces_the_home_and_anonymous_callers_get_popularity(catalogue) -> None:  # type: ignore[no-untyped-def]
     _, _, left_out = catalogue
-    start, end = weekend_window("this", "Europe/Berlin", now=SATURDAY_EVENING - timedelta(days=3))
+    start, end = weekend_window("this", "Europe/Berlin", now=weekend_moment() - timedelta(days=3))
     potsdam = place("potsdam")
     served = services.recommendations_serve(
         user=None, start=start, end=end, near=LatLon(potsdam.lat, potsdam.lon), tz="Europe/Berlin"
@@ -73,7 +73,7 @@ def test_near_replaces_the_home_and_anonymous_callers_get_popularity(catalogue) 
 
 def test_a_change_to_the_catalogue_shows_in_the_very_next_list(catalogue) -> None:  # type: ignore[no-untyped-def]
     someone, kept, _ = catalogue
-    start, end = weekend_window("this", "Europe/Berlin", now=SATURDAY_EVENING - timedelta(days=3))
+    start, end = weekend_window("this", "Europe/Berlin", now=weekend_moment() - timedelta(days=3))
     first = services.recommendations_serve(user=someone, start=start, end=end, tz="Europe/Berlin")
     assert kept[1].pk in {item.event.pk for item in first.results}
     kept[1].status = EventStatus.CANCELLED
@@ -85,7 +85,7 @@ def test_a_change_to_the_catalogue_shows_in_the_very_next_list(catalogue) -> Non
 
 def test_a_window_beyond_the_in_memory_horizon_is_read_from_the_database(catalogue) -> None:  # type: ignore[no-untyped-def]
     someone, _, _ = catalogue
-    far_saturday = SATURDAY_EVENING + timedelta(weeks=10)
+    far_saturday = weekend_moment() + timedelta(weeks=10)
     later = event("In the autumn", start=far_saturday)
     event("Too far, in the autumn", start=far_saturday, venue=place("potsdam"))
     start, end = weekend_window("this", "Europe/Berlin", now=far_saturday - timedelta(days=3))

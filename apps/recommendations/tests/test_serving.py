@@ -183,12 +183,12 @@ def _candidates():
 def test_with_a_corrupt_promoted_model_the_api_falls_back_and_ready_stays_up(monotonic, client_for, client):
     from datetime import timedelta
 
-    from apps.recommendations.tests.factories import SATURDAY_EVENING, event, person, track
+    from apps.recommendations.tests.factories import event, person, track, weekend_moment
 
     concert = event("Jazz night")
     someone = person(interests=["music"])
     for kind in ("click", "click", "save", "save", "plan"):  # enough history for `learned`
-        track(someone, kind, event(f"Past {kind}", start=SATURDAY_EVENING - timedelta(days=7)))
+        track(someone, kind, event(f"Past {kind}", start=weekend_moment() - timedelta(days=7)))
     artefacts.save(tiny_model("v-broken"), "v-broken")
     storages["models"].delete("v-broken/factors.npz")
     storages["models"].save("v-broken/factors.npz", ContentFile(b"not numpy"))

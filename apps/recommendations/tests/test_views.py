@@ -4,7 +4,7 @@ feedback leaves another's list alone, and without JavaScript the forms post and 
 
 import html
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -12,7 +12,7 @@ from django.test import Client
 from apps.analytics.models import TrackedEvent
 from apps.core import panels
 from apps.recommendations.models import Feedback
-from apps.recommendations.tests.factories import SATURDAY_EVENING, event, person, place
+from apps.recommendations.tests.factories import event, person, place, weekend_moment
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -23,12 +23,12 @@ def listed():  # type: ignore[no-untyped-def]
     """Events of the reference weekend in central Berlin, and one the weekend after."""
     return {
         "jazz": event("Jazz night"),
-        "piano": event("Piano recital", start=SATURDAY_EVENING + timedelta(hours=1)),
+        "piano": event("Piano recital", start=weekend_moment() + timedelta(hours=1)),
         "market": event(
-            "Flea market", category="markets", venue=place("mauerpark"), start=SATURDAY_EVENING - timedelta(hours=6)
+            "Flea market", category="markets", venue=place("mauerpark"), start=weekend_moment() - timedelta(hours=6)
         ),
         "film": event("Open-air film", category="film", is_free=True, price_min=None),
-        "later": event("Next week's gig", start=SATURDAY_EVENING + timedelta(days=7)),
+        "later": event("Next week's gig", start=weekend_moment() + timedelta(days=7)),
     }
 
 
@@ -109,7 +109,7 @@ def test_anonymous_visitors_see_no_for_you(listed) -> None:  # type: ignore[no-u
 
 
 def test_late_on_sunday_the_home_page_looks_ahead(listed, clock) -> None:  # type: ignore[no-untyped-def]
-    clock.move_to(datetime.fromisoformat("2026-06-21T22:30:00+02:00"))  # this weekend's events are over
+    clock.move_to(weekend_moment() + timedelta(hours=7, minutes=30))  # Sunday 22:30: this weekend's events are over
     client = _signed_in(person(interests=["music"]))
     section = _for_you(client.get("/").content.decode())
     assert "For you next weekend" in section

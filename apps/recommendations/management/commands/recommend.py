@@ -51,6 +51,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(body, separators=(",", ":")))
             return
         version = f", model {served.model_version}" if served.model_version else ""
-        self.stdout.write(f"{len(served.results)} events for {user.email} by {served.ranker}{version}:")
+        count = len(served.results)
+        self.stdout.write(f"{count} event{'' if count == 1 else 's'} for {user.email} by {served.ranker}{version}:")
         for item in served.results:
             self.stdout.write(f"{item.rank:>3}. {item.event.title} ({item.score:.3f}): {'; '.join(item.reasons)}")
