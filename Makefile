@@ -144,6 +144,8 @@ bench: install-dev services tools
 	$(TEST_ENV) $(BIN)/python bench/recommendations_serving.py
 	$(TEST_ENV) $(BIN)/python bench/recommendations_training.py
 	$(TEST_ENV) $(BIN)/python bench/recommendations_quality.py
+	$(TEST_ENV) $(BIN)/python bench/itineraries_plan.py
+	$(BIN)/python bench/optw_solver.py
 
 clean:
 	rm -rf $(VENV) .venvs .pytest_cache .mypy_cache .ruff_cache staticfiles test-results

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "apps.calendars",
     "apps.analytics",
     "apps.recommendations",
+    "apps.itineraries",
 ]
 
 GOOGLE_OAUTH_CLIENT_ID = env.str("GOOGLE_OAUTH_CLIENT_ID", default="")
@@ -298,6 +299,7 @@ SPECTACULAR_SETTINGS = {
         "CategoryEnum": "apps.core.taxonomy.CATEGORY_CHOICES",
         "EventStatusEnum": "apps.events.models.EventStatus",
         "PlanStatusEnum": "apps.calendars.models.PlanStatus",
+        "TravelModeEnum": "apps.core.geo.TravelMode",
     },
 }
 
@@ -526,3 +528,9 @@ STORAGES["models"] = (
     if PRODUCTION
     else {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": VAR_DIR / "models"}}
 )
+
+# --- Plan my weekend (apps.itineraries) ---
+# How long the solver searches for one itinerary (the request waits on it), and an optional cap on its iterations
+# (tests set one, so that an answer never depends on the machine's speed).
+ITINERARY_SOLVER_SECONDS = env.float("ITINERARY_SOLVER_SECONDS", default=1.0)
+ITINERARY_SOLVER_ITERATIONS: int | None = env.int("ITINERARY_SOLVER_ITERATIONS", default=0) or None

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("apps.calendars.api.urls")),
     path("", include("apps.analytics.api.urls")),
     path("", include("apps.recommendations.api.urls")),
+    path("", include("apps.itineraries.api.urls")),
 ]
 
 # The admin's own username/password form would skip allauth: its rate limits and the second factor. People log in
@@ -23,6 +24,7 @@ urlpatterns = [
     path("", include("apps.events.urls")),
     path("", include("apps.calendars.urls")),
     path("", include("apps.recommendations.urls")),
+    path("", include("apps.itineraries.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

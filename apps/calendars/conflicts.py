@@ -183,12 +183,8 @@ class CachedTravelMinutes:
         missing = {pair for pair in pairs if pair not in self._memo}
         if len(missing) < 2:
             return  # one pair costs the same either way
-        # What cached_travel_time does for one pair, with one cache read for all of them. (geo offers no
-        # public batch read of its cache yet; these helpers are the ones cached_travel_time uses.)
-        keys = {pair: geo._pair_key(pair[0], pair[1], self.mode) for pair in missing}
-        cached = geo._cache_get_many(sorted(set(keys.values())))
-        for pair, key in keys.items():
-            travel = geo._travel_time(cached.get(key), pair[0], pair[1], self.mode)
+        ordered = sorted(missing)
+        for pair, travel in zip(ordered, geo.cached_travel_times(ordered, self.mode), strict=True):
             self._memo[pair] = travel.seconds / 60
 
 

@@ -54,11 +54,12 @@ def _copy(value: Any) -> Any:
     return list(value) if isinstance(value, list) else value
 
 
-def event_plan_data(event: Event, *, uid: str) -> PlanData:
-    """A catalogue event as plan data: at its venue, on its own zone's clock, cancelled when it is."""
+def event_plan_data(event: Event, *, uid: str, visit: tuple[datetime, datetime] | None = None) -> PlanData:
+    """A catalogue event as plan data: at its venue, on its own zone's clock, cancelled when it is. `visit` is the
+    part of a long event (a market, an exhibition) the person goes to, when they do not stay for all of it."""
     zone, venue = ZoneInfo(event.timezone), event.venue
-    start = event.start_utc.astimezone(zone).replace(tzinfo=None)
-    end = (event.end_utc or event.start_utc + EVENT_DURATION).astimezone(zone).replace(tzinfo=None)
+    first, last = visit or (event.start_utc, event.end_utc or event.start_utc + EVENT_DURATION)
+    start, end = first.astimezone(zone).replace(tzinfo=None), last.astimezone(zone).replace(tzinfo=None)
     return plan_data(
         start=start,
         end=end,

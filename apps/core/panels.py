@@ -1,8 +1,8 @@
 """Personal lists on the pages of lower apps: an extension point (docs/architecture.md, "Extension points").
 
-The home page (core) and Discover (events) show, for a signed-in person, lists that higher apps compute: "For you"
-(recommendations) and later ones. Those apps cannot be imported from here, so each registers a renderer in its
-`AppConfig.ready()`:
+The home page (core), Discover (events) and My weekend (calendars) show, for a signed-in person, panels that higher
+apps compute: "For you" (recommendations), "Plan my weekend" (itineraries) and later ones. Those apps cannot be
+imported from here, so each registers a renderer in its `AppConfig.ready()`:
 
     panels.register_personal_list("for-you", render_for_you, order=10)
 
@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 logger = structlog.get_logger(__name__)
 
-Page = Literal["home", "discover"]
+Page = Literal["home", "discover", "weekend"]
 Weekend = Literal["this", "next"]
 
 

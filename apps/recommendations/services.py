@@ -10,6 +10,7 @@ import numpy as np
 import structlog
 from django.db import transaction
 from django.utils import timezone
+from numpy.typing import NDArray
 
 from apps.analytics import services as analytics_services
 from apps.analytics.models import TrackedEventType, TrackedObjectType
@@ -103,11 +104,8 @@ def recommendations_serve(
     now = now or timezone.now()
     if ranker is not None and ranker not in rankers.names():
         raise UnknownRanker(ranker)
-    person = selectors.person_for(user=user, near=near, start=start, end=end, tz=tz, now=now)
-    excluded = selectors.excluded_event_ids(user=user, dismissed=set(person.dismissed))
-    candidates = selectors.candidates_for(person=person, start=start, end=end, now=now, exclude=excluded)
-    variant, variant_ranker = (None, None) if ranker is not None else _variant_ranker(user)
-    ranking = _ranking(ranker or variant_ranker or _default_ranker(person), person, candidates, now=now)
+    variant, scored = _scored(user=user, start=start, end=end, near=near, tz=tz, now=now, ranker=ranker)
+    person, candidates, ranking = scored.person, scored.candidates, scored.ranking
     rows = diversity.diversify(candidates, ranking.scores, limit=min(limit, MAX_LIMIT))
     events = selectors.events_by_id(event_ids=[int(candidates.event_ids[row]) for row in rows])
     rows = np.asarray([row for row in rows if int(candidates.event_ids[row]) in events], dtype=np.int64)  # deleted
@@ -121,6 +119,56 @@ def recommendations_serve(
     if track and results:
         _track_impressions(served, user=user, now=now)
     return served
+
+
+@dataclass(frozen=True)
+class ScoredCandidates:
+    """Every candidate of a window with one ranker's score (higher is better), not cut to a list and not tracked:
+    what the itinerary planner fills a weekend from. `reasons` explains the given rows."""
+
+    candidates: Candidates
+    scores: NDArray[np.float64]
+    ranker: str
+    person: Person
+    ranking: Ranking
+
+    def reasons(self, rows: NDArray[np.int64]) -> list[list[str]]:
+        return self.ranking.reasons(self.person, self.candidates, rows)
+
+
+def recommendations_score(
+    *,
+    user: User | None,
+    start: datetime,
+    end: datetime,
+    near: LatLon | None = None,
+    tz: str = "UTC",
+    now: datetime | None = None,
+) -> ScoredCandidates:
+    """The candidates of [start, end) scored by the ranker a list for this person would use (their experiment's
+    variant, else the default), without the diversity step and without impressions."""
+    return _scored(user=user, start=start, end=end, near=near, tz=tz, now=now or timezone.now(), ranker=None)[1]
+
+
+def _scored(
+    *,
+    user: User | None,
+    start: datetime,
+    end: datetime,
+    near: LatLon | None,
+    tz: str,
+    now: datetime,
+    ranker: str | None,
+) -> tuple[str | None, ScoredCandidates]:
+    """(experiment variant, scored candidates) for the person: `ranker` when given, else their variant's, else
+    the default."""
+    person = selectors.person_for(user=user, near=near, start=start, end=end, tz=tz, now=now)
+    excluded = selectors.excluded_event_ids(user=user, dismissed=set(person.dismissed))
+    candidates = selectors.candidates_for(person=person, start=start, end=end, now=now, exclude=excluded)
+    variant, variant_ranker = (None, None) if ranker is not None else _variant_ranker(user)
+    ranking = _ranking(ranker or variant_ranker or _default_ranker(person), person, candidates, now=now)
+    scores = np.asarray(ranking.scores, dtype=np.float64)
+    return variant, ScoredCandidates(candidates, scores, ranking.ranker, person, ranking)
 
 
 def _track_impressions(served: RecommendationList, *, user: User | None, now: datetime) -> None:

@@ -114,7 +114,7 @@ def _profile_hint(*, has_home: bool, has_interests: bool) -> str | None:
 
 def render_for_you(request: HttpRequest, place: PanelPlace) -> str | None:
     """The panel's renderer (apps.core.panels): the "For you" section for a signed-in person."""
-    if not isinstance(request.user, User):
+    if not isinstance(request.user, User) or place.page == "weekend":
         return None
     return render_to_string("recommendations/_for_you.html", for_you_context(request, place), request=request)
 

@@ -20,7 +20,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -53,6 +53,10 @@ class Seeded:
     event: int
     subscription: int
     spare_subscription: int
+    itinerary: int
+    spare_itinerary: int
+    stop: int
+    spare_stop: int
 
 
 def seed() -> Seeded:
@@ -86,6 +90,7 @@ def seed() -> Seeded:
     result = event_services.events_upsert(
         source=make_source(name="contract"), items=[item("contract-1", start=datetime(2026, 6, 13, 18, tzinfo=UTC))]
     )
+    itinerary, spare_itinerary, stop, spare_stop = seed_itineraries(user, calendar, result.touched_event_ids[0])
     subscription = calendar_services.subscription_create(calendar=calendar, url="https://93.184.215.14/public.ics")
     spare_subscription = calendar_services.subscription_create(calendar=calendar, url="https://93.184.215.14/spare.ics")
     return Seeded(
@@ -98,7 +103,54 @@ def seed() -> Seeded:
         event=result.touched_event_ids[0],
         subscription=subscription.pk,
         spare_subscription=spare_subscription.pk,
+        itinerary=itinerary,
+        spare_itinerary=spare_itinerary,
+        stop=stop,
+        spare_stop=spare_stop,
     )
+
+
+def seed_itineraries(user, calendar, event_id: int) -> tuple[int, int, int, int]:  # type: ignore[no-untyped-def]
+    """An itinerary of that weekend with an accepted stop (on the calendar) and a pinned one (the spare a DELETE
+    takes; a replan keeps both), and a spare itinerary. Stored as they are: the weekend is past by the real clock."""
+    from apps.calendars import services as calendar_services
+    from apps.core.geo import LatLon
+    from apps.events.models import Event
+    from apps.itineraries.ask import Ask
+    from apps.itineraries.models import Itinerary, Stop
+
+    saturday = datetime(2026, 6, 13, tzinfo=UTC)
+    ask = Ask(start=saturday, end=datetime(2026, 6, 15, tzinfo=UTC), timezone="Europe/Berlin",
+              origin=LatLon(52.52, 13.405), origin_is_home=False, travel_mode="transit", pace="balanced", budget=None,
+              currency="EUR")  # fmt: skip
+    made = [
+        Itinerary.objects.create(owner=user, status="accepted", request=ask.as_json(), timezone="Europe/Berlin")
+        for _ in range(2)
+    ]
+    event = Event.objects.get(pk=event_id)
+    other = Event.objects.create(title="Contract matinee", start_utc=saturday.replace(hour=9), timezone="Europe/Berlin",
+                                 lat=52.51, lon=13.40)  # fmt: skip
+    stops = []
+    for position, (shown, accepted) in enumerate(((event, True), (other, False)), start=1):
+        begin, finish = shown.start_utc, shown.end_utc or shown.start_utc + timedelta(hours=2)
+        plan = calendar_services.plan_from_event(calendar=calendar, event=shown) if accepted else None
+        stops.append(
+            Stop.objects.create(
+                itinerary=made[0],
+                event=shown,
+                day=begin.date(),
+                position=position,
+                arrive=begin,
+                start=begin,
+                end=finish,
+                leave=finish,
+                travel_mode="transit",
+                travel_minutes=10,
+                pinned=not accepted,
+                plan=plan,
+            )
+        )
+    return made[0].pk, made[1].pk, stops[0].pk, stops[1].pk
 
 
 def config_file(directory: Path, ids: Seeded) -> Path:
@@ -107,6 +159,8 @@ def config_file(directory: Path, ids: Seeded) -> Path:
         "calendars_destroy": {"path.calendar_id": ids.spare_calendar},
         "calendars_plans_destroy": {"path.plan_id": ids.spare_plan},
         "calendars_subscriptions_destroy": {"path.subscription_id": ids.spare_subscription},
+        "itineraries_destroy": {"path.itinerary_id": ids.spare_itinerary},
+        "itineraries_stops_destroy": {"path.itinerary_id": ids.itinerary, "path.stop_id": ids.spare_stop},
     }
     lines = [
         (ROOT / "schemathesis.toml").read_text(),
@@ -117,6 +171,8 @@ def config_file(directory: Path, ids: Seeded) -> Path:
         f'"path.recurrence_id" = "{ids.recurrence_id}"',
         f'"path.event_id" = {ids.event}',
         f'"path.subscription_id" = {ids.subscription}',
+        f'"path.itinerary_id" = {ids.itinerary}',
+        f'"path.stop_id" = {ids.stop}',
     ]
     for operation_id, parameters in per_operation.items():
         values = ", ".join(f'"{name}" = {value}' for name, value in parameters.items())

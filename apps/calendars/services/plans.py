@@ -226,15 +226,15 @@ def _as_now(plan: Plan, recurrence_id: str) -> dict[str, Any]:
 
 
 @transaction.atomic
-def plan_from_event(*, calendar: Calendar, event: Event) -> Plan:
-    """Saves a catalogue event into a calendar; saving it twice gives the same plan."""
+def plan_from_event(*, calendar: Calendar, event: Event, visit: tuple[datetime, datetime] | None = None) -> Plan:
+    """Saves a catalogue event into a calendar (only the `visit` part of it, when given); saving it twice gives the
+    same plan."""
     uid = f"event-{event.pk}@{UID_DOMAIN}"
     existing = Plan.objects.filter(calendar=calendar, ical_uid=uid).first()
     if existing is not None:
         return existing
-    return plan_create(
-        calendar=calendar, data=plan_fields.event_plan_data(event, uid=uid), origin=PlanOrigin.CATALOGUE, event=event
-    )
+    data = plan_fields.event_plan_data(event, uid=uid, visit=visit)
+    return plan_create(calendar=calendar, data=data, origin=PlanOrigin.CATALOGUE, event=event)
 
 
 def plans_follow_events(*, event_ids: list[int]) -> int:

@@ -18,6 +18,7 @@ from apps.calendars.conflicts import Conflict
 from apps.calendars.models import Calendar, Plan
 from apps.calendars.selectors import PlanOccurrence
 from apps.calendars.views.calendars import calendar_links
+from apps.core.panels import PanelPlace, render_personal_lists
 from apps.core.time import weekend_window
 from apps.events import display
 from apps.users import selectors as user_selectors
@@ -178,5 +179,6 @@ def my_weekend(request: HttpRequest) -> HttpResponse:
         "range_label": f"{dateformat.format(saturday, 'D j')}–{dateformat.format(sunday, 'D j F')}",
         "timezone_name": profile.timezone,
         "calendars": [calendar_links(request, calendar) for calendar in calendars],
+        "personal_lists": render_personal_lists(request, PanelPlace(page="weekend", weekend=which)),
     }
     return render(request, "calendars/weekend.html", context)
