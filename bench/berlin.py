@@ -20,6 +20,11 @@ def around_berlin(rng: np.random.Generator, count: int, km: float) -> tuple[NDAr
     return lat, lon
 
 
+def random_interests(rng: np.random.Generator, count: int) -> list[list[str]]:
+    """One to three categories for each of `count` people."""
+    return [[str(c) for c in rng.choice(CATEGORIES, size=int(rng.integers(1, 4)), replace=False)] for _ in range(count)]
+
+
 def people(rng: np.random.Generator, interests: list[list[str]]) -> list[Any]:
     """One person per entry of `interests`, living within 12 km of the centre, with a budget; the User rows."""
     from django.contrib.auth.hashers import make_password

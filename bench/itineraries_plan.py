@@ -50,11 +50,7 @@ def build(rng: np.random.Generator, now: datetime) -> dict[str, Any]:
     from apps.events.models import Event
 
     began = time.perf_counter()
-    interests = [
-        [str(c) for c in rng.choice(berlin.CATEGORIES, size=int(rng.integers(1, 4)), replace=False)]
-        for _ in range(PEOPLE)
-    ]
-    users = berlin.people(rng, interests)
+    users = berlin.people(rng, berlin.random_interests(rng, PEOPLE))
     saturday, _ = weekend_window("this", "Europe/Berlin", now=now)
     day = rng.integers(0, 2, EVENTS) * 86400
     hour = rng.uniform(9 * 3600, 21 * 3600, EVENTS)  # Berlin's 09:00 is saturday + 9 h

@@ -63,11 +63,7 @@ def build(rng: np.random.Generator, now: datetime) -> dict[str, Any]:
     from apps.analytics.sinks import CopySink
 
     began = time.perf_counter()
-    interests = [
-        [str(c) for c in rng.choice(berlin.CATEGORIES, size=int(rng.integers(1, 4)), replace=False)]
-        for _ in range(PEOPLE)
-    ]
-    users = berlin.people(rng, interests)
+    users = berlin.people(rng, berlin.random_interests(rng, PEOPLE))
     offsets = np.concatenate([rng.uniform(0, 28 * 86400, EVENTS), rng.uniform(-28 * 86400, -3600, PAST_EVENTS)])
     event_ids = berlin.events(rng, now, offsets, rng.integers(0, len(berlin.CATEGORIES), len(offsets))).tolist()
     active = [user.pk for user in users[: PEOPLE // 3]]

@@ -92,9 +92,19 @@ def test_make_run_path_serves_the_site_and_the_api(embedded_env, start_server, t
             assert re.search(r"For you (this|next) weekend", home)  # next, late on Sunday
             assert 0 < home.count('class="for-you-item"') <= 10, home[-3000:]
             assert 'class="chip chip-small"' in home
+            assert "Plan my weekend" in home
+
+        # Plan my weekend for the demo account, on SQLite with tasks in-process: stops with travel and reasons.
+        bearer = {"Authorization": f"Bearer {tokens.json()['access']}"}
+        planned = http.post("/api/v1/itineraries", json={"weekend": "this"}, headers=bearer, timeout=60)
+        if planned.status_code == 400:  # late on a Sunday nothing is left of this weekend
+            planned = http.post("/api/v1/itineraries", json={"weekend": "next"}, headers=bearer, timeout=60)
+        assert planned.status_code == 201, planned.text
+        stops = [stop for day in planned.json()["days"] for stop in day["stops"]]
+        assert stops, planned.text
+        assert all(stop["reasons"] and stop["travel"]["minutes"] >= 0 for stop in stops)
 
         # Tracking writes synchronously on SQLite: a batch, then the same batch again (duplicates, not rows).
-        bearer = {"Authorization": f"Bearer {tokens.json()['access']}"}
         batch = {
             "events": [
                 {"id": "7d1c2f8e-8a57-4c1f-9d2e-3a6b5c4d1e01", "type": "page_view", "at": "2026-06-17T12:00:00+02:00",

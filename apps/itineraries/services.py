@@ -96,19 +96,23 @@ def _totals(itinerary: Itinerary, stops: list[Stop]) -> None:
     itinerary.save()
 
 
-def _track(user: User, itinerary: Itinerary, kind: str, **context: Any) -> None:
+def _track(user: User, itinerary: Itinerary, kind: str, *, track: bool, **context: Any) -> None:
+    """One server-side tracked event about the itinerary (unless the person asked not to be tracked), in the
+    caller's transaction: written with it, or not at all."""
+    if not track:
+        return
     event = analytics_services.ServerEvent(
         type=kind, user_id=user.pk, object_type=TrackedObjectType.ITINERARY, object_id=str(itinerary.pk),
         context=context,
     )  # fmt: skip
-    analytics_services.tracking_server_events(events=[event], wait_for_disk=False)
+    analytics_services.tracking_server_events(events=[event])
 
 
 # --- Planning -------------------------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def itinerary_create(*, owner: User, ask: Ask, now: datetime | None = None) -> Itinerary:
+def itinerary_create(*, owner: User, ask: Ask, now: datetime | None = None, track: bool = True) -> Itinerary:
     """Plans the ask and stores it as a draft that expires after DRAFT_LIFETIME."""
     now = now or timezone.now()
     problem = problems.build(user=owner, ask=ask, now=now)
@@ -119,7 +123,8 @@ def itinerary_create(*, owner: User, ask: Ask, now: datetime | None = None) -> I
     )  # fmt: skip
     _store(itinerary, problem, solution, keep=[])
     stops = itinerary.stops.count()
-    _track(owner, itinerary, TrackedEventType.IMPRESSION, action="shown", stops=stops, ranker=itinerary.ranker)
+    _track(owner, itinerary, TrackedEventType.IMPRESSION, track=track, action="shown", stops=stops,
+           ranker=itinerary.ranker)  # fmt: skip
     logger.info("itinerary_planned", itinerary_id=itinerary.pk, stops=stops, seconds=round(solution.seconds, 3))
     return itinerary
 
@@ -139,7 +144,7 @@ def itinerary_replan(*, itinerary: Itinerary, now: datetime | None = None) -> It
 
 
 @transaction.atomic
-def stop_swap(*, stop: Stop, event_id: int, now: datetime | None = None) -> Itinerary:
+def stop_swap(*, stop: Stop, event_id: int, now: datetime | None = None, track: bool = True) -> Itinerary:
     """Puts `event_id` in the stop's place when it fits there (one of the stop's alternatives), keeping every
     other stop as it is. Raises StopUnavailable otherwise."""
     now = now or timezone.now()
@@ -151,7 +156,8 @@ def stop_swap(*, stop: Stop, event_id: int, now: datetime | None = None) -> Itin
     if fitted is None:
         raise StopUnavailable("That event does not fit in this stop's place in the day.")
     _store(itinerary, problem, fitted, keep=kept)
-    _track(itinerary.owner, itinerary, TrackedEventType.FEEDBACK, action="swap", old=stop.event_id, new=event_id)
+    _track(itinerary.owner, itinerary, TrackedEventType.FEEDBACK, track=track, action="swap", old=stop.event_id,
+           new=event_id)  # fmt: skip
     return itinerary
 
 
@@ -197,7 +203,7 @@ def _place(stop: Stop) -> LatLon:
 
 
 @transaction.atomic
-def itinerary_accept(*, itinerary: Itinerary, stop_ids: list[int] | None = None) -> Itinerary:
+def itinerary_accept(*, itinerary: Itinerary, stop_ids: list[int] | None = None, track: bool = True) -> Itinerary:
     """Puts the chosen stops (all by default) on the owner's default calendar, each a plan following its event,
     all or nothing: a clash with the calendar as it is now raises AcceptConflict and nothing is created. The
     itinerary's own stops were planned to fit together and are not checked against each other."""
@@ -226,7 +232,7 @@ def itinerary_accept(*, itinerary: Itinerary, stop_ids: list[int] | None = None)
     Stop.objects.bulk_update(stops, ["plan"])
     itinerary.status, itinerary.expires_at = ItineraryStatus.ACCEPTED, None
     itinerary.save(update_fields=["status", "expires_at", "updated_at"])
-    _track(owner, itinerary, TrackedEventType.PLAN, action="accepted", stops=len(stops))
+    _track(owner, itinerary, TrackedEventType.PLAN, track=track, action="accepted", stops=len(stops))
     return itinerary
 
 

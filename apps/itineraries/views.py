@@ -18,6 +18,7 @@ from django.utils import dateformat, timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.panels import PanelPlace
+from apps.core.privacy import asks_not_to_be_tracked
 from apps.core.time import weekend_window
 from apps.events import display
 from apps.events.models import Event
@@ -95,7 +96,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
     except selectors.NothingLeft:
         messages.warning(request, "Nothing is left of this weekend's day hours: plan next weekend instead.")
         return redirect(reverse("plan-my-weekend") + "?weekend=next&new=1")
-    itinerary = services.itinerary_create(owner=owner, ask=ask, now=now)
+    itinerary = services.itinerary_create(owner=owner, ask=ask, now=now, track=not asks_not_to_be_tracked(request))
     return redirect("itinerary", itinerary_id=itinerary.pk)
 
 
@@ -140,7 +141,9 @@ def stop_action(request: HttpRequest, itinerary_id: int, stop_id: int, action: s
         messages.success(request, f"Removed “{title}”.")
     elif action == "swap" and request.POST.get("event_id", "").isdigit():
         try:
-            services.stop_swap(stop=stop, event_id=int(request.POST["event_id"]))
+            services.stop_swap(
+                stop=stop, event_id=int(request.POST["event_id"]), track=not asks_not_to_be_tracked(request)
+            )
         except services.StopUnavailable as exc:
             messages.warning(request, str(exc))
         else:
@@ -164,7 +167,7 @@ def itinerary_replan(request: HttpRequest, itinerary_id: int) -> HttpResponse:
 def itinerary_accept(request: HttpRequest, itinerary_id: int) -> HttpResponse:
     itinerary = selectors.itinerary_of(owner=request_user(request), itinerary_id=itinerary_id)
     try:
-        services.itinerary_accept(itinerary=itinerary)
+        services.itinerary_accept(itinerary=itinerary, track=not asks_not_to_be_tracked(request))
     except services.AcceptConflict as exc:
         clashes = "; ".join(f"{c.first.title} and {c.second.title}: {c.second.reason}" for c in exc.conflicts[:3])
         messages.error(request, f"Nothing was added: your calendar changed since this plan was made ({clashes}). "

@@ -6,8 +6,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.api.fields import PatternField, StrictFloatField, StrictIntegerField
+from apps.core.api.windows import validate_window
 from apps.core.geo import TravelMode
-from apps.core.time import WINDOW_BOUND_PATTERN, parse_window_bound
+from apps.core.time import WINDOW_BOUND_PATTERN
 from apps.events.api.serializers import EventOut
 from apps.itineraries.ask import PACES
 from apps.itineraries.models import Itinerary, Stop
@@ -82,23 +83,9 @@ class ItineraryIn(serializers.Serializer[Any]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         tz = self.context["tz"]
-        if ("start" in attrs) != ("end" in attrs):
-            raise serializers.ValidationError(
-                {"end" if "start" in attrs else "start": ["Give start and end together."]}
-            )
-        if "weekend" in attrs and "start" in attrs:
-            raise serializers.ValidationError({"weekend": ["Use weekend or start/end, not both."]})
-        for name in ("start", "end"):
-            if name in attrs:
-                try:
-                    attrs[name] = parse_window_bound(attrs[name], tz)
-                except ValueError as exc:
-                    raise serializers.ValidationError({name: [str(exc)]}) from None
-        if "start" in attrs:
-            if attrs["end"] <= attrs["start"]:
-                raise serializers.ValidationError({"end": ["Must be later than start."]})
-            if (attrs["end"] - attrs["start"]).days > MAX_WINDOW_DAYS:
-                raise serializers.ValidationError({"end": [f"A plan covers at most {MAX_WINDOW_DAYS} days."]})
+        validate_window(attrs, tz)
+        if "start" in attrs and (attrs["end"] - attrs["start"]).days > MAX_WINDOW_DAYS:
+            raise serializers.ValidationError({"end": [f"A plan covers at most {MAX_WINDOW_DAYS} days."]})
         for name in ("day_start", "day_end"):
             if name in attrs:
                 attrs[name] = time.fromisoformat(attrs[name])

@@ -17,6 +17,7 @@ from apps.core.api.errors import error_body
 from apps.core.api.pagination import CursorPagination
 from apps.core.api.schema import error_response
 from apps.core.api.views import APIView, validated
+from apps.core.privacy import asks_not_to_be_tracked
 from apps.itineraries import selectors, services
 from apps.itineraries.api.serializers import (
     AcceptIn,
@@ -84,7 +85,7 @@ class ItineraryListView(APIView):
             raise exceptions.ValidationError(
                 {field: ["No day hours are left in this window; ask for a later one."]}
             ) from None
-        itinerary = services.itinerary_create(owner=user, ask=ask, now=now)
+        itinerary = services.itinerary_create(owner=user, ask=ask, now=now, track=not asks_not_to_be_tracked(request))
         return Response(ItineraryOut(selectors.itinerary_of(owner=user, itinerary_id=itinerary.pk)).data, status=201)
 
 
@@ -120,7 +121,9 @@ class AcceptView(APIView):
         itinerary = _own(request, itinerary_id)
         data = validated(AcceptIn, request.data)
         try:
-            services.itinerary_accept(itinerary=itinerary, stop_ids=data.get("stops"))
+            services.itinerary_accept(
+                itinerary=itinerary, stop_ids=data.get("stops"), track=not asks_not_to_be_tracked(request)
+            )
         except services.StopUnavailable as exc:
             raise exceptions.ValidationError({"stops": [str(exc)]}) from None
         except services.AcceptConflict as exc:
@@ -192,7 +195,7 @@ class SwapView(APIView):
         stop = selectors.stop_of(itinerary=itinerary, stop_id=stop_id)
         data = validated(SwapIn, request.data)
         try:
-            services.stop_swap(stop=stop, event_id=data["event_id"])
+            services.stop_swap(stop=stop, event_id=data["event_id"], track=not asks_not_to_be_tracked(request))
         except services.StopUnavailable as exc:
             raise exceptions.ValidationError({"event_id": [str(exc)]}) from None
         return _fresh(itinerary)

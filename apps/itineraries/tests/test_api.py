@@ -179,3 +179,10 @@ def test_accept_pin_swap_and_remove_through_the_api(client_for, someone, events)
     assert Plan.objects.filter(pk=plan_id).exists()  # an accepted stop's plan stays on the calendar
     assert client.delete(base).status_code == 204
     assert client.get(base).status_code == 404
+
+
+def test_do_not_track_leaves_no_tracked_event(client_for, someone, events) -> None:
+    client = client_for(someone)
+    body = client.post(URL, {}, format="json", HTTP_DNT="1").json()
+    assert client.post(f"{URL}/{body['id']}/accept", {}, format="json", HTTP_SEC_GPC="1").status_code == 200
+    assert not TrackedEvent.objects.filter(object_type="itinerary").exists()

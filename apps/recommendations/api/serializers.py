@@ -3,7 +3,8 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.core.api.fields import PatternField, StrictIntegerField, TimezoneField
-from apps.core.time import WINDOW_BOUND_PATTERN, parse_window_bound
+from apps.core.api.windows import validate_window
+from apps.core.time import WINDOW_BOUND_PATTERN
 from apps.events.api.serializers import NEAR_PATTERN, EventOut
 from apps.recommendations import rankers
 from apps.recommendations.models import FeedbackAction
@@ -53,19 +54,7 @@ class RecommendationParams(serializers.Serializer[Any]):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         tz = attrs.get("tz") or self.context.get("default_tz") or "UTC"
         attrs["tz"] = tz
-        if ("start" in attrs) != ("end" in attrs):
-            missing = "end" if "start" in attrs else "start"
-            raise serializers.ValidationError({missing: ["Give start and end together."]})
-        if "weekend" in attrs and "start" in attrs:
-            raise serializers.ValidationError({"weekend": ["Use weekend or start/end, not both."]})
-        for name in ("start", "end"):
-            if name in attrs:
-                try:
-                    attrs[name] = parse_window_bound(attrs[name], tz)
-                except ValueError as exc:
-                    raise serializers.ValidationError({name: [str(exc)]}) from None
-        if "start" in attrs and attrs["end"] <= attrs["start"]:
-            raise serializers.ValidationError({"end": ["Must be later than start."]})
+        validate_window(attrs, tz)
         if "near" not in attrs and not self.context.get("signed_in"):
             raise serializers.ValidationError({"near": ["Give near=LAT,LON, or sign in."]})
         return attrs
