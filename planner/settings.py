@@ -4,6 +4,7 @@ With no environment at all this is the embedded default of `make run`: SQLite un
 cache and Celery tasks run in-process. `DJANGO_ENV=production` refuses to start while a secret is missing.
 """
 
+import importlib.util
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -357,12 +358,21 @@ _FORM_ACTIONS = [SELF]
 if GOOGLE_OAUTH_CLIENT_ID and GOOGLE_OAUTH_CLIENT_SECRET:
     # "Continue with Google" posts to allauth, which redirects to Google: form-action covers the redirect.
     _FORM_ACTIONS.append("https://accounts.google.com")
+# Map tiles for the itinerary's day maps (Leaflet): a tile URL template such as
+# https://tile.example.org/{z}/{x}/{y}.png and the attribution its licence asks for. Empty: a plain drawing.
+MAP_TILES_URL = env.str("MAP_TILES_URL", default="")
+MAP_TILES_ATTRIBUTION = env.str("MAP_TILES_ATTRIBUTION", default="© OpenStreetMap contributors")
+_IMAGE_SOURCES = [SELF, "data:"]
+if MAP_TILES_URL:
+    _tiles = urlsplit(MAP_TILES_URL)
+    # "{s}." in the host is Leaflet's placeholder for a subdomain (a., b., c.): any subdomain of that host.
+    _IMAGE_SOURCES.append(f"{_tiles.scheme}://{_tiles.netloc.replace('{s}.', '*.')}")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
         "style-src": [SELF, NONCE],
-        "img-src": [SELF, "data:"],
+        "img-src": _IMAGE_SOURCES,
         "font-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],
@@ -407,7 +417,10 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Leaflet (the itinerary's day maps) as django-leaflet ships it, served as our own static files. Its folder, not
+# the app: as an app it loads GeoDjango, which needs GDAL.
+_LEAFLET_STATIC = Path(importlib.util.find_spec("leaflet").submodule_search_locations[0]) / "static"  # type: ignore[union-attr, index]
+STATICFILES_DIRS = [BASE_DIR / "static", _LEAFLET_STATIC]
 STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -3,11 +3,13 @@ prices and reasons beside a drawing of each day's route; stops can be pinned, sw
 removed, and the plan accepted onto the calendar. Every action is a plain form post that comes back to the page
 (it works without JavaScript). "Plan my weekend" is offered on My weekend and the home page (apps.core.panels)."""
 
+import json
 import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -48,6 +50,7 @@ class DayView:
     stops: list[StopView]
     back_home: str | None  # "18 min back home"
     route: drawing.Route
+    map_points: str  # JSON [[lat, lon, label], ...]: the start point, then the stops (for the tiled map)
 
 
 def _weekend(value: str | None) -> str:
@@ -105,7 +108,13 @@ def plan_create(request: HttpRequest) -> HttpResponse:
 def itinerary_page(request: HttpRequest, itinerary_id: int) -> HttpResponse:
     owner = request_user(request)
     itinerary = selectors.itinerary_of(owner=owner, itinerary_id=itinerary_id)
-    context: dict[str, Any] = {"itinerary": itinerary, "days": _days(itinerary), "left_out": _left_out(itinerary)}
+    context: dict[str, Any] = {
+        "itinerary": itinerary,
+        "days": _days(itinerary),
+        "left_out": _left_out(itinerary),
+        "map_tiles_url": settings.MAP_TILES_URL,
+        "map_tiles_attribution": settings.MAP_TILES_ATTRIBUTION,
+    }
     swap_id = request.GET.get("swap", "")
     if swap_id.isdigit():
         stop = selectors.stop_of(itinerary=itinerary, stop_id=int(swap_id))
@@ -218,6 +227,10 @@ def _days(itinerary: Itinerary) -> list[DayView]:
                 stops=views,
                 back_home=_leg(minutes, mode, f" back to {from_where}") if minutes is not None else None,
                 route=drawing.route(origin, [(v.stop.event.lat, v.stop.event.lon) for v in views]),
+                map_points=json.dumps(
+                    [[origin[0], origin[1], from_where.capitalize()]]
+                    + [[v.stop.event.lat, v.stop.event.lon, v.stop.event.title] for v in views]
+                ),
             )
         )
     return days
