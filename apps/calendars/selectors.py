@@ -245,6 +245,11 @@ def is_occurrence_of(*, plan: Plan, recurrence_id: str) -> bool:
     return any(o.recurrence_id == recurrence_id for o in window)
 
 
+def is_cancelled_occurrence(*, plan: Plan, recurrence_id: str) -> bool:
+    """Whether that occurrence was cancelled (deleted through the API): it is gone, as far as the API is concerned."""
+    return plan.overrides.filter(recurrence_id=recurrence_id, cancelled=True).exists()
+
+
 def occurrence_changes(*, plan: Plan, validated: dict[str, Any]) -> dict[str, Any]:
     """An occurrence PATCH as override fields: times in the plan's own wall clock (or dates when all-day)."""
     zone = ZoneInfo(plan.timezone)

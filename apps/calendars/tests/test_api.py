@@ -119,6 +119,9 @@ def test_moving_and_cancelling_one_occurrence(auth_client, calendar):
     moved = auth_client.patch(f"{base}/2026-12-12T18:00:00", new_time, format="json")
     assert moved.status_code == 200, moved.content
     assert auth_client.delete(f"{base}/2026-12-19T18:00:00").status_code == 204
+    # Deleted is gone: neither changed nor deleted again.
+    assert auth_client.patch(f"{base}/2026-12-19T18:00:00", {"title": "x"}, format="json").status_code == 404
+    assert auth_client.delete(f"{base}/2026-12-19T18:00:00").status_code == 404
     assert auth_client.delete(f"{base}/2026-12-20T18:00:00").status_code == 404  # not an occurrence
 
     url = f"/api/v1/calendars/{calendar.pk}/occurrences?start=2026-12-01&end=2027-01-01"

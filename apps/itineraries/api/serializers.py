@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.api.fields import PatternField, StrictFloatField, StrictIntegerField
+from apps.core.api.fields import PatternField, StrictBooleanField, StrictFloatField, StrictIntegerField
 from apps.core.api.windows import validate_window
 from apps.core.geo import TravelMode
 from apps.core.time import WINDOW_BOUND_PATTERN
@@ -107,7 +107,7 @@ class AcceptIn(serializers.Serializer[Any]):
 
 
 class StopChangeIn(serializers.Serializer[Any]):
-    pinned = serializers.BooleanField(help_text="A pinned stop stays where it is when the itinerary is replanned.")
+    pinned = StrictBooleanField(help_text="A pinned stop stays where it is when the itinerary is replanned.")
 
 
 class SwapIn(serializers.Serializer[Any]):

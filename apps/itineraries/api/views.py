@@ -148,8 +148,10 @@ class StopView(APIView):
     @extend_schema(request=StopChangeIn, responses={200: ItineraryOut}, tags=TAGS, description="Pin or unpin.")
     def patch(self, request: Request, itinerary_id: int, stop_id: int) -> Response:
         itinerary = _own(request, itinerary_id)
-        data = validated(StopChangeIn, request.data)
-        services.stop_pin(stop=selectors.stop_of(itinerary=itinerary, stop_id=stop_id), pinned=data["pinned"])
+        data = validated(StopChangeIn, request.data, partial=True)
+        stop = selectors.stop_of(itinerary=itinerary, stop_id=stop_id)
+        if "pinned" in data:
+            services.stop_pin(stop=stop, pinned=data["pinned"])
         return _fresh(itinerary)
 
     @extend_schema(responses={200: ItineraryOut}, tags=TAGS, description="Takes the stop out; its event stays out "

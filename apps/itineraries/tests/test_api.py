@@ -154,6 +154,9 @@ def test_accept_pin_swap_and_remove_through_the_api(client_for, someone, events)
     body = client.post(URL, {"pace": "relaxed"}, format="json").json()
     base = f"{URL}/{body['id']}"
     stops = [stop for day in body["days"] for stop in day["stops"]]
+    unchanged = client.patch(f"{base}/stops/{stops[0]['id']}", {}, format="json")  # a PATCH may change nothing
+    assert unchanged.status_code == 200
+    assert unchanged.json()["days"] == client.get(base).json()["days"]
     pinned = client.patch(f"{base}/stops/{stops[0]['id']}", {"pinned": True}, format="json")
     assert pinned.status_code == 200
     assert [s["pinned"] for day in pinned.json()["days"] for s in day["stops"] if s["id"] == stops[0]["id"]] == [True]

@@ -154,6 +154,8 @@ class OccurrenceDetailView(APIView):
         plan = selectors.plan_of(owner=request_user(request), calendar_id=calendar_id, plan_id=plan_id)
         if not selectors.is_occurrence_of(plan=plan, recurrence_id=recurrence_id):
             raise NotFound("The series has no occurrence with that recurrence id.")
+        if selectors.is_cancelled_occurrence(plan=plan, recurrence_id=recurrence_id):
+            raise NotFound("That occurrence was deleted.")
         return plan
 
     @extend_schema(request=OccurrenceInput, responses={200: PlanWithConflictsOut, **OCCURRENCE_ERRORS}, tags=["plans"])
