@@ -2,7 +2,7 @@
 recommendation tests' builders), and plans already on a person's calendar."""
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from django.utils import timezone
 
@@ -13,12 +13,19 @@ from apps.core.time import weekend_window
 from apps.recommendations.tests.factories import BERLIN, BERLIN_ZONE, event, person, place
 from apps.users.models import User
 
-__all__ = ["BERLIN", "at", "busy", "event", "person", "place", "saturday"]
+__all__ = ["BERLIN", "at", "busy", "event", "person", "place", "saturday", "weekend"]
+
+
+def weekend() -> Literal["this", "next"]:
+    """The first weekend wholly ahead by the suite's clock: this one, or the next when this one is under way (at
+    some of the moments `make test-dates` replays, Saturday is nearly over)."""
+    start, _ = weekend_window("this", "Europe/Berlin", now=timezone.now())
+    return "this" if start > timezone.now() else "next"
 
 
 def saturday() -> date:
-    """The Saturday of the weekend `weekend=this` means at the suite's clock."""
-    start, _ = weekend_window("this", "Europe/Berlin", now=timezone.now())
+    """The Saturday of `weekend()`."""
+    start, _ = weekend_window(weekend(), "Europe/Berlin", now=timezone.now())
     return start.astimezone(BERLIN_ZONE).date()
 
 

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from apps.analytics.models import TrackedEvent
 from apps.calendars.models import Plan
 from apps.itineraries.models import Itinerary
-from apps.itineraries.tests.factories import at, busy, event, person, place
+from apps.itineraries.tests.factories import at, busy, event, person, place, weekend
 from apps.recommendations.tests.factories import BERLIN_ZONE
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,9 @@ def _fields(response) -> dict:  # type: ignore[no-untyped-def]
 
 
 def test_planning_answers_201_in_the_documented_shape(client_for, someone, events) -> None:
-    response = client_for(someone).post(URL, {"pace": "packed", "must_include": [events[4].pk]}, format="json")
+    response = client_for(someone).post(
+        URL, {"weekend": weekend(), "pace": "packed", "must_include": [events[4].pk]}, format="json"
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert set(body) == {
@@ -97,10 +99,12 @@ def test_bad_fields_are_a_400_naming_them(client_for, someone, body, field) -> N
 
 def test_home_is_needed_unless_a_start_point_is_given(client_for, events) -> None:
     homeless = person(home_lat=None, home_lon=None)
-    response = client_for(homeless).post(URL, {}, format="json")
+    response = client_for(homeless).post(URL, {"weekend": weekend()}, format="json")
     assert response.status_code == 400
     assert "start_location" in _fields(response)
-    response = client_for(homeless).post(URL, {"start_location": {"lat": 52.52, "lon": 13.405}}, format="json")
+    response = client_for(homeless).post(
+        URL, {"weekend": weekend(), "start_location": {"lat": 52.52, "lon": 13.405}}, format="json"
+    )
     assert response.status_code == 201
 
 
@@ -110,7 +114,7 @@ def test_anonymous_callers_are_refused(events) -> None:
 
 
 def test_another_persons_itinerary_is_a_404_for_every_method(client_for, someone, events) -> None:
-    body = client_for(someone).post(URL, {}, format="json").json()
+    body = client_for(someone).post(URL, {"weekend": weekend()}, format="json").json()
     itinerary_id, stop_id = body["id"], body["days"][0]["stops"][0]["id"]
     other = client_for(person())
     base = f"{URL}/{itinerary_id}"
@@ -135,7 +139,7 @@ def test_another_persons_itinerary_is_a_404_for_every_method(client_for, someone
 
 def test_accept_answers_409_with_the_clash_and_creates_nothing(client_for, someone, events) -> None:
     client = client_for(someone)
-    body = client.post(URL, {}, format="json").json()
+    body = client.post(URL, {"weekend": weekend()}, format="json").json()
     first = body["days"][0]["stops"][0]
     start = Itinerary.objects.get(pk=body["id"]).stops.get(pk=first["id"]).start.astimezone(BERLIN_ZONE)
     busy(someone, 0, start.hour, start.minute, minutes=20, title="Dentist")
@@ -151,7 +155,7 @@ def test_accept_answers_409_with_the_clash_and_creates_nothing(client_for, someo
 
 def test_accept_pin_swap_and_remove_through_the_api(client_for, someone, events) -> None:
     client = client_for(someone)
-    body = client.post(URL, {"pace": "relaxed"}, format="json").json()
+    body = client.post(URL, {"weekend": weekend(), "pace": "relaxed"}, format="json").json()
     base = f"{URL}/{body['id']}"
     stops = [stop for day in body["days"] for stop in day["stops"]]
     unchanged = client.patch(f"{base}/stops/{stops[0]['id']}", {}, format="json")  # a PATCH may change nothing
@@ -186,6 +190,6 @@ def test_accept_pin_swap_and_remove_through_the_api(client_for, someone, events)
 
 def test_do_not_track_leaves_no_tracked_event(client_for, someone, events) -> None:
     client = client_for(someone)
-    body = client.post(URL, {}, format="json", HTTP_DNT="1").json()
+    body = client.post(URL, {"weekend": weekend()}, format="json", HTTP_DNT="1").json()
     assert client.post(f"{URL}/{body['id']}/accept", {}, format="json", HTTP_SEC_GPC="1").status_code == 200
     assert not TrackedEvent.objects.filter(object_type="itinerary").exists()

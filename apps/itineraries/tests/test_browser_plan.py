@@ -16,7 +16,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from apps.calendars.models import Plan
 from apps.itineraries.models import Itinerary
-from apps.itineraries.tests.factories import at, event, person, place
+from apps.itineraries.tests.factories import at, event, person, place, weekend
 from apps.recommendations.tests.factories import BERLIN_ZONE
 from apps.users.models import User
 
@@ -46,8 +46,8 @@ def test_plan_swap_accept_and_see_it_on_my_weekend(page: Page, live_server: Live
     someone = person(interests=["music", "film"], budget=100, travel_mode="bike", display_name="Ada")
     page.context.add_cookies([_session_cookie(someone, live_server)])
 
-    page.goto(f"{live_server.url}/weekend/")
-    panel = page.get_by_role("region", name="Plan my weekend")
+    page.goto(f"{live_server.url}/weekend/?weekend={weekend()}")
+    panel = page.get_by_role("region", name=re.compile(r"^Plan my (next )?weekend$"))
     panel.get_by_role("button", name="Plan my weekend").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your weekend plan")
     itinerary = Itinerary.objects.get(owner=someone)

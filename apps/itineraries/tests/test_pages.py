@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from apps.itineraries import selectors, services
-from apps.itineraries.tests.factories import at, event, person
+from apps.itineraries.tests.factories import at, event, person, weekend
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def planned():  # type: ignore[no-untyped-def]
     event("Evening concert", start=at(0, 19))
     someone = person(interests=["music"], budget=50)
     itinerary = services.itinerary_create(
-        owner=someone, ask=selectors.ask_for(user=someone, values={}, now=timezone.now())
+        owner=someone, ask=selectors.ask_for(user=someone, values={"weekend": weekend()}, now=timezone.now())
     )
     client = Client()
     client.force_login(someone)

@@ -14,7 +14,7 @@ from apps.core import geo
 from apps.core.geo import LatLon
 from apps.itineraries import selectors, services
 from apps.itineraries.models import Itinerary, Stop
-from apps.itineraries.tests.factories import at, busy, event, person, place
+from apps.itineraries.tests.factories import at, busy, event, person, place, weekend
 from apps.recommendations.tests.factories import BERLIN_ZONE
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def catalogue():  # type: ignore[no-untyped-def]
 
 
 def _plan(user, **values):  # type: ignore[no-untyped-def]
-    ask = selectors.ask_for(user=user, values=values, now=timezone.now())
+    ask = selectors.ask_for(user=user, values={"weekend": weekend(), **values}, now=timezone.now())
     return services.itinerary_create(owner=user, ask=ask)
 
 
