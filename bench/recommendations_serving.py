@@ -13,6 +13,10 @@ BENCH_PEOPLE people (default 100,000) living around Berlin with interests, BENCH
    figure), the same people. Target: p95 < 30 ms.
 3. Memory: the process's resident set after Django starts, and after the model is loaded and lists are served.
 
+As production serves: Redis (BENCH_REDIS_URL, default db 12, flushed first; the broker is the next db) for the cache
+and the broker, so each list's impressions go to a real Celery worker on the `analytics` queue; the bench checks that
+every impression reached the table.
+
 Run: .venv/bin/python bench/recommendations_serving.py [--save]
 (--save writes bench/results/recommendations_serving.json)
 """
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import redis
 
 # Run as a file, which puts bench/, not the repository, on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,6 +51,7 @@ PAST_EVENTS = 20_000
 INTERACTIONS = int(os.environ.get("BENCH_INTERACTIONS", "300000"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300"))
 QUIET_WAIT_S = float(os.environ.get("BENCH_QUIET_WAIT", "30"))
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 TARGET_MS = 30.0
 
 
@@ -125,12 +131,14 @@ def serve(now: datetime) -> dict[str, Any]:
     services.recommendations_serve(user=chosen[0], start=start, end=end, tz="Europe/Berlin", now=now)  # warm-up
     rankers: dict[str, int] = {}
     service_ms, sizes = [], []
+    listed = 0
     for user in chosen:
         began = time.perf_counter()
         served = services.recommendations_serve(user=user, start=start, end=end, tz="Europe/Berlin", now=now)
         service_ms.append((time.perf_counter() - began) * 1000)
         rankers[served.ranker] = rankers.get(served.ranker, 0) + 1
         sizes.append(len(served.results))
+        listed += len(served.results)
     client = APIClient()
     api_ms = []
     for user in chosen:
@@ -139,6 +147,7 @@ def serve(now: datetime) -> dict[str, Any]:
         response = client.get("/api/v1/recommendations")
         api_ms.append((time.perf_counter() - began) * 1000)
         assert response.status_code == 200, response.content
+        listed += len(response.json()["results"])
     person = selectors.person_for(user=chosen[0], near=None, start=start, end=end, tz="Europe/Berlin", now=now)
     candidates = selectors.candidates_for(person=person, start=start, end=end, now=now, exclude=set())
     return {
@@ -147,6 +156,7 @@ def serve(now: datetime) -> dict[str, Any]:
         "rankers": rankers,
         "list_size_min": min(sizes),
         "candidates": len(candidates),
+        "impressions_handed_over": listed,
         **timings("service", service_ms),
         **timings("api", api_ms),
         "rss_after_setup_mb": rss_started,
@@ -155,30 +165,57 @@ def serve(now: datetime) -> dict[str, Any]:
 
 
 def serve_in_child(now: datetime) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--serve", now.isoformat()], capture_output=True, text=True, check=True
-    )
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    """Serves in a child process while a real worker stores the impressions; waits for the last of them."""
+    from apps.analytics.models import TrackedEvent
+    from scripts.support import processes
+
+    impressions = TrackedEvent.objects.filter(type="impression", received_at__gte=now)
+    before = impressions.count()
+    worker = processes.start(
+        [processes.tool("celery"), "-A", "planner", "worker", "--queues=analytics", "--pool=solo",
+         "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+        log=None,
+    )  # fmt: skip
+    try:
+        done = subprocess.run(
+            [sys.executable, __file__, "--serve", now.isoformat()], capture_output=True, text=True, check=True
+        )
+        figures = dict(json.loads(done.stdout.strip().splitlines()[-1]))
+        deadline = time.monotonic() + 120
+        while impressions.count() - before < figures["impressions_handed_over"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        processes.stop_all([worker], timeout=30)
+    figures["impressions_stored_by_the_worker"] = impressions.count() - before
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--save", action="store_true", help=f"write the figures to {RESULTS.relative_to(ROOT)}")
     parser.add_argument("--serve", metavar="NOW", help="(internal) serve the lists in this process, at NOW")
+    parser.add_argument("--reuse", action="store_true", help="serve from the data and model of the last run")
     args = parser.parse_args()
     if args.serve:
-        bench_django.setup_django(DATABASE_URL, keep=True)
+        bench_django.setup_django(DATABASE_URL, keep=True, redis_url=REDIS_URL)
         print(json.dumps(serve(datetime.fromisoformat(args.serve))))
         return
-    bench_django.setup_django(DATABASE_URL)
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    bench_django.setup_django(DATABASE_URL, keep=args.reuse, redis_url=REDIS_URL)
     rng = np.random.default_rng(20261204)
-    now = datetime.now(UTC)
-    built = build(rng, now)
-    from apps.recommendations.training import train
+    if args.reuse:  # the data's own "now": the newest model's training moment
+        from apps.recommendations.models import ModelVersion
 
-    began = time.perf_counter()
-    version = train(now=now)
-    train_s = round(time.perf_counter() - began, 1)
+        version = ModelVersion.objects.get(is_current=True)
+        now, built, train_s = version.created_at, {"build_s": None}, None
+    else:
+        now = datetime.now(UTC)
+        built = build(rng, now)
+        from apps.recommendations.training import train
+
+        began = time.perf_counter()
+        version = train(now=now)
+        train_s = round(time.perf_counter() - began, 1)
     waited = machine.wait_for_quiet(QUIET_WAIT_S)
     figures: dict[str, Any] = {
         "revision": machine.revision(),
@@ -204,6 +241,8 @@ def main() -> None:
         ok = "meets" if figures[f"{label}_p95_ms"] < TARGET_MS else "MISSES"
         print(f"{name}: top 20 p50 {figures[f'{label}_p50_ms']} ms, p95 {figures[f'{label}_p95_ms']} ms, "
               f"max {figures[f'{label}_max_ms']} ms ({ok} the p95 < {TARGET_MS:.0f} ms target)")  # fmt: skip
+    print(f"Impressions: {figures['impressions_stored_by_the_worker']} of {figures['impressions_handed_over']} "
+          "handed to the analytics queue were stored by the worker")  # fmt: skip
     print(f"3. Memory of the serving process: {figures['rss_after_setup_mb']} MB resident after Django started, "
           f"{figures['rss_after_serving_mb']} MB with the catalogue copy and the model, after serving")  # fmt: skip
     if args.save:

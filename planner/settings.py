@@ -542,6 +542,14 @@ STORAGES["models"] = (
     else {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": VAR_DIR / "models"}}
 )
 
+# --- Serving lists (apps.recommendations, apps.analytics) ---
+# A served list's impressions are stored by a task on the `analytics` queue, not in the request (docs/
+# recommendations.md, "Serving"). Off without a broker: in-process tasks would run in the request anyway.
+RECOMMENDATIONS_QUEUE_IMPRESSIONS = env.bool("RECOMMENDATIONS_QUEUE_IMPRESSIONS", default=bool(REDIS_URL))
+# How often each process asks whether the catalogue changed (for its in-memory copy) and what an experiment is:
+# a list may lag a change made by another process by this much, and saves two queries on most requests.
+SERVING_CHECK_SECONDS = env.float("SERVING_CHECK_SECONDS", default=1.0)
+
 # --- Plan my weekend (apps.itineraries) ---
 # How long the solver searches for one itinerary (the request waits on it), and an optional cap on its iterations
 # (tests set one, so that an answer never depends on the machine's speed).

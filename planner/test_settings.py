@@ -30,3 +30,8 @@ STORAGES = {
 # The planner's answers depend on how many iterations the solver made, never on how fast this machine is.
 ITINERARY_SOLVER_SECONDS = 30.0
 ITINERARY_SOLVER_ITERATIONS = 300
+
+# Each test sees its own writes at once, whatever the test before it left in a process's memory; the queued and
+# the remembered paths have tests of their own that turn them on.
+RECOMMENDATIONS_QUEUE_IMPRESSIONS = False
+SERVING_CHECK_SECONDS = 0.0

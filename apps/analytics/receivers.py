@@ -5,12 +5,13 @@ a source synced. Ids and counts only, nothing personal."""
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in
-from django.db.models.signals import post_save
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from apps.analytics import services
-from apps.analytics.models import TrackedEventType, TrackedObjectType
+from apps.analytics import selectors, services
+from apps.analytics.models import Experiment, TrackedEventType, TrackedObjectType
 from apps.calendars.models import Plan
 from apps.events.models import SyncRun
 from apps.events.signals import sync_finished
@@ -60,3 +61,11 @@ def track_source_synced(sender: object, run: SyncRun, **_: Any) -> None:
         user_id=None,
         context={"source_id": run.source_id, "outcome": run.outcome, **run.counts()},
     )
+
+
+@receiver(post_save, sender=Experiment, dispatch_uid="analytics.experiment_saved")
+@receiver(post_delete, sender=Experiment, dispatch_uid="analytics.experiment_deleted")
+def forget_remembered_experiments(sender: type[Experiment], **_: Any) -> None:
+    # The request path remembers experiments for a second (selectors.experiment_by_key_remembered): a change made
+    # here is seen by this process's requests once committed, not a second later.
+    transaction.on_commit(selectors.experiment_forget)

@@ -7,13 +7,16 @@ sequential p-value: its running minimum is taken over the cumulative counts at t
 """
 
 import dataclasses
+import threading
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
 import numpy as np
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, FloatField
 from django.db.models.fields.json import KT
@@ -34,6 +37,35 @@ from apps.analytics.models import (
 
 def experiment_by_key(*, key: str) -> Experiment | None:
     return Experiment.objects.filter(key=key).first()
+
+
+_remembered_lock = threading.Lock()
+_remembered: dict[str, tuple[float, Experiment | None]] = {}  # key: (when it was read, the experiment or None)
+# The clock the interval is measured on; tests replace it (time-machine does not move the monotonic clock).
+clock: Callable[[], float] = time.monotonic
+
+
+def experiment_by_key_remembered(*, key: str) -> Experiment | None:
+    """experiment_by_key read at most once per settings.SERVING_CHECK_SECONDS per process: what the request path
+    asks on every list. A change made in this process is seen at once (experiment_forget); one made in another
+    process within that interval."""
+    seconds = settings.SERVING_CHECK_SECONDS
+    now = clock()
+    with _remembered_lock:
+        found = _remembered.get(key)
+    if found is not None and now - found[0] < seconds:
+        return found[1]
+    experiment = experiment_by_key(key=key)
+    if seconds > 0:
+        with _remembered_lock:
+            _remembered[key] = (now, experiment)
+    return experiment
+
+
+def experiment_forget() -> None:
+    """The next remembered lookup reads again (an experiment was saved or deleted in this process)."""
+    with _remembered_lock:
+        _remembered.clear()
 
 
 def exposure_of(*, experiment: Experiment, unit_id: str) -> Exposure | None:

@@ -8,7 +8,7 @@ Other apps call `experiment_variant(key=..., unit_id=...)` where a variant decid
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ import structlog
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from apps.analytics import assignment, partitions, selectors, sinks
 from apps.analytics.models import (
@@ -76,6 +77,8 @@ def experiment_create(
 def _transition(experiment: Experiment, *, source: str, target: str, **times: datetime) -> Experiment:
     # One conditional UPDATE: of two concurrent requests, exactly one moves the experiment.
     moved = Experiment.objects.filter(pk=experiment.pk, status=source).update(status=target, **times)
+    # An UPDATE sends no post_save: this process's requests see the change as soon as it is committed.
+    transaction.on_commit(selectors.experiment_forget)
     experiment.refresh_from_db()
     if not moved:
         raise TransitionRefused(experiment, target)
@@ -119,7 +122,7 @@ def experiment_assign(*, experiment: Experiment, unit_id: str) -> str | None:
 def experiment_variant(*, key: str, unit_id: str) -> str | None:
     """What other apps call: the variant of `unit_id` (a user id or an anonymous id) in the experiment `key`,
     logging its exposure once; None when there is no such experiment or it is not running."""
-    experiment = Experiment.objects.filter(key=key).first()
+    experiment = selectors.experiment_by_key_remembered(key=key)
     if experiment is None:
         _check_unit_id(unit_id)
         return None
@@ -244,13 +247,31 @@ def tracking_record(
 
 @dataclass(frozen=True)
 class ServerEvent:
-    """An event the server saw happen: ids and counts only."""
+    """An event the server saw happen: ids and counts only. `client_id` (default: a new one) makes storing it again
+    a no-op, as a queued batch run twice needs."""
 
     type: str
     user_id: int | None
     object_type: str = ""
     object_id: str = ""
     context: dict[str, Any] = field(default_factory=dict)
+    client_id: uuid.UUID | None = None
+
+    def as_data(self) -> dict[str, Any]:
+        """JSON-ready, for a task's arguments."""
+        return {
+            "type": self.type,
+            "user_id": self.user_id,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "context": self.context,
+            "client_id": str(self.client_id) if self.client_id else None,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> "ServerEvent":
+        client_id = data.get("client_id")
+        return cls(**{**data, "client_id": uuid.UUID(client_id) if client_id else None})
 
 
 @transaction.atomic
@@ -270,7 +291,7 @@ def tracking_server_events(
     now = now or timezone.now()
     rows = [
         TrackedEvent(
-            client_id=uuid.uuid4(),
+            client_id=event.client_id or uuid.uuid4(),
             type=event.type,
             at=now,
             received_at=now,
@@ -283,6 +304,27 @@ def tracking_server_events(
     ]
     _store(rows, counted=selectors.running_metric_types())
     return rows
+
+
+def tracking_server_events_later(*, events: Sequence[ServerEvent], now: datetime | None = None) -> None:
+    """The same as tracking_server_events, off the caller's path: one task on the `analytics` queue stores them, at
+    `now`, under client ids fixed here (a task run twice stores them once). When the broker cannot take the task,
+    they are stored at once rather than lost."""
+    if not events:
+        return
+    now = now or timezone.now()
+    events = [event if event.client_id else replace(event, client_id=uuid.uuid4()) for event in events]
+    from apps.analytics import tasks  # the tasks module imports this one
+
+    try:
+        # argsrepr: a short label instead of the arguments' whole repr, a third of the call's time (a documented
+        # message option that celery-types does not list).
+        tasks.tracking_store_server_events.apply_async(  # type: ignore[call-arg]
+            ([event.as_data() for event in events], now.isoformat()), argsrepr=f"({len(events)} events)"
+        )
+    except BrokerUnavailable as error:
+        logger.warning("tracking_queue_unavailable", error=str(error), events=len(events))
+        tracking_server_events(events=events, now=now, wait_for_disk=False)
 
 
 def tracking_server_event(

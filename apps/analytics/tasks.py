@@ -1,3 +1,6 @@
+from datetime import datetime
+from typing import Any
+
 from celery import shared_task
 
 from apps.analytics import services
@@ -6,3 +9,16 @@ from apps.analytics import services
 @shared_task(name="apps.analytics.tasks.tracking_partitions_ensure")
 def tracking_partitions_ensure() -> list[str]:
     return [month.isoformat() for month in services.tracking_partitions_ensure()]
+
+
+# No result: storing one (and the Redis backend's subscription to it at every call) would cost the caller more than the
+# message itself.
+@shared_task(name="apps.analytics.tasks.tracking_store_server_events", ignore_result=True)
+def tracking_store_server_events(events: list[dict[str, Any]], at: str) -> None:
+    """Stores events a request handed over (services.tracking_server_events_later); their client ids make a second
+    run store nothing."""
+    services.tracking_server_events(
+        events=[services.ServerEvent.from_data(event) for event in events],
+        now=datetime.fromisoformat(at),
+        wait_for_disk=False,  # what the request would have done; a crash may lose a few, never corrupt them
+    )

@@ -16,3 +16,9 @@ class RecommendationsConfig(AppConfig):
         from apps.recommendations import views
 
         panels.register_personal_list("for-you", views.render_for_you, order=10)
+
+        from apps.events.signals import events_changed
+        from apps.recommendations import catalogue
+
+        # A sync in this process: its next list reads the catalogue's version rather than waiting out the interval.
+        events_changed.connect(lambda **_: catalogue.recheck(), weak=False, dispatch_uid="recommendations.recheck")

@@ -1,20 +1,24 @@
 """An in-memory copy of the upcoming catalogue as candidate columns, so that a list is a few numpy masks rather than
 thousands of rows read and parsed per request (docs/recommendations.md, "Serving").
 
-Each process keeps one copy of the canonical, not-cancelled events starting from a day ago to HORIZON ahead. Before
-each use it asks the database for the catalogue's version (its latest `updated_at` and id: two index lookups) and
-rebuilds the copy when it changed, so a list never shows a stale event. A deleted event is not a change of version:
+Each process keeps one copy of the canonical, not-cancelled events starting from a day ago to HORIZON ahead. At most
+once per settings.SERVING_CHECK_SECONDS (and at once after a sync in the same process) it asks the database for the
+catalogue's version (its latest `updated_at` and id: two index lookups) and rebuilds the copy when it changed, so a
+list is never staler than that interval. A deleted event is not a change of version:
 the lists skip what they can no longer load. Windows beyond the horizon are read from the database instead.
 """
 
 import math
 import threading
+import time
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from numpy.typing import NDArray
 
 from apps.events import selectors as event_selectors
@@ -100,24 +104,46 @@ def _build(version: tuple[Any, ...], now: datetime) -> Snapshot:
 
 _lock = threading.Lock()
 _current: list[Snapshot] = []
+_checked = [-math.inf]  # when the catalogue's version was last read (`clock`)
+# The clock the interval is measured on; tests replace it (time-machine does not move the monotonic clock).
+clock: Callable[[], float] = time.monotonic
+
+
+def _fits(copy: Snapshot, now: datetime) -> bool:
+    # A day's slack before the horizon moves; a clock set back (tests) rebuilds too.
+    return copy.start <= now - BEHIND <= copy.start + DAY
 
 
 def snapshot(*, now: datetime) -> Snapshot:
-    """The copy for the catalogue as it is now, rebuilt when the catalogue changed or the horizon moved a day."""
+    """The copy for the catalogue as it is now, rebuilt when the catalogue changed or the horizon moved a day. The
+    version is read at most once per settings.SERVING_CHECK_SECONDS (a sync in this process asks at once:
+    `recheck`)."""
+    with _lock:
+        current = _current[0] if _current else None
+        if current is not None and clock() - _checked[0] < settings.SERVING_CHECK_SECONDS and _fits(current, now):
+            return current
+    checked = clock()
     version = event_selectors.catalogue_version()
     with _lock:
         current = _current[0] if _current else None
-        # A day's slack before the horizon moves; a clock set back (tests) rebuilds too.
-        if current is None or current.version != version or not current.start <= now - BEHIND <= current.start + DAY:
+        if current is None or current.version != version or not _fits(current, now):
             current = _build(version, now)
             _current[:] = [current]
+        _checked[0] = checked
         return current
+
+
+def recheck() -> None:
+    """The next list reads the catalogue's version (events changed in this process)."""
+    with _lock:
+        _checked[0] = -math.inf
 
 
 def forget() -> None:
     """The next list rebuilds the copy (tests)."""
     with _lock:
         _current.clear()
+        _checked[0] = -math.inf
 
 
 def haversine_km(lat: float, lon: float, lats: NDArray[np.float64], lons: NDArray[np.float64]) -> NDArray[np.float64]:

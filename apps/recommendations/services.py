@@ -8,6 +8,7 @@ from datetime import datetime
 
 import numpy as np
 import structlog
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from numpy.typing import NDArray
@@ -96,11 +97,13 @@ def recommendations_serve(
     limit: int = DEFAULT_LIMIT,
     ranker: str | None = None,
     track: bool = True,
+    queue_impressions: bool | None = None,
     now: datetime | None = None,
 ) -> RecommendationList:
     """The person's list for [start, end): candidates, the ranker the experiment (or `ranker`, for staff) names or
     the default one, the diversity step, and one impression per item logged through analytics (unless `track` is
-    off: Do Not Track, or a staff preview)."""
+    off: Do Not Track, or a staff preview). The impressions are handed to a task when `queue_impressions` (default:
+    settings.RECOMMENDATIONS_QUEUE_IMPRESSIONS), else written before returning, as a simulation needs."""
     now = now or timezone.now()
     if ranker is not None and ranker not in rankers.names():
         raise UnknownRanker(ranker)
@@ -117,7 +120,8 @@ def recommendations_serve(
         results.append(Recommendation(position, round(float(ranking.scores[row]), 4), why, event))
     served = RecommendationList(uuid.uuid4().hex, ranking.ranker, variant, ranking.model_version, results)
     if track and results:
-        _track_impressions(served, user=user, now=now)
+        queued = settings.RECOMMENDATIONS_QUEUE_IMPRESSIONS if queue_impressions is None else queue_impressions
+        _track_impressions(served, user=user, now=now, queued=queued)
     return served
 
 
@@ -171,24 +175,24 @@ def _scored(
     return variant, ScoredCandidates(candidates, scores, ranking.ranker, person, ranking)
 
 
-def _track_impressions(served: RecommendationList, *, user: User | None, now: datetime) -> None:
+def _track_impressions(served: RecommendationList, *, user: User | None, now: datetime, queued: bool) -> None:
     context = {"request_id": served.request_id, "ranker": served.ranker, "variant": served.variant}
     if served.model_version:
         context["model_version"] = served.model_version
-    analytics_services.tracking_server_events(
-        events=[
-            analytics_services.ServerEvent(
-                type=TrackedEventType.IMPRESSION,
-                user_id=user.pk if user else None,
-                object_type=TrackedObjectType.EVENT,
-                object_id=str(item.event.pk),
-                context={**context, "rank": item.rank},
-            )
-            for item in served.results
-        ],
-        now=now,
-        wait_for_disk=False,  # a lost impression or two on a database crash is no reason to keep a person waiting
-    )
+    events = [
+        analytics_services.ServerEvent(
+            type=TrackedEventType.IMPRESSION,
+            user_id=user.pk if user else None,
+            object_type=TrackedObjectType.EVENT,
+            object_id=str(item.event.pk),
+            context={**context, "rank": item.rank},
+        )
+        for item in served.results
+    ]
+    if queued:  # the request's cheapest path: one message to the broker (about a sixth of the list's time saved)
+        analytics_services.tracking_server_events_later(events=events, now=now)
+    else:  # a lost impression or two on a database crash is no reason to keep a person waiting on the WAL flush
+        analytics_services.tracking_server_events(events=events, now=now, wait_for_disk=False)
 
 
 class NoSuchEvent(Exception):

@@ -288,7 +288,13 @@ def _session(
     taste = result.tastes[user.pk]
     profile = user.profile
     served = services.recommendations_serve(
-        user=user, start=weekend.start, end=weekend.end, tz=TIMEZONE, limit=LIST_SIZE, now=moment
+        user=user,
+        start=weekend.start,
+        end=weekend.end,
+        tz=TIMEZONE,
+        limit=LIST_SIZE,
+        now=moment,
+        queue_impressions=False,  # training right after a simulation learns from them
     )
     result.impressions += len(served.results)
     events = weekend.events

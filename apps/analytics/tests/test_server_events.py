@@ -126,3 +126,19 @@ def test_a_finished_sync_is_tracked_with_its_counts_and_no_person() -> None:
     counts = {"fetched": 1, "created": 1, "updated": 0, "unchanged": 0, "merged": 0, "failed": 0, "pages": 1}
     assert row.context == {"source_id": source.pk, "outcome": "completed", **counts}
     assert run.outcome == "completed"
+
+
+def test_events_handed_to_the_queue_are_stored_once_however_often_the_task_runs(user):
+    from apps.analytics import tasks
+
+    events = [
+        services.ServerEvent("impression", user.pk, "event", str(n), {"rank": n}, client_id=uuid.uuid4())
+        for n in (1, 2)
+    ]
+    payload, at = [event.as_data() for event in events], timezone.now().isoformat()
+    tasks.tracking_store_server_events(payload, at)
+    tasks.tracking_store_server_events(payload, at)  # redelivered after a worker was lost
+    rows = TrackedEvent.objects.filter(type="impression").order_by("object_id")
+    assert [(row.object_id, row.context, row.client_id) for row in rows] == [
+        (str(n), {"rank": n}, event.client_id) for n, event in zip((1, 2), events, strict=True)
+    ]
