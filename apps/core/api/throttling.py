@@ -1,7 +1,8 @@
 """Rate limits stored in the shared cache (Redis in production), as fixed-window counters.
 
-One INCR per request keeps the cost flat however high the limit. If the cache is down, requests are let
-through with a warning: an outage of Redis must not take the API down with it.
+One INCR per request, pipelined with the window's expiry (one round trip), keeps the cost flat however high the
+limit. If the cache is down, requests are let through with a warning: an outage of Redis must not take the API
+down with it.
 """
 
 import hashlib
@@ -19,6 +20,21 @@ if TYPE_CHECKING:  # DRF imports throttles while defining APIView
     from rest_framework.views import APIView
 
 logger = structlog.get_logger(__name__)
+
+
+def _count(key: str, *, timeout: int) -> int:
+    """Adds one to the window's counter and returns it. On Redis, INCR and EXPIRE NX go in one pipelined round trip
+    (the first request of a window sets the expiry); other caches (local memory under `make run`) add then incr."""
+    client = getattr(cache, "client", None)
+    if client is not None and hasattr(client, "get_client"):  # django-redis
+        full_key = cache.make_key(key)
+        pipe = client.get_client(write=True).pipeline(transaction=False)
+        pipe.incr(full_key)
+        pipe.expire(full_key, timeout, nx=True)
+        count, _ = pipe.execute()
+        return int(count)
+    cache.add(key, 0, timeout=timeout)
+    return cache.incr(key)
 
 
 class FixedWindowThrottle(BaseThrottle):
@@ -45,8 +61,7 @@ class FixedWindowThrottle(BaseThrottle):
         digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
         key = f"throttle:{self.scope}:{digest}:{window_index}"
         try:
-            cache.add(key, 0, timeout=math.ceil(window) + 1)
-            count = cache.incr(key)
+            count = _count(key, timeout=math.ceil(window) + 1)
         except Exception as exc:  # noqa: BLE001 - fail open, loudly
             logger.warning("throttle_unavailable", scope=self.scope, error=type(exc).__name__)
             return True

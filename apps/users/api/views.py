@@ -15,7 +15,13 @@ from apps.core.api.schema import error_response
 from apps.core.api.throttling import AuthAccountThrottle, AuthIpThrottle, ClientRateThrottle
 from apps.core.api.views import APIView, validated
 from apps.users import selectors, services
-from apps.users.api.serializers import MeSerializer, RefreshSerializer, TokenObtainSerializer, TokenPairSerializer
+from apps.users.api.serializers import (
+    MeSerializer,
+    RefreshSerializer,
+    TokenObtainSerializer,
+    TokenPairSerializer,
+    me_data,
+)
 from apps.users.auth import request_user
 
 T = TypeVar("T")
@@ -105,7 +111,7 @@ class LogoutView(_TokenEndpoint):
 class MeView(APIView):
     @extend_schema(responses=MeSerializer, tags=["me"])
     def get(self, request: Request) -> Response:
-        return Response(MeSerializer(selectors.profile_for(user=request_user(request))).data)
+        return Response(me_data(selectors.profile_for(user=request_user(request))))
 
     @extend_schema(
         request=MeSerializer,

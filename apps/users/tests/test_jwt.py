@@ -195,3 +195,21 @@ def test_refresh_without_a_token_names_the_field(api_client):
     response = api_client.post(REFRESH_URL, {}, format="json")
     assert response.status_code == 400
     assert "refresh" in response.json()["error"]["fields"]
+
+
+def test_a_remembered_token_still_expires_and_a_changed_one_is_verified_again(api_client, user, clock):
+    from apps.users.jwt import token_backend
+
+    token = _sign(_claims(user))
+    assert _get_me(api_client, token).status_code == 200
+    assert token in token_backend()._verified  # verified once, remembered for the next requests
+    assert _get_me(api_client, token).status_code == 200
+
+    head, payload, signature = token.split(".")
+    forged = f"{head}.{_b64({**_claims(user), 'sub': str(user.pk + 1)})}.{signature}"  # the signature is for another
+    assert _get_me(api_client, forged).status_code == 401
+
+    clock.shift(301)  # past its exp: the remembered verification does not outlive the token
+    response = _get_me(api_client, token)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_not_valid"
