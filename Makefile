@@ -145,6 +145,7 @@ bench: install-dev services tools
 	$(TEST_ENV) $(BIN)/python bench/recommendations_training.py
 	$(TEST_ENV) $(BIN)/python bench/recommendations_quality.py
 	$(TEST_ENV) $(BIN)/python bench/itineraries_plan.py
+	$(TEST_ENV) $(BIN)/python bench/calendars_occurrences.py
 	$(BIN)/python bench/optw_solver.py
 
 clean:

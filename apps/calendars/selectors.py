@@ -3,13 +3,14 @@
 import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
-from apps.calendars import conflicts, plan_fields, recurrence
+from apps.calendars import conflicts, plan_fields, recurrence, series_cache, window_slots
 from apps.calendars.ical import OverrideData, PlanData, render_calendar
 from apps.calendars.models import Calendar, Plan, PlanOverride, PlanStatus, Subscription
 from apps.core import geo
@@ -87,19 +88,29 @@ def saved_event_ids(*, owner: User) -> set[int]:
 
 
 def plans_in_window(*, calendar_ids: list[int], start: datetime, end: datetime) -> QuerySet[Plan]:
-    """Plans whose series may have an occurrence in [start, end): its earliest start is before the end, and it
-    does not end before the start (None: unbounded). Moved occurrences count for both bounds."""
-    return (
-        Plan.objects.filter(calendar_id__in=calendar_ids)
-        .filter(Q(series_start_utc__isnull=True) | Q(series_start_utc__lt=end))
-        .filter(Q(series_end_utc__isnull=True) | Q(series_end_utc__gt=start))
-        .prefetch_related(Prefetch("overrides", queryset=PlanOverride.objects.order_by("recurrence_id")))
+    """Plans whose series may have an occurrence in [start, end) (window_slots.reaching), with their overrides."""
+    return window_slots.reaching(Plan.objects.filter(calendar_id__in=calendar_ids), start, end).prefetch_related(
+        Prefetch("overrides", queryset=PlanOverride.objects.order_by("recurrence_id"))
     )
 
 
 def series_of(plan: Plan) -> recurrence.Series:
-    """The plan's recurrence, as the expansion reads it (the same mapping as the ICS export's)."""
-    return plan_data_of(plan).series()
+    """The plan's recurrence, as the expansion reads it (the same mapping as the ICS export's), compiled once
+    per content and kept (series_cache): most requests read series that earlier ones compiled."""
+    overrides = [] if plan.pk is None else [series_cache.override_row(o) for o in plan.overrides.all()]
+    overrides.sort(key=itemgetter(0))  # the same overrides in any order are the same series
+    return series_cache.series(
+        timezone=plan.timezone,
+        all_day=plan.all_day,
+        start_local=plan.start_local,
+        end_local=plan.end_local,
+        start_date=plan.start_date,
+        end_date=plan.end_date,
+        rrule=plan.rrule,
+        rdates=plan.rdates,
+        exdates=plan.exdates,
+        overrides=overrides,
+    )
 
 
 @dataclass(frozen=True)
@@ -174,8 +185,7 @@ def _slots(items: list[PlanOccurrence]) -> list[conflicts.Slot]:
 
 def conflicts_of(*, owner: User, start: datetime, end: datetime) -> list[conflicts.Conflict]:
     """Every conflict among the person's occurrences in the window, across all their calendars."""
-    calendar_ids = list(calendars_of(owner=owner).values_list("pk", flat=True))
-    slots = _slots(occurrences(calendar_ids=calendar_ids, start=start, end=end))
+    slots = window_slots.slots_in_window(owner=owner, start=start, end=end)
     mode = user_selectors.profile_for(user=owner).travel_mode
     return conflicts.find_conflicts(slots, travel_minutes=conflicts.travel_minutes_for(mode))
 
@@ -197,16 +207,9 @@ def conflicts_for_plan(*, owner: User, plan: Plan, horizon_end: datetime | None 
         return []
     window_start = min(item.occurrence.start_utc for item in own) - NEIGHBOURHOOD
     window_end = max(item.occurrence.end_utc for item in own) + NEIGHBOURHOOD
-    calendar_ids = list(calendars_of(owner=owner).values_list("pk", flat=True))
-    others = [
-        item
-        for item in occurrences(calendar_ids=calendar_ids, start=window_start, end=window_end)
-        if plan.pk is None or item.plan.pk != plan.pk
-    ]
+    others = window_slots.slots_in_window(owner=owner, start=window_start, end=window_end, exclude_plan_id=plan.pk)
     mode = user_selectors.profile_for(user=owner).travel_mode
-    return conflicts.conflicts_for_candidate(
-        _slots(own), _slots(others), travel_minutes=conflicts.travel_minutes_for(mode)
-    )
+    return conflicts.conflicts_for_candidate(_slots(own), others, travel_minutes=conflicts.travel_minutes_for(mode))
 
 
 def freebusy(*, owner: User, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:

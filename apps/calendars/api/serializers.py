@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -7,6 +8,7 @@ from rest_framework import serializers
 from apps.calendars import fetch
 from apps.calendars.conflicts import Conflict
 from apps.calendars.models import Calendar, Plan, PlanStatus, Subscription
+from apps.calendars.occurrence_pages import PageOccurrence
 from apps.calendars.recurrence import MAX_DATES
 from apps.calendars.selectors import PlanOccurrence
 from apps.core.api.errors import ErrorSerializer
@@ -204,6 +206,32 @@ class OccurrenceOut(serializers.Serializer[PlanOccurrence]):
 
     def get_end_utc(self, item: PlanOccurrence) -> str | None:
         return _utc(item.occurrence.end_utc)
+
+
+def occurrences_out(items: Sequence[PlanOccurrence | PageOccurrence]) -> list[dict[str, Any]]:
+    """What OccurrenceOut gives for each item, written out: a page of 100 occurrences through a DRF serializer
+    cost more than reading and expanding them. OccurrenceOut stays the schema, and a test holds the two equal."""
+    out = []
+    for item in items:
+        plan, o = item.plan, item.occurrence
+        start = o.start_date if o.all_day and o.start_date else o.start_local
+        end = o.end_date if o.all_day and o.end_date else o.end_local
+        out.append(
+            {
+                "plan_id": plan.pk,
+                "calendar_id": plan.calendar_id,
+                "recurrence_id": o.recurrence_id,
+                "title": item.title,
+                "status": item.status,
+                "all_day": o.all_day,
+                "start": start.isoformat() if start else "",
+                "end": end.isoformat() if end else "",
+                "start_utc": _utc(o.start_utc),
+                "end_utc": _utc(o.end_utc),
+                "location": plan.location,
+            }
+        )
+    return out
 
 
 class ConflictSideOut(serializers.Serializer[Any]):

@@ -1,5 +1,6 @@
 """Windows across plans: a calendar's occurrences, a person's conflicts and their free/busy time."""
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from drf_spectacular.types import OpenApiTypes
@@ -7,18 +8,20 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
-from apps.calendars import selectors
-from apps.calendars.api.serializers import ConflictOut, FreeBusyOut, OccurrenceOut
+from apps.calendars import occurrence_pages, selectors
+from apps.calendars.api.serializers import ConflictOut, FreeBusyOut, OccurrenceOut, occurrences_out
 from apps.calendars.api.views.calendars import owned_calendar
 from apps.core.api.fields import openapi_pattern, query_flag
-from apps.core.api.pagination import OnePage
+from apps.core.api.pagination import MAX_PAGE_SIZE, OnePage
 from apps.core.api.schema import error_response
 from apps.core.api.views import APIView
 from apps.core.time import WINDOW_BOUND_PATTERN, parse_window_bound
 from apps.users.auth import request_user
 
 MAX_WINDOW_DAYS = 400
+DEFAULT_PAGE_SIZE = 20  # when only a cursor is given
 WINDOW = [
     OpenApiParameter(
         "start",
@@ -64,26 +67,73 @@ def _utc(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _one_page(results: list[object]) -> Response:
+def _one_page(results: Sequence[object]) -> Response:
     return Response({"next": None, "previous": None, "results": results})
 
 
+PAGING = [
+    OpenApiParameter(
+        "page_size",
+        OpenApiTypes.INT,
+        description=f"Occurrences per page, 1 to {MAX_PAGE_SIZE}. Without it (and without `cursor`) the whole "
+        f"window is one page; with it, follow `next` (`previous` stays null).",
+    ),
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="The `next` link's cursor."),
+]
+OCCURRENCES_INVALID = error_response(
+    400, "A bound is unreadable, `end` is not after `start` within the limit, or `page_size` or `cursor` is invalid."
+)
+
+
+def _page_size(request: Request) -> int | None:
+    raw = request.query_params.get("page_size")
+    if raw is None:
+        return DEFAULT_PAGE_SIZE if "cursor" in request.query_params else None
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_PAGE_SIZE):
+        raise ValidationError({"page_size": [f"A whole number from 1 to {MAX_PAGE_SIZE}."]})
+    return int(raw)
+
+
+def _cursor(request: Request) -> occurrence_pages.Position | None:
+    raw = request.query_params.get("cursor")
+    if raw is None:
+        return None
+    try:
+        return occurrence_pages.Position.decode(raw)
+    except ValueError as exc:
+        raise ValidationError({"cursor": [str(exc)]}) from None
+
+
 class OccurrenceListView(APIView):
-    pagination_class = OnePage  # a window of at most 400 days is one page
+    pagination_class = OnePage  # the list shape; paging by `page_size` and `cursor` is declared below
 
     @extend_schema(
-        parameters=[*WINDOW, OpenApiParameter("include_cancelled", OpenApiTypes.BOOL)],
-        responses={200: OccurrenceOut(many=True), 400: WINDOW_INVALID},
+        parameters=[*WINDOW, OpenApiParameter("include_cancelled", OpenApiTypes.BOOL), *PAGING],
+        responses={200: OccurrenceOut(many=True), 400: OCCURRENCES_INVALID},
         tags=["plans"],
     )
     def get(self, request: Request, calendar_id: int) -> Response:
         calendar = owned_calendar(request, calendar_id)
         start, end = _window(request, tz=calendar.timezone)
         include_cancelled = query_flag(request.query_params, "include_cancelled")
-        items = selectors.occurrences(
-            calendar_ids=[calendar.pk], start=start, end=end, include_cancelled=include_cancelled
+        size, after = _page_size(request), _cursor(request)
+        if size is None:  # the whole window at once
+            whole = selectors.occurrences(
+                calendar_ids=[calendar.pk], start=start, end=end, include_cancelled=include_cancelled
+            )
+            return _one_page(occurrences_out(whole))
+        items, position = occurrence_pages.page(
+            calendar_ids=[calendar.pk],
+            start=start,
+            end=end,
+            size=size,
+            after=after,
+            include_cancelled=include_cancelled,
         )
-        return _one_page([OccurrenceOut(item).data for item in items])
+        next_url = None
+        if position is not None:
+            next_url = replace_query_param(request.build_absolute_uri(), "cursor", position.encode())
+        return Response({"next": next_url, "previous": None, "results": occurrences_out(items)})
 
 
 class ConflictListView(APIView):
