@@ -1,83 +1,327 @@
-"""Inserting many catalogue rows at once. On PostgreSQL: COPY, with event ids drawn from the sequence first
-(so the caller knows them without RETURNING). Elsewhere (the SQLite of `make run`): the ORM's bulk_create.
+"""Writing many catalogue rows at once: one page of a source's items per call, in the caller's transaction.
 
-Callers pass plain tuples in the column order below; this module knows nothing about providers.
+On PostgreSQL a page costs a few round trips whatever its size: one query compares the page's content hashes
+with the stored ones in SQL (unchanged items stop there, nothing else is sent) and draws the new events' ids
+from the sequence; the items to write are COPYed into a temporary staging table; one batch of statements then
+upserts their venues, events and source records from it with `INSERT ... ON CONFLICT ... DO UPDATE`.
+Elsewhere (the SQLite of `make run`) the ORM does the same work with bulk_create and bulk_update.
+
+It also finds the candidate duplicates among a page's events (duplicate_candidates): on PostgreSQL through the
+start index, a few neighbours per event, rather than by reading every event of the page's time span.
+
+Callers pass plain tuples in the column orders below; this module knows nothing about providers.
 """
 
-from collections.abc import Sequence
-from datetime import datetime
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from psycopg.types.json import Jsonb
+from django.db.models import Min
+from psycopg import sql
 
-from apps.events.models import Event, SourceRecord
+from apps.events.models import Event, SourceRecord, Venue
 
 EVENT_COLUMNS = (
     "title", "description", "start_utc", "end_utc", "timezone", "all_day", "time_tba", "category", "tags",
-    "price_min", "price_max", "currency", "is_free", "url", "image_url", "status", "venue_id", "lat", "lon",
+    "price_min", "price_max", "currency", "is_free", "url", "image_url", "status",
 )  # fmt: skip
-RECORD_COLUMNS = ("source_id", "provider_id", "event_id", "content_hash", "url")
+VENUE_COLUMNS = ("key", "name", "address", "lat", "lon", "timezone")
+BATCH_SIZE = 2000
 
 
-def stored_records(*, source_id: int, provider_ids: Sequence[str]) -> list[tuple[int, str, int, str]]:
-    """(record id, provider id, event id, content hash) of the source's records among these provider ids."""
-    if connection.vendor != "postgresql":
-        return list(
-            SourceRecord.objects.filter(source_id=source_id, provider_id__in=provider_ids).values_list(
-                "id", "provider_id", "event_id", "content_hash"
-            )
-        )
-    with connection.cursor() as cursor:
-        # One array parameter rather than a thousand: the IN list's binding costs more than the lookup.
-        cursor.execute(
-            "SELECT id, provider_id, event_id, content_hash FROM events_sourcerecord "
-            "WHERE source_id = %s AND provider_id = ANY(%s)",
-            [source_id, list(provider_ids)],
-        )
-        return [tuple(row) for row in cursor.fetchall()]
+@dataclass(frozen=True)
+class PageRow:
+    """One item of a page: its key and hash, its source record's url, its venue and its event columns."""
+
+    provider_id: str
+    content_hash: str
+    url: str
+    venue: tuple[Any, ...] | None  # VENUE_COLUMNS order
+    event: tuple[Any, ...]  # EVENT_COLUMNS order
 
 
-def relax_commit_durability() -> None:
-    """On PostgreSQL, this transaction's commit does not wait for its WAL flush. A crash may lose the last
-    moments of a sync, never corrupt it: the checkpoint commits with its page, so the next run redoes it."""
+@dataclass(frozen=True)
+class Written:
+    created_ids: list[int]  # in the order of the page
+    updated_ids: list[int]
+    unchanged: int
+
+
+def tune_page_transaction() -> None:
+    """On PostgreSQL, for the rest of this transaction: its commit does not wait for its WAL flush, and queries
+    are not JIT-compiled.
+
+    A crash may lose the last moments of a sync, never corrupt it: the checkpoint commits with its page, so the
+    next run redoes it. The page's statements are estimated dear enough to be compiled, which costs far more
+    (about 50 ms a query) than they take to run.
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute("SET LOCAL synchronous_commit TO OFF; SET LOCAL jit TO OFF")
 
 
-def insert_events(rows: Sequence[tuple[Any, ...]], *, now: datetime) -> list[int]:
-    """Inserts events (tuples in EVENT_COLUMNS order) and returns their ids, in order."""
-    if not rows:
-        return []
-    if connection.vendor != "postgresql":
-        events = [Event(**dict(zip(EVENT_COLUMNS, row, strict=True))) for row in rows]
-        return [event.pk for event in Event.objects.bulk_create(events, batch_size=1000)]
-    tags = EVENT_COLUMNS.index("tags")
+RowOf = Callable[[int], PageRow]
+
+
+def write_page(*, source_id: int, keys: Sequence[tuple[str, str]], row_of: RowOf, now: datetime) -> Written:
+    """Stores a page of a source's items, given as (provider id, content hash) keys, one per provider id, in page
+    order: new ones created, changed ones updated, the rest left. `row_of(n)` gives the nth item's row, asked
+    for only when the item is to be written (an unchanged re-sync builds none)."""
+    if not keys:
+        return Written([], [], 0)
+    if connection.vendor == "postgresql":
+        return _write_page_postgresql(source_id, keys, row_of, now)
+    return _write_page_orm(source_id, keys, row_of, now)
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------------
+
+# The new or changed items of a page, with the event each one is stored as (drawn from the sequence when new).
+# Each item is looked up through the (source, provider id) index: LIMIT keeps the planner from hashing the
+# source's whole table instead, which it prefers for a thousand items and which grows with the source.
+_TO_WRITE = """
+SELECT page.position, stored.id IS NULL,
+       COALESCE(stored.event_id, nextval((SELECT pg_get_serial_sequence('events_event', 'id')::regclass)))
+FROM json_array_elements(%s::json) WITH ORDINALITY AS page(item, position)
+LEFT JOIN LATERAL (
+    SELECT id, event_id, content_hash FROM events_sourcerecord
+    WHERE source_id = %s AND provider_id = page.item->>0 LIMIT 1
+) stored ON true
+WHERE stored.id IS NULL OR stored.content_hash <> page.item->>1
+ORDER BY page.position
+"""
+_STAGE_COLUMNS = (
+    "position", "provider_id", "content_hash", "record_url", "event_id", "venue_key", "venue_name", "venue_address",
+    "venue_lat", "venue_lon", "venue_timezone", *EVENT_COLUMNS,
+)  # fmt: skip
+# Temporary: one per connection, private to it, never logged. Emptied before each page.
+_STAGE = """
+CREATE TEMPORARY TABLE IF NOT EXISTS events_ingest_stage (
+    position integer, provider_id text, content_hash text, record_url text, event_id bigint, venue_key text,
+    venue_name text, venue_address text, venue_lat double precision, venue_lon double precision,
+    venue_timezone text, title text, description text, start_utc timestamptz, end_utc timestamptz, timezone text,
+    all_day boolean, time_tba boolean, category text, tags jsonb, price_min numeric, price_max numeric,
+    currency text, is_free boolean, url text, image_url text, status text
+);
+TRUNCATE events_ingest_stage;
+"""
+_EVENT_SET = ", ".join(f"{column} = EXCLUDED.{column}" for column in (*EVENT_COLUMNS, "venue_id", "lat", "lon"))
+# Venues first (a page naming one venue twice keeps its last details), then events, then source records.
+# A venue or event is rewritten only when something differs, so a re-sync leaves unchanged rows alone.
+_UPSERT = f"""
+INSERT INTO events_venue (key, name, address, lat, lon, timezone)
+SELECT DISTINCT ON (venue_key) venue_key, venue_name, venue_address, venue_lat, venue_lon, venue_timezone
+FROM events_ingest_stage WHERE venue_key IS NOT NULL ORDER BY venue_key, position DESC
+ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, address = EXCLUDED.address, lat = EXCLUDED.lat,
+    lon = EXCLUDED.lon, timezone = EXCLUDED.timezone
+WHERE (events_venue.name, events_venue.address, events_venue.lat, events_venue.lon, events_venue.timezone)
+    IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.address, EXCLUDED.lat, EXCLUDED.lon, EXCLUDED.timezone);
+INSERT INTO events_event (id, {", ".join(EVENT_COLUMNS)}, venue_id, lat, lon, created_at, updated_at)
+SELECT stage.event_id, {", ".join(f"stage.{c}" for c in EVENT_COLUMNS)}, venue.id, stage.venue_lat,
+    stage.venue_lon, {{now}}, {{now}}
+FROM events_ingest_stage stage
+LEFT JOIN LATERAL (SELECT id FROM events_venue WHERE key = stage.venue_key LIMIT 1) venue ON true
+ORDER BY stage.event_id
+ON CONFLICT (id) DO UPDATE SET {_EVENT_SET}, updated_at = EXCLUDED.updated_at;
+INSERT INTO events_sourcerecord (source_id, provider_id, event_id, content_hash, url, first_seen_at, changed_at)
+SELECT {{source_id}}, provider_id, event_id, content_hash, record_url, {{now}}, {{now}} FROM events_ingest_stage
+ON CONFLICT (source_id, provider_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, url = EXCLUDED.url,
+    changed_at = EXCLUDED.changed_at;
+"""  # noqa: S608 - column names only; now and source_id go in as psycopg literals
+
+
+def _write_page_postgresql(source_id: int, keys: Sequence[tuple[str, str]], row_of: RowOf, now: datetime) -> Written:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence('events_event', 'id')) FROM generate_series(1, %s)", [len(rows)]
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        columns = ", ".join(("id", *EVENT_COLUMNS, "created_at", "updated_at"))
-        with cursor.cursor.copy(f"COPY events_event ({columns}) FROM STDIN") as copy:
-            for event_id, row in zip(ids, rows, strict=True):
-                values = list(row)
-                values[tags] = Jsonb(values[tags])
-                copy.write_row((event_id, *values, now, now))
-    return ids
+        # The keys as one JSON text: json.dumps is C, where psycopg would quote two arrays' items in Python.
+        cursor.execute(_TO_WRITE, [json.dumps(keys), source_id])
+        to_write = cursor.fetchall()
+        if not to_write:
+            return Written([], [], len(keys))
+        cursor.execute(_STAGE)
+        no_venue = (None,) * len(VENUE_COLUMNS)
+        tags = EVENT_COLUMNS.index("tags")
+        with cursor.cursor.copy(f"COPY events_ingest_stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN") as copy:
+            for position, _, event_id in to_write:
+                row = row_of(position - 1)  # WITH ORDINALITY counts from 1
+                event = list(row.event)
+                event[tags] = json.dumps(event[tags]) if event[tags] else "[]"
+                copy.write_row((position, row.provider_id, row.content_hash, row.url, event_id,
+                                *(row.venue or no_venue), *event))  # fmt: skip
+        # Statements with parameters go one round trip each; as literals, the three upserts share one.
+        upsert = sql.SQL(_UPSERT).format(now=sql.Literal(now), source_id=sql.Literal(source_id))
+        cursor.execute(upsert.as_string(cursor.cursor))
+    created = [event_id for _, is_new, event_id in to_write if is_new]
+    updated = [event_id for _, is_new, event_id in to_write if not is_new]
+    return Written(created, updated, len(keys) - len(to_write))
 
 
-def insert_records(rows: Sequence[tuple[Any, ...]], *, now: datetime) -> None:
-    """Inserts source records (tuples in RECORD_COLUMNS order)."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        SourceRecord.objects.bulk_create(
-            [SourceRecord(**dict(zip(RECORD_COLUMNS, row, strict=True))) for row in rows], batch_size=1000
+# --- Elsewhere (SQLite) ----------------------------------------------------------------------------------
+
+
+def _venue_ids(rows: Sequence[PageRow]) -> dict[str, int]:
+    """Venue ids by key, creating the new ones and refreshing the ones whose details changed."""
+    wanted = {row.venue[0]: row.venue for row in rows if row.venue is not None}
+    if not wanted:
+        return {}
+    fields = VENUE_COLUMNS[1:]
+    stored = {row[0]: row for row in Venue.objects.filter(key__in=wanted).values_list("key", "id", *fields)}
+    missing = [Venue(**dict(zip(VENUE_COLUMNS, v, strict=True))) for key, v in wanted.items() if key not in stored]
+    if missing:
+        Venue.objects.bulk_create(missing, batch_size=BATCH_SIZE, ignore_conflicts=True)
+        stored.update(
+            (row[0], row)
+            for row in Venue.objects.filter(key__in=[v.key for v in missing]).values_list("key", "id", *fields)
         )
-        return
-    columns = ", ".join((*RECORD_COLUMNS, "first_seen_at", "changed_at"))
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY events_sourcerecord ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row((*row, now, now))
+    changed = [
+        Venue(id=row[1], **dict(zip(VENUE_COLUMNS, wanted[key], strict=True)))
+        for key, row in stored.items()
+        if row[2:] != wanted[key][1:]
+    ]
+    if changed:
+        Venue.objects.bulk_update(changed, fields, batch_size=BATCH_SIZE)
+    return {key: row[1] for key, row in stored.items()}
+
+
+def _event(row: PageRow, venue_ids: dict[str, int], **extra: Any) -> Event:
+    venue = row.venue
+    return Event(
+        **dict(zip(EVENT_COLUMNS, row.event, strict=True)),
+        venue_id=venue_ids[venue[0]] if venue else None,
+        lat=venue[3] if venue else None,
+        lon=venue[4] if venue else None,
+        **extra,
+    )
+
+
+def _write_page_orm(source_id: int, keys: Sequence[tuple[str, str]], row_of: RowOf, now: datetime) -> Written:
+    stored = {
+        pid: (record_id, event_id, content_hash)
+        for record_id, pid, event_id, content_hash in SourceRecord.objects.filter(
+            source_id=source_id, provider_id__in=[key[0] for key in keys]
+        ).values_list("id", "provider_id", "event_id", "content_hash")
+    }
+    new = [row_of(n) for n, (pid, _) in enumerate(keys) if pid not in stored]
+    changed = [row_of(n) for n, (pid, digest) in enumerate(keys) if pid in stored and stored[pid][2] != digest]
+    if not new and not changed:
+        return Written([], [], len(keys))
+    venue_ids = _venue_ids([*new, *changed])
+    created = Event.objects.bulk_create([_event(row, venue_ids) for row in new], batch_size=BATCH_SIZE)
+    SourceRecord.objects.bulk_create(
+        [
+            SourceRecord(
+                source_id=source_id,
+                provider_id=row.provider_id,
+                event=event,
+                content_hash=row.content_hash,
+                url=row.url,
+            )
+            for row, event in zip(new, created, strict=True)
+        ],
+        batch_size=BATCH_SIZE,
+    )
+    if changed:
+        events = [_event(row, venue_ids, id=stored[row.provider_id][1], updated_at=now) for row in changed]
+        Event.objects.bulk_update(
+            events, [*EVENT_COLUMNS, "venue_id", "lat", "lon", "updated_at"], batch_size=BATCH_SIZE
+        )
+        SourceRecord.objects.bulk_update(
+            [
+                SourceRecord(id=stored[row.provider_id][0], content_hash=row.content_hash, url=row.url, changed_at=now)
+                for row in changed
+            ],
+            ["content_hash", "url", "changed_at"],
+            batch_size=BATCH_SIZE,
+        )
+    return Written(
+        [event.pk for event in created],
+        [stored[row.provider_id][1] for row in changed],
+        len(keys) - len(new) - len(changed),
+    )
+
+
+# --- Candidate duplicates --------------------------------------------------------------------------------
+
+CandidateRow = tuple[int, int | None, str, datetime, float | None, float | None, int | None]  # as dedupe.Candidate
+# Two listings can only be one event within 0.3 km (dedupe.NEAR_KM), hence within this many degrees of latitude.
+LATITUDE_MARGIN = 0.003
+NEIGHBOURS_LIMIT = 10_000  # events starting within minutes of one another at one spot: far more than any city has
+# Each given canonical event against the canonical events starting within the tolerance at the same venue or
+# within the margin of latitude, of another source (its records' lowest source id): a superset of the pairs
+# dedupe.is_duplicate accepts, found through the start index rather than by reading the whole time window.
+_CANDIDATE_PAIRS = """
+SELECT event_id, event_source, event_title, event_start, event_lat, event_lon, event_venue,
+       other_id, other_source, other_title, other_start, other_lat, other_lon, other_venue
+FROM (
+    SELECT pair.*,
+           (SELECT min(source_id) FROM events_sourcerecord WHERE event_id = pair.event_id) AS event_source,
+           (SELECT min(source_id) FROM events_sourcerecord WHERE event_id = pair.other_id) AS other_source
+    FROM (
+        SELECT event.id AS event_id, event.title AS event_title, event.start_utc AS event_start,
+               event.lat AS event_lat, event.lon AS event_lon, event.venue_id AS event_venue,
+               near.id AS other_id, near.title AS other_title, near.start_utc AS other_start,
+               near.lat AS other_lat, near.lon AS other_lon, near.venue_id AS other_venue
+        FROM events_event event
+        CROSS JOIN LATERAL (
+            -- In start order, so that the planner walks the start index even before the statistics catch up
+            -- with a first load (a sequential scan for each event would make a page quadratic).
+            SELECT near.id, near.title, near.start_utc, near.lat, near.lon, near.venue_id
+            FROM events_event near
+            WHERE near.start_utc BETWEEN event.start_utc - %(tolerance)s AND event.start_utc + %(tolerance)s
+              AND near.id <> event.id AND near.canonical_id IS NULL
+              AND (near.venue_id = event.venue_id OR abs(near.lat - event.lat) <= %(margin)s)
+            ORDER BY near.start_utc
+            LIMIT %(limit)s
+        ) near
+        WHERE event.id = ANY(%(ids)s) AND event.canonical_id IS NULL
+        OFFSET 0  -- the sources below are looked up for the pairs found, not for every event given
+    ) pair
+) sourced
+WHERE other_source IS DISTINCT FROM event_source
+"""
+
+
+def duplicate_candidates(*, event_ids: Sequence[int], tolerance: timedelta) -> list[tuple[CandidateRow, CandidateRow]]:
+    """Pairs (given event, other event) that may be one real-world event, for dedupe to decide."""
+    if not event_ids:
+        return []
+    if connection.vendor == "postgresql":
+        return _candidate_pairs_postgresql(event_ids, tolerance)
+    return _candidate_pairs_orm(event_ids, tolerance)
+
+
+def _candidate_pairs_postgresql(
+    event_ids: Sequence[int], tolerance: timedelta
+) -> list[tuple[CandidateRow, CandidateRow]]:
+    params: dict[str, Any] = {
+        "ids": list(event_ids),
+        "tolerance": tolerance,
+        "margin": LATITUDE_MARGIN,
+        "limit": NEIGHBOURS_LIMIT,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_CANDIDATE_PAIRS, params)
+        return [(tuple(row[:7]), tuple(row[7:])) for row in cursor.fetchall()]
+
+
+def _candidate_pairs_orm(event_ids: Sequence[int], tolerance: timedelta) -> list[tuple[CandidateRow, CandidateRow]]:
+    """The same pairs read the simple way: the given events against every canonical event in their time span."""
+    fields = ("id", "source_id", "title", "start_utc", "lat", "lon", "venue_id")
+    canonical = Event.objects.filter(canonical__isnull=True).annotate(source_id=Min("records__source_id"))
+    touched = list(canonical.filter(pk__in=event_ids).values_list(*fields))
+    if not touched:
+        return []
+    pool = list(
+        canonical.filter(
+            start_utc__gte=min(row[3] for row in touched) - tolerance,
+            start_utc__lte=max(row[3] for row in touched) + tolerance,
+        ).values_list(*fields)
+    )
+    return [
+        (event, other)
+        for event in touched
+        for other in pool
+        if other[0] != event[0] and other[1] != event[1] and abs(other[3] - event[3]) <= tolerance
+    ]

@@ -2,7 +2,9 @@
 
 from django.dispatch import Signal
 
-# Sent after a sync run with the ids of the events it created or changed (moved, re-placed, cancelled).
+# Sent during and after a sync run with the ids of the events it created or changed (moved, re-placed,
+# cancelled), once their pages are committed: in batches of about ten thousand ids as the run goes
+# (apps.events.sync.ANNOUNCE_BATCH), then the rest at its end, so a long run never holds them all.
 # Keyword argument: event_ids (list[int]).
 events_changed = Signal()
 

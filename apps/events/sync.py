@@ -27,6 +27,8 @@ logger = structlog.get_logger(__name__)
 LOCK_TTL_SECONDS = 15 * 60  # refreshed after every page; a run silent for this long is presumed dead
 DEFAULT_DAYS_AHEAD = 60
 MAX_RESUMES = 3
+# events_changed goes out once this many ids are waiting (and at the end): a long run holds no more than that.
+ANNOUNCE_BATCH = 10_000
 
 
 class SyncAlreadyRunning(Exception):
@@ -83,7 +85,13 @@ def sync_source(*, source_id: int, connector: Connector | None = None, now: date
         resumed = _unfinished_run(source)
         run = services.sync_run_start(source=source, resumed=resumed)
         log = logger.bind(source=source.name, sync_run_id=run.pk, resumed_from=resumed.pk if resumed else None)
-        touched: list[int] = []
+        touched: list[int] = []  # created or changed, not yet announced
+
+        def announce(*, at_least: int = 1) -> None:
+            if len(touched) >= at_least:
+                events_changed.send(sender=SyncRun, event_ids=sorted(set(touched)))
+                touched.clear()
+
         # A run that dies without an exception (the worker killed) stays RUNNING; the next run records it.
         outcome, error = SyncOutcome.RUNNING, ""
         try:
@@ -92,6 +100,7 @@ def sync_source(*, source_id: int, connector: Connector | None = None, now: date
             for page in connector.pages(window_start=window_start, window_end=window_end, checkpoint=run.checkpoint):
                 result = services.sync_run_store_page(run=run, page=page)
                 touched.extend(result.touched_event_ids)
+                announce(at_least=ANNOUNCE_BATCH)
                 for bad in page.invalid:
                     log.warning("sync_item_refused", provider_id=bad.provider_id, reason=bad.reason)
                 keep_lock()
@@ -108,15 +117,17 @@ def sync_source(*, source_id: int, connector: Connector | None = None, now: date
             error = redact_text(f"{type(exc).__name__}: {exc}")[:2000]
             log.exception("sync_failed")
         finally:
+            resumed_ids: list[int] = []
             if resumed is not None:
-                # The pages stored by the run we resumed have not been checked for duplicates yet.
-                touched.extend(
+                # The pages stored by the run we resumed may not have been announced, or (stored by an older
+                # version) checked for duplicates.
+                resumed_ids = list(
                     SourceRecord.objects.filter(source=source, changed_at__gte=resumed.started_at).values_list(
                         "event_id", flat=True
                     )
                 )
-            services.sync_run_finish(run=run, outcome=outcome, error=error, event_ids=touched)
-            if touched:
-                events_changed.send(sender=SyncRun, event_ids=sorted(set(touched)))
+            services.sync_run_finish(run=run, outcome=outcome, error=error, event_ids=resumed_ids)
+            touched.extend(resumed_ids)
+            announce()
             log.info("sync_finished", outcome=run.outcome, **run.counts())
     return run

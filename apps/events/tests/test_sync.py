@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from apps.core.http import CredentialsRejectedError, RetryLaterError
 from apps.events import sync
 from apps.events.models import Event, Source, SyncOutcome, SyncRun
+from apps.events.signals import events_changed
 from apps.events.sources.base import Connector, InvalidItem, Page
 from apps.events.tests.factories import item, make_source
 
@@ -224,3 +225,37 @@ def test_seed_demo_for_a_given_date_gives_the_same_events_on_any_day(clock):
     clock.move_to("2031-01-09T08:00:00+00:00")
     call_command("seed_demo", "--date", "2027-03-24")
     assert sorted(Event.objects.values_list("title", "start_utc", "venue__name")) == first
+
+
+def test_a_stored_page_merges_its_duplicates_before_the_run_ends():
+    one, two = make_source("one"), make_source("two")
+    sync.sync_source(source_id=one.pk, connector=ScriptedConnector(one, [Page(items=[item("a", title="Jazz Night")])]))
+    pages = [Page(items=[item("z", title="Jazz night")], checkpoint={"page": 1}), Page(items=[item("y")])]
+
+    with pytest.raises(SystemExit):
+        sync.sync_source(source_id=two.pk, connector=ScriptedConnector(two, pages, die_after=1))
+
+    assert Event.objects.filter(canonical__isnull=True).count() == 1
+    assert SyncRun.objects.get(source=two).merged == 1
+
+
+def test_events_changed_goes_out_in_batches_covering_every_created_or_changed_event(monkeypatch: Any):
+    heard: list[list[int]] = []
+
+    def hear(sender: object, event_ids: list[int], **_: Any) -> None:
+        heard.append(event_ids)
+
+    monkeypatch.setattr(sync, "ANNOUNCE_BATCH", 5)
+    events_changed.connect(hear, dispatch_uid="test-events-changed-batches")
+    try:
+        source = make_source()
+        sync.sync_source(source_id=source.pk, connector=ScriptedConnector(source, _pages()))
+        unchanged = len(heard)
+        sync.sync_source(source_id=source.pk, connector=ScriptedConnector(source, _pages()))
+    finally:
+        events_changed.disconnect(dispatch_uid="test-events-changed-batches")
+
+    # 3 pages of 4: announced after the second page (8 waiting) and at the end (4); nothing for a re-sync.
+    assert [len(ids) for ids in heard] == [8, 4]
+    assert sorted(id_ for ids in heard for id_ in ids) == sorted(Event.objects.values_list("pk", flat=True))
+    assert unchanged == len(heard)
