@@ -7,7 +7,7 @@ from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from apps.calendars import conflicts, plan_fields, recurrence, series_cache, window_slots
@@ -40,6 +40,20 @@ def calendar_by_feed_token(*, token: str) -> Calendar | None:
 
 def subscriptions_of(*, calendar: Calendar) -> QuerySet[Subscription]:
     return Subscription.objects.filter(calendar=calendar).order_by("created_at", "pk")
+
+
+def calendars_with_plan_counts(*, owner: User) -> QuerySet[Calendar]:
+    """calendars_of, each with `plan_count`: one query, whatever the number of calendars."""
+    return calendars_of(owner=owner).annotate(plan_count=Count("plans"))
+
+
+def subscriptions_of_owner(*, owner: User) -> QuerySet[Subscription]:
+    """Every subscription of the person's calendars, with its calendar: one query."""
+    return (
+        Subscription.objects.filter(calendar__owner=owner)
+        .select_related("calendar")
+        .order_by("-calendar__is_default", "calendar__name", "calendar_id", "created_at", "pk")
+    )
 
 
 def subscription_of(*, owner: User, calendar_id: int, subscription_id: int) -> Subscription:

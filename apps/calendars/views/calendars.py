@@ -39,10 +39,10 @@ def _page(
 ) -> HttpResponse:
     owner = request_user(request)
     profile = user_selectors.profile_for(user=owner)
-    calendars = list(selectors.calendars_of(owner=owner))
+    calendars = list(selectors.calendars_with_plan_counts(owner=owner))
     context = {
         "calendars": [
-            {**calendar_links(request, calendar), "plan_count": selectors.plans_of(calendar=calendar).count()}
+            {**calendar_links(request, calendar), "plan_count": calendar.plan_count}  # type: ignore[attr-defined]
             for calendar in calendars
         ],
         "create_form": create_form or CalendarForm(initial={"timezone": profile.timezone, "color": "#1d5fd1"}),
@@ -50,9 +50,8 @@ def _page(
         "import_result": import_result,
         "subscribe_form": subscribe_form or SubscribeForm(calendars=selectors.calendars_of(owner=owner)),
         "subscriptions": [
-            {"calendar": calendar, "subscription": subscription}
-            for calendar in calendars
-            for subscription in selectors.subscriptions_of(calendar=calendar)
+            {"calendar": subscription.calendar, "subscription": subscription}
+            for subscription in selectors.subscriptions_of_owner(owner=owner)
         ],
     }
     return render(request, "calendars/calendars.html", context, status=status)
