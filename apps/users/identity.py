@@ -35,8 +35,8 @@ def _compiled() -> _Compiled:
     sql, params = compiler.as_sql()
     if list(params) != [0]:
         raise RuntimeError(f"Unexpected parameters for the identity query: {params!r}")
-    (related,) = compiler.klass_info["related_klass_infos"]  # type: ignore[index]
-    user_columns = tuple(compiler.klass_info["select_fields"])  # type: ignore[index]
+    (related,) = compiler.klass_info["related_klass_infos"]
+    user_columns = tuple(compiler.klass_info["select_fields"])
     profile_columns = tuple(related["select_fields"])
     return _Compiled(
         sql=sql,
@@ -66,6 +66,6 @@ def user_with_profile(pk: int) -> User | None:
     profile = None
     if profile_values[compiled.profile_fields.index("id")] is not None:  # LEFT OUTER JOIN: the account may have none
         profile = Profile.from_db(DEFAULT_DB_ALIAS, list(compiled.profile_fields), profile_values)
-        Profile._meta.get_field("user").set_cached_value(profile, user)  # type: ignore[union-attr]
-    User._meta.get_field("profile").set_cached_value(user, profile)  # type: ignore[union-attr]
+        Profile._meta.get_field("user").set_cached_value(profile, user)
+    User._meta.get_field("profile").set_cached_value(user, profile)
     return user

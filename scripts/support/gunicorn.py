@@ -12,6 +12,8 @@ from scripts.support.network import LOOPBACK, NotAnswering, free_port, ok, wait_
 from scripts.support.processes import Child, descendants, start, tool
 
 READY_HOOK = Path(__file__).with_name("gunicorn_ready.py")
+# docker/gunicorn.conf.py with the readiness mark: the server as the image runs it.
+IMAGE_CONFIG = Path(__file__).with_name("gunicorn_image.py")
 # Workers' heartbeat files in RAM rather than on disk, as gunicorn's documentation advises for containers.
 SHM_DIR = Path("/dev/shm")  # noqa: S108 - not a place for secrets, only gunicorn's heartbeats
 
@@ -52,14 +54,15 @@ def gunicorn(
     ready_path: str = "/health",
     timeout: float = 120,
     stop_timeout: float = 15,
+    config: Path = READY_HOOK,
 ) -> Iterator[Gunicorn]:
     """Starts gunicorn with `workers` workers and further `args` (worker class, threads, log level), its output
     in `log`; yields once every worker has loaded the application and `ready_path` answers 200. Stopped
     afterwards, whatever happens (processes.stop_all). Raises NotAnswering or ChildExited, with the end of the
-    log, when it does not come up within `timeout` seconds."""
+    log, when it does not come up within `timeout` seconds. `config`: IMAGE_CONFIG for the image's settings."""
     port = free_port()
     ready_dir = Path(tempfile.mkdtemp(prefix="gunicorn-ready-"))
-    command = gunicorn_command(f"{LOOPBACK}:{port}", "--workers", str(workers), *args, "--config", str(READY_HOOK))
+    command = gunicorn_command(f"{LOOPBACK}:{port}", "--workers", str(workers), *args, "--config", str(config))
     if SHM_DIR.is_dir():
         command += ["--worker-tmp-dir", str(SHM_DIR)]
     child = start(command, log=log, env={**env, "GUNICORN_READY_DIR": str(ready_dir)})
