@@ -5,6 +5,7 @@ Every value comes from the environment with a production default, so the chart t
 
 import os
 
+from gunicorn.glogging import Logger
 from prometheus_client import multiprocess
 
 
@@ -40,6 +41,17 @@ worker_tmp_dir = "/dev/shm" if os.access("/dev/shm", os.W_OK) else "/tmp"  # noq
 # No access log: RequestContextMiddleware writes one JSON line per request, with its request id. Gunicorn's
 # own messages go through the project's JSON formatter too, so every line on stdout is JSON.
 accesslog = None
+
+
+class NoAccessLogLogger(Logger):
+    """Gunicorn's logger without its access log. With `logconfig_dict` set, gunicorn builds every request's access
+    line (atoms, headers) and hands it to a logger that drops it: 4% of a GET /api/v1/me in a py-spy profile."""
+
+    def _compute_access_log_enabled(self) -> bool:
+        return False
+
+
+logger_class = NoAccessLogLogger
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 logconfig_dict = {

@@ -19,6 +19,8 @@ api_v1 = [
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
+    # The API first: Django tries the patterns in order, and every API request paid for the pages' ones before.
+    path("api/v1/", include(api_v1)),
     path("", include("apps.core.urls")),
     path("", include("apps.users.urls")),
     path("", include("apps.events.urls")),
@@ -27,7 +29,6 @@ urlpatterns = [
     path("", include("apps.itineraries.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script from its own URL (?script), so the page needs no
     # inline script under the Content-Security-Policy; the template moves its inline style to a file.
