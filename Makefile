@@ -137,6 +137,7 @@ bench: install-dev services tools
 	fi
 	$(TEST_ENV) $(BIN)/python bench/http_me_vs_health.py
 	$(TEST_ENV) $(BIN)/python bench/events_ingest_search.py
+	$(TEST_ENV) $(BIN)/python bench/events_search_http.py
 	$(TEST_ENV) $(BIN)/python bench/backup_restore.py
 	$(TEST_ENV) $(BIN)/python bench/login_timing.py
 	$(TEST_ENV) $(BIN)/python bench/analytics_experiments.py

@@ -165,6 +165,30 @@ if DATABASE_URL.startswith("sqlite"):
 DATABASES = {"default": _database(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Read replica (docs/deployment.md, "Read replica"): optional. The reads that opt in (apps.core.db_router.replica_reads)
+# go to it while it is healthy; everything else, and a person who has just written, stays on the primary.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="").strip()
+DATABASE_REPLICA_STICKY_SECONDS = env.int("DATABASE_REPLICA_STICKY_SECONDS", default=5)
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=30.0)
+DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=2.0)
+if DATABASE_REPLICA_URL:
+    _replica = _database(DATABASE_REPLICA_URL)
+    _primary = DATABASES["default"]
+    # A URL without credentials (what infra/ansible's deploy feeds: the RDS replica has the primary's roles) takes
+    # the primary's user, password and connection options.
+    for _key in ("USER", "PASSWORD"):
+        _replica[_key] = _replica.get(_key) or _primary.get(_key, "")
+    _replica["OPTIONS"] = {**_primary.get("OPTIONS", {}), **_replica["OPTIONS"]}  # type: ignore[dict-item]
+    # Tests that configure a replica read the test database through it, never a test database of its own.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["apps.core.db_router.ReplicaRouter"]
+    # After authentication: it remembers, per browser and per person, who has just written.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "apps.core.db_router.ReadYourWritesMiddleware",
+    )
+
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
@@ -186,6 +210,11 @@ else:
             "LOCATION": "weekend-planner",
         }
     }
+
+# Anonymous catalogue reads (Discover, the event pages, GET /api/v1/events and /events/{id}): how long shared and
+# browser caches may keep them (Cache-Control: public, max-age), and the clock step their "this weekend, not over
+# yet" answers are computed at (docs/api.md, "Caching").
+CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=60)
 
 # --- Accounts ---------------------------------------------------------------------------------------
 

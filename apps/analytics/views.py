@@ -9,8 +9,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from apps.analytics import formatting, selectors, statistics
+from apps.core.db_router import replica_reads
 
 
+@replica_reads()
 def experiment_results_page(request: HttpRequest, key: str) -> HttpResponse:
     # The admin's gate runs first; this keeps the page closed should it ever be routed without it.
     if not (request.user.is_active and request.user.is_staff):

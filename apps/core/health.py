@@ -2,9 +2,12 @@
 
 import uuid
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
+
+from apps.core import replica_health
 
 
 def check_database() -> str | None:
@@ -55,3 +58,11 @@ def readiness_failures() -> dict[str, str]:
         if reason:
             failures[name] = reason
     return failures
+
+
+def replica_report() -> dict[str, object] | None:
+    """The read replica's state for /ready, or None without one. Never a failure: when the replica is down or lags
+    the primary serves its reads (apps.core.db_router), so the pod stays ready and the report says why."""
+    if replica_health.REPLICA_ALIAS not in settings.DATABASES:
+        return None
+    return replica_health.replica_health().as_dict()

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from apps.core.api.errors import error_body
-from apps.core.health import readiness_failures
+from apps.core.health import readiness_failures, replica_report
 from apps.core.metrics import CONTENT_TYPE_LATEST, render_web_page
 from apps.core.redaction import forget_secrets
 
@@ -36,9 +36,11 @@ class OperationsEndpointsMiddleware:
             return JsonResponse({"status": "ok"})
         if path == "/ready":
             failures = readiness_failures()
-            if failures:
-                return JsonResponse({"status": "unavailable", "failed": failures}, status=503)
-            return JsonResponse({"status": "ok"})
+            body: dict[str, object] = {"status": "unavailable", "failed": failures} if failures else {"status": "ok"}
+            replica = replica_report()
+            if replica is not None:
+                body["replica"] = replica  # reported, never a reason to be unready: the primary serves
+            return JsonResponse(body, status=503 if failures else 200)
         if path == "/metrics":
             if settings.TRUSTED_PROXY_COUNT and "HTTP_X_FORWARDED_FOR" in request.META:
                 # Came through the load balancer from outside: metrics are for in-cluster scrapes only.

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, F, FloatField, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import ASin, Cos, ExtractHour, Least, Power, Radians, Sin, Sqrt
+from django.db.models import Case, F, FloatField, Func, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
 from apps.events.models import Event, EventStatus, Provider, Source, SyncOutcome, SyncRun
@@ -44,12 +44,29 @@ class EventSearch:
     times_of_day: tuple[str, ...] = ()  # keys of TIME_OF_DAY_HOURS: starting in one of these parts of the day
 
 
-def _distance_km(lat: float, lon: float) -> object:
-    """Great-circle distance from (lat, lon) to the event's point, in SQL (PostgreSQL and SQLite alike)."""
-    half_dlat = (Radians(F("lat")) - math.radians(lat)) / 2
-    half_dlon = (Radians(F("lon")) - math.radians(lon)) / 2
-    h = Power(Sin(half_dlat), 2) + math.cos(math.radians(lat)) * Cos(Radians(F("lat"))) * Power(Sin(half_dlon), 2)
-    return 2 * EARTH_RADIUS_KM * ASin(Least(Sqrt(h), Value(1.0)))
+class GreatCircleKm(Func):
+    """Great-circle distance from (lat, lon) to the event's point, in km, as one SQL expression (PostgreSQL and
+    SQLite alike). Built from Django's Radians/Sin/Power/... it was a tree of some thirty expressions, and compiling
+    that tree cost more than PostgreSQL took to run the search (docs/benchmarks.md)."""
+
+    output_field = FloatField()
+
+    def __init__(self, lat: float, lon: float) -> None:
+        super().__init__(F("lat"), F("lon"))
+        self.origin = (lat, lon)
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
+        lat_sql, lat_params = compiler.compile(self.source_expressions[0])
+        lon_sql, lon_params = compiler.compile(self.source_expressions[1])
+        least = "MIN" if connection.vendor == "sqlite" else "LEAST"  # SQLite's two-argument MIN is LEAST
+        sql = (
+            f"(2 * %s * ASIN({least}(SQRT(POWER(SIN((RADIANS({lat_sql}) - %s) / 2), 2) + %s * COS(RADIANS({lat_sql}))"
+            f" * POWER(SIN((RADIANS({lon_sql}) - %s) / 2), 2)), 1.0)))"
+        )
+        lat, lon = self.origin
+        params = [EARTH_RADIUS_KM, *lat_params, math.radians(lat), math.cos(math.radians(lat))]
+        params += [*lat_params, *lon_params, math.radians(lon)]
+        return sql, params
 
 
 def events_search(search: EventSearch) -> QuerySet[Event]:
@@ -78,7 +95,7 @@ def events_search(search: EventSearch) -> QuerySet[Event]:
         events = events.filter(lat__gte=lat - dlat, lat__lte=lat + dlat)
         if dlon < 180:
             events = events.filter(lon__gte=lon - dlon, lon__lte=lon + dlon)
-        events = events.annotate(distance_km=_distance_km(lat, lon)).filter(distance_km__lte=search.radius_km)
+        events = events.annotate(distance_km=GreatCircleKm(lat, lon)).filter(distance_km__lte=search.radius_km)
     else:
         events = events.annotate(distance_km=Value(None, output_field=FloatField()))
     if search.not_over_at is not None:
@@ -86,6 +103,21 @@ def events_search(search: EventSearch) -> QuerySet[Event]:
     if search.times_of_day:
         events = _starting_in(events, search.times_of_day)
     return events
+
+
+# What a list of events shows (the API's EventOut), as plain rows: a page of 50 built as model instances and then
+# serialized field by field cost most of a search request.
+LIST_FIELDS = (
+    "id", "title", "start_utc", "end_utc", "timezone", "all_day", "time_tba", "category", "price_min", "price_max",
+    "currency", "is_free", "status", "url", "image_url", "distance_km", "venue_id", "venue__name", "venue__address",
+    "venue__lat", "venue__lon",
+)  # fmt: skip
+
+
+def events_search_rows(search: EventSearch) -> QuerySet[Event, dict[str, Any]]:
+    """events_search as rows of LIST_FIELDS (order them, then slice)."""
+    rows: QuerySet[Event, dict[str, Any]] = events_search(search).values(*LIST_FIELDS)
+    return rows
 
 
 def _not_over(events: QuerySet[Event], *, now: datetime) -> QuerySet[Event]:

@@ -5,8 +5,9 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import dateformat, timezone
 from django.utils.http import urlencode
@@ -15,11 +16,13 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 from django_htmx.middleware import HtmxDetails
 
+from apps.core.db_router import replica_reads
 from apps.core.geo import LatLon, cached_travel_time, haversine_km
+from apps.core.http_cache import Validators, mark_private, serve_public
 from apps.core.panels import PanelPlace, render_personal_lists
 from apps.core.taxonomy import CATEGORIES
 from apps.core.time import weekend_window
-from apps.events import display, selectors
+from apps.events import display, public_cache, selectors
 from apps.events.forms import DiscoverFilters, DiscoverForm
 from apps.events.models import Event, EventStatus, Provider
 from apps.users import selectors as user_selectors
@@ -84,6 +87,16 @@ def _viewer(request: HttpRequest) -> Viewer:
     )
 
 
+# What a page depends on besides the URL: the session cookie makes the caller signed in.
+PAGE_VARY = ("Cookie",)
+
+
+def _public(request: HttpRequest, viewer: Viewer) -> bool:
+    """The same page for every anonymous caller: not signed in, and no message waiting to be shown to this one
+    (messages live in the session or a cookie; rendering them is personal)."""
+    return not viewer.signed_in and not len(messages.get_messages(request))
+
+
 # --- Discover --------------------------------------------------------------------------------------------
 
 
@@ -92,15 +105,40 @@ class HtmxHttpRequest(HttpRequest):
 
 
 @require_GET
-@vary_on_headers("HX-Request")
-def discover(request: HtmxHttpRequest) -> HttpResponse:
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
+@replica_reads()
+def discover(request: HtmxHttpRequest) -> HttpResponseBase:
     viewer = _viewer(request)
+    if not _public(request, viewer):
+        return mark_private(_discover(request, viewer, now=timezone.now()), vary=PAGE_VARY)
+    # The anonymous page is computed at the start of the clock step, so it can be cached and revalidated that long.
+    now = public_cache.clock_step(timezone.now())
+    partial = bool(request.htmx and not request.htmx.history_restore_request)
+    state = public_cache.catalogue_state()
+    validators = Validators.of(
+        "discover",
+        state.version,
+        public_cache.code_generation(),
+        sorted(request.GET.lists()),
+        partial,
+        now,
+        last_modified=max(state.last_modified, now),
+    )
+    return serve_public(
+        request,
+        validators,
+        lambda: _discover(request, viewer, now=now),
+        max_age=public_cache.max_age(),
+        vary=PAGE_VARY,
+    )
+
+
+def _discover(request: HtmxHttpRequest, viewer: Viewer, *, now: datetime) -> HttpResponse:
     data = request.GET.copy()
     data.setdefault("weekend", "this")
     data.setdefault("distance", str(viewer.radius_km))
     form = DiscoverForm(data, default_distance_km=viewer.radius_km)
     filters = form.filters()
-    now = timezone.now()
     starts_after, starts_before = weekend_window(filters.weekend, viewer.timezone, now=now)
     events = selectors.events_search(
         selectors.EventSearch(
@@ -125,6 +163,7 @@ def discover(request: HtmxHttpRequest) -> HttpResponse:
         "page": page,
         "cards": [_card(event, viewer) for event in page],
         "summary": _summary(filters, page.paginator.count, starts_after, starts_before, viewer),
+        "public_page": not viewer.signed_in,
     }
     if request.htmx and not request.htmx.history_restore_request:
         # Only the list changes; the address bar shows the filters (without the empty ones).
@@ -152,14 +191,31 @@ def _query_without_blanks(query: QueryDict) -> str:
 
 
 @require_GET
-def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
+@replica_reads()
+def event_detail(request: HttpRequest, event_id: int) -> HttpResponseBase:
+    viewer = _viewer(request)
+    if not _public(request, viewer):
+        return mark_private(_event_page(request, viewer, event_id), vary=PAGE_VARY)
+    state = public_cache.catalogue_state()
+    validators = Validators.of(
+        "event-page", state.version, public_cache.code_generation(), event_id, last_modified=state.last_modified
+    )
+    return serve_public(
+        request,
+        validators,
+        lambda: _event_page(request, viewer, event_id),
+        max_age=public_cache.max_age(),
+        vary=PAGE_VARY,
+    )
+
+
+def _event_page(request: HttpRequest, viewer: Viewer, event_id: int) -> HttpResponse:
     event = selectors.event_detail(event_id=event_id)
     if event is None:
         raise Http404("There is no such event.")
     if event.pk != event_id:
         # A merged duplicate: its page is the canonical event's.
         return redirect("event-detail", event_id=event.pk)
-    viewer = _viewer(request)
     zone = zoneinfo.ZoneInfo(event.timezone)
     listings = [
         {
@@ -179,6 +235,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
         "listings": listings,
         "official_url": event.url if event.url and event.url not in {row["url"] for row in listings} else "",
         "map_url": _map_url(event),
+        "public_page": not viewer.signed_in,
     }
     return render(request, "events/event_detail.html", context)
 

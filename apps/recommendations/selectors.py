@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from apps.analytics import selectors as analytics_selectors
 from apps.calendars import selectors as calendar_selectors
+from apps.core.db_router import replica_reads
 from apps.core.geo import LatLon
 from apps.events import selectors as event_selectors
 from apps.events.models import Event
@@ -142,6 +143,7 @@ def excluded_event_ids(*, user: User | None, dismissed: set[int]) -> set[int]:
 # --- The candidates -------------------------------------------------------------------------------------------
 
 
+@replica_reads(shared=True)  # the catalogue and popularity: no person's own request writes them
 def candidates_for(*, person: Person, start: datetime, end: datetime, now: datetime, exclude: set[int]) -> Candidates:
     """Upcoming canonical, not-cancelled events starting in [start, end), not over yet, within the person's
     distance of their home (or `near`), minus `exclude`: from the in-memory catalogue when it covers the window."""

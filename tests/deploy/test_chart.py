@@ -1,5 +1,6 @@
 """The Helm chart, rendered by the real helm and checked object by object (see also scripts/validate_chart.py)."""
 
+import base64
 import json
 import re
 import subprocess
@@ -443,6 +444,22 @@ def test_pods_read_settings_from_the_configmap_and_the_secret() -> None:
         "JWT_PUBLIC_KEY",
         "ENCRYPTION_KEY",
     } <= secret["data"].keys()
+
+
+def test_the_read_replica_url_reaches_every_pod_from_the_config_or_the_secret() -> None:
+    # Optional: empty by default (no replica), the endpoint without credentials in the ConfigMap (what
+    # infra/ansible's deploy.yml sets), or a full URL in the Secret, which envFrom lists last so that it wins.
+    assert by_kind(render(), "ConfigMap")["weekend-planner-config"]["data"]["DATABASE_REPLICA_URL"] == ""
+    endpoint = "postgres://replica.example.internal:5432/weekend_planner?sslmode=verify-full"
+    full = "postgres://app:secret@replica.example.internal:5432/weekend_planner"
+    objects = render(None, {"config.DATABASE_REPLICA_URL": endpoint, "secret.values.DATABASE_REPLICA_URL": full})
+    assert by_kind(objects, "ConfigMap")["weekend-planner-config"]["data"]["DATABASE_REPLICA_URL"] == endpoint
+    secret = by_kind(objects, "Secret")["weekend-planner-secret"]["data"]
+    assert base64.b64decode(secret["DATABASE_REPLICA_URL"]).decode() == full
+    for name, template in pod_templates(objects).items():
+        sources = template["spec"]["containers"][0]["envFrom"]
+        assert [next(iter(source)) for source in sources] == ["configMapRef", "secretRef"], name
+    assert "DATABASE_REPLICA_URL" in render_error(None, {"config.DATABASE_REPLICA_URL": "mysql://elsewhere/db"})
 
 
 def test_config_changes_restart_the_pods() -> None:

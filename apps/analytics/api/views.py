@@ -25,6 +25,7 @@ from apps.core.api.errors import Conflict
 from apps.core.api.fields import openapi_pattern
 from apps.core.api.schema import error_response
 from apps.core.api.views import APIView, validated
+from apps.core.db_router import replica_reads, writes_nothing_read_back
 from apps.core.privacy import asks_not_to_be_tracked
 
 STAFF_ONLY = {
@@ -132,11 +133,13 @@ class ExperimentResultsView(StaffAPIView):
     raw exposures and conversions on every request."""
 
     @extend_schema(parameters=[KEY], responses={200: ResultsOut, **STAFF_ONLY}, tags=TAGS)
+    @replica_reads()
     def get(self, request: Request, key: str) -> Response:
         results = selectors.experiment_results(experiment=_experiment(key))
         return Response(ResultsOut(selectors.results_data(results)).data)
 
 
+@writes_nothing_read_back  # beacons on every page: they must not keep a browsing person on the primary
 class TrackView(APIView):
     """Tracking from pages and API clients, signed in or not (docs/analytics.md)."""
 

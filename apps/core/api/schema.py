@@ -43,6 +43,61 @@ RETRY_AFTER = OpenApiParameter(
     description="Seconds to wait before trying again.",
 )
 
+# Public reads answer conditional GETs (apps.core.http_cache, docs/api.md "Caching"): what a client may send, the 304
+# it may get, and the caching headers of both. Anonymous callers get ETag, Last-Modified and `public, max-age=N`;
+# signed-in ones `private, no-store` and no validators.
+CONDITIONAL_GET_PARAMETERS = [
+    OpenApiParameter(
+        "If-None-Match",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description="The ETag of an earlier answer: 304 Not Modified while it is current (anonymous callers).",
+    ),
+    OpenApiParameter(
+        "If-Modified-Since",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description="An HTTP date: 304 Not Modified when nothing changed since (anonymous callers; "
+        "If-None-Match, when present, decides instead).",
+    ),
+    OpenApiParameter(
+        "ETag",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=[200, 304],
+        description="The answer's version (weak), for If-None-Match; anonymous callers only.",
+    ),
+    OpenApiParameter(
+        "Last-Modified",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=[200, 304],
+        description="The catalogue's last change, for If-Modified-Since; anonymous callers only.",
+    ),
+    OpenApiParameter(
+        "Cache-Control",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=[200, 304],
+        description="`public, max-age=N` for anonymous callers, `private, no-store` for signed-in ones.",
+    ),
+    OpenApiParameter(
+        "Vary",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=[200, 304],
+        description="What the answer depends on besides the URL: Accept, Cookie, Authorization.",
+    ),
+]
+
+
+def not_modified_response() -> OpenApiResponse:
+    """The 304 of a conditional GET: no body; ETag, Last-Modified, Cache-Control and Vary as the 200 has them."""
+    return OpenApiResponse(
+        None, description="Not Modified: the copy the caller holds (If-None-Match or If-Modified-Since) is current."
+    )
+
+
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 _WITH_BODY = {"POST", "PUT", "PATCH"}
 

@@ -1,4 +1,5 @@
 import zoneinfo
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -151,6 +152,58 @@ class EventOut(serializers.ModelSerializer[Event]):
     def get_distance_km(self, event: Event) -> float | None:
         distance = getattr(event, "distance_km", None)
         return round(distance, 2) if distance is not None else None
+
+
+_PRICE = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+def _price(value: Decimal | None) -> str | None:
+    return None if value is None else _PRICE.to_representation(value)
+
+
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def event_list_out(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What EventOut gives, from rows of selectors.LIST_FIELDS, without a model instance or a serializer field per
+    event: for a page of 50 those were most of the request. test_search_api proves the two agree."""
+    out = []
+    for row in rows:
+        zone = row["timezone"]
+        distance = row["distance_km"]
+        venue = None
+        if row["venue_id"] is not None:
+            venue = {
+                "name": row["venue__name"],
+                "address": row["venue__address"],
+                "lat": _float(row["venue__lat"]),
+                "lon": _float(row["venue__lon"]),
+            }
+        out.append(
+            {
+                "id": row["id"],
+                "title": row["title"],
+                "start": _local_iso(row["start_utc"], zone),
+                "end": _local_iso(row["end_utc"], zone),
+                "start_utc": _utc_iso(row["start_utc"]),
+                "end_utc": _utc_iso(row["end_utc"]),
+                "timezone": zone,
+                "all_day": row["all_day"],
+                "time_tba": row["time_tba"],
+                "category": row["category"],
+                "price_min": _price(row["price_min"]),
+                "price_max": _price(row["price_max"]),
+                "currency": row["currency"],
+                "is_free": row["is_free"],
+                "status": row["status"],
+                "url": row["url"],
+                "image_url": row["image_url"],
+                "venue": venue,
+                "distance_km": round(distance, 2) if distance is not None else None,
+            }
+        )
+    return out
 
 
 class ListingOut(serializers.Serializer[Any]):

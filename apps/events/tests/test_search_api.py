@@ -190,3 +190,23 @@ def test_categories(api_client):
     body = api_client.get("/api/v1/categories").json()
     assert [c["slug"] for c in body["results"]][:3] == ["music", "nightlife", "arts-theatre"]
     assert len(body["results"]) == 12
+
+
+@pytest.mark.parametrize("near", [None, BERLIN])
+def test_the_list_rows_render_exactly_as_the_event_serializer(near):
+    """The list renders plain rows (event_list_out) for speed; EventOut stays the declared shape: they agree."""
+    from apps.events import selectors
+    from apps.events.api.serializers import EventOut, event_list_out
+
+    _store(
+        item("a", title="Jazz", price_min=Decimal("15"), price_max=Decimal("30.5")),
+        item("free", title="Fair", is_free=True, price_min=None, price_max=None, currency="", end_utc=None),
+        item("nowhere", title="Online", venue=None, all_day=True, timezone="America/New_York"),
+        item("tba", title="Secret", time_tba=True, status="postponed", venue=venue("v:2", "Hall", *_point_at(3))),
+    )
+    search = selectors.EventSearch(near=near, radius_km=500 if near else 25)
+    ordered = ("start_utc", "id")
+    rows = list(selectors.events_search_rows(search).order_by(*ordered))
+    events = list(selectors.events_search(search).order_by(*ordered))
+    assert len(rows) == (3 if near else 4)
+    assert event_list_out(rows) == EventOut(events, many=True).data
