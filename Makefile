@@ -136,6 +136,7 @@ bench: install-dev services tools
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	fi
 	$(TEST_ENV) $(BIN)/python bench/http_me_vs_health.py
+	$(TEST_ENV) $(BIN)/python bench/profile_request.py
 	$(TEST_ENV) $(BIN)/python bench/events_ingest_search.py
 	$(TEST_ENV) $(BIN)/python bench/events_search_http.py
 	$(TEST_ENV) $(BIN)/python bench/backup_restore.py

@@ -128,10 +128,10 @@ def serve(now: datetime) -> dict[str, Any]:
     without = list(users.exclude(pk__in=active).values_list("pk", flat=True)[: REQUESTS // 3])
     chosen = list(users.filter(pk__in=with_history + without))
     start, end = weekend_window("this", "Europe/Berlin", now=now)
-    services.recommendations_serve(user=chosen[0], start=start, end=end, tz="Europe/Berlin", now=now)  # warm-up
+    warm_up = services.recommendations_serve(user=chosen[0], start=start, end=end, tz="Europe/Berlin", now=now)
     rankers: dict[str, int] = {}
     service_ms, sizes = [], []
-    listed = 0
+    listed = len(warm_up.results)
     for user in chosen:
         began = time.perf_counter()
         served = services.recommendations_serve(user=user, start=start, end=end, tz="Europe/Berlin", now=now)
