@@ -82,3 +82,14 @@ def track(user: User, kind: str, target: Event, *, at: datetime | None = None, *
         user_id=user.pk,
     )
     assert outcome.accepted == 1, outcome
+
+
+class ManualClock:
+    """A monotonic clock a test moves by hand (time-machine does not move the monotonic clock): what the serving
+    modules' `clock` attributes are replaced with."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now

@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 from apps.recommendations import artefacts, serving
 from apps.recommendations.models import ModelStatus, ModelVersion
 from apps.recommendations.rankers.learned import LearnedRanker
+from apps.recommendations.tests.factories import ManualClock
 from apps.recommendations.tests.factories_training import tiny_model
 from apps.recommendations.training import collaborative, ltr, rows
 from apps.recommendations.training.model import FEATURES, LearnedModel
@@ -21,18 +22,10 @@ from apps.recommendations.training.model import FEATURES, LearnedModel
 pytestmark = pytest.mark.django_db
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def monotonic(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+def monotonic(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManualClock]:
     """serving's interval clock (time-machine, which moves the wall clock of every test, leaves it alone)."""
-    fake = Clock()
+    fake = ManualClock()
     monkeypatch.setattr(serving, "clock", fake)
     serving.forget()
     yield fake

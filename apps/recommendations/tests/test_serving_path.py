@@ -17,25 +17,15 @@ from apps.analytics.tests.factories import make_experiment
 from apps.core.time import weekend_window
 from apps.events.signals import events_changed
 from apps.recommendations import catalogue, services
-from apps.recommendations.tests.factories import event, person
+from apps.recommendations.tests.factories import ManualClock, event, person
 
 URL = "/api/v1/recommendations"
-
-
-class Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
 def serving_clock(monkeypatch, settings):  # type: ignore[no-untyped-def]
     settings.SERVING_CHECK_SECONDS = 1.0
-    clock = Clock()
+    clock = ManualClock()
     monkeypatch.setattr(catalogue, "clock", clock)
     monkeypatch.setattr(analytics_selectors, "clock", clock)
     catalogue.forget()
