@@ -265,7 +265,7 @@ def test_query_counts_do_not_grow_with_the_events_listed(client: Client, events)
         (DISCOVER, "anonymous"): 3,  # + count, page
         (f"/events/{event.pk}/", "anonymous"): 3,  # + event, its listings
         (SEARCH, "signed in"): 4,  # session, user, profile, the search
-        (DISCOVER, "signed in"): 21,  # with the personal lists other apps add ("For you", ...)
+        (DISCOVER, "signed in"): 20,  # with the personal lists other apps add ("For you", ...)
         (f"/events/{event.pk}/", "signed in"): 5,
     }
     counted = {}
@@ -273,6 +273,11 @@ def test_query_counts_do_not_grow_with_the_events_listed(client: Client, events)
         if who == "signed in":
             client.force_login(user)
         for path in (SEARCH, DISCOVER, f"/events/{event.pk}/"):
+            params = {"weekend": "next", "page_size": "50"}
+            if who == "signed in":
+                # What a process keeps for a few minutes whatever the test (the panels' popularity, the catalogue's
+                # copy) is warm or cold depending on the tests run before: warm it here, so the count is the page's.
+                client.get(path, params)
             cache.clear()
-            counted[(path, who)] = _count_queries(client, path, {"weekend": "next", "page_size": "50"})
+            counted[(path, who)] = _count_queries(client, path, params)
     assert counted == expected
