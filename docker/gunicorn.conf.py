@@ -24,6 +24,10 @@ workers = _int("WEB_CONCURRENCY", 2)
 # chart's connection budget (connections per pod x maximum replicas) counts WEB_CONCURRENCY x threads.
 worker_class = "gthread"
 threads = _int("GUNICORN_THREADS", 1)
+# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections across them. With
+# one shared socket, whichever worker woke first accepted a burst of keep-alive connections and kept them: the bench
+# measured one worker doing all the work while the other idled (docs/benchmarks.md, "The serving model").
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "true").lower() != "false"
 
 # A request running longer than this is killed (the worker is replaced); below the ALB's 60 s idle timeout.
 timeout = _int("GUNICORN_TIMEOUT", 30)

@@ -96,7 +96,7 @@ MIDDLEWARE = [
     # Security headers and the Content-Security-Policy wrap everything below, so that every response has
     # them: the probes answered just after, redirects, static files, error pages.
     "apps.core.security.SecurityHeadersMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "apps.core.security.CSPMiddleware",
     # Probes and scrapes answer before host validation and the HTTPS redirect: the kubelet and
     # Prometheus call the pod IP over plain HTTP.
     "apps.core.middleware.OperationsEndpointsMiddleware",
@@ -104,13 +104,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # apps.core.browser_middleware's classes step aside for /api/ requests without a cookie (bearer or anonymous).
+    "apps.core.browser_middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.core.browser_middleware.CsrfViewMiddleware",
+    "apps.core.browser_middleware.AuthenticationMiddleware",
+    "apps.core.browser_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "apps.core.browser_middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # After authentication and messages: sends staff without a passed second factor away from the admin.
     "apps.users.middleware.StaffSecondFactorMiddleware",
@@ -139,7 +140,8 @@ TEMPLATES = [
 # --- Data stores -----------------------------------------------------------------------------------
 
 _PROMETHEUS_DB_ENGINES = {
-    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    # django-prometheus's, pinging a connection only when it has not served a request cleanly for a while.
+    "django.db.backends.postgresql": "apps.core.db_backends.postgresql",
     "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
 }
 
@@ -164,6 +166,8 @@ if DATABASE_URL.startswith("sqlite"):
     VAR_DIR.mkdir(exist_ok=True)
 DATABASES = {"default": _database(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A connection that served a request without errors is not pinged again for this long (apps.core.db_backends).
+DATABASE_CHECK_DELAY_SECONDS = env.float("DATABASE_CHECK_DELAY_SECONDS", default=1.0)
 
 # Read replica (docs/deployment.md, "Read replica"): optional. The reads that opt in (apps.core.db_router.replica_reads)
 # go to it while it is healthy; everything else, and a person who has just written, stays on the primary.
@@ -185,7 +189,7 @@ if DATABASE_REPLICA_URL:
     DATABASE_ROUTERS = ["apps.core.db_router.ReplicaRouter"]
     # After authentication: it remembers, per browser and per person, who has just written.
     MIDDLEWARE.insert(
-        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        MIDDLEWARE.index("apps.core.browser_middleware.AuthenticationMiddleware") + 1,
         "apps.core.db_router.ReadYourWritesMiddleware",
     )
 

@@ -1,17 +1,24 @@
 """Security headers on every response, and the reading of Content-Security-Policy violation reports.
 
-The Content-Security-Policy itself comes from django-csp (CONTENT_SECURITY_POLICY in the settings); this
-module adds what Django's SecurityMiddleware would add plus a Permissions-Policy, early enough in the
-middleware that the operations endpoints, the HTTPS redirect, whitenoise's static files and error pages
-carry them too.
+The Content-Security-Policy itself comes from django-csp (CONTENT_SECURITY_POLICY in the settings, built once
+here for the responses that use it unchanged); this module adds what Django's SecurityMiddleware would add plus a
+Permissions-Policy, early enough in the middleware that the operations endpoints, the HTTPS redirect, whitenoise's
+static files and error pages carry them too.
 """
 
+import functools
 import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from csp import middleware as csp_middleware
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.utils import build_policy
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.middleware.security import SecurityMiddleware
 
 PERMISSIONS_POLICY_HEADER = "Permissions-Policy"
@@ -48,6 +55,52 @@ class SecurityHeadersMiddleware(SecurityMiddleware):
         response = super().process_response(request, response)
         if self.permissions_policy:
             response.headers.setdefault(PERMISSIONS_POLICY_HEADER, self.permissions_policy)
+        return response
+
+
+# What a view can set on its response to change or drop the policy (django-csp's decorators).
+_PER_RESPONSE_POLICY = (
+    "_csp_config", "_csp_update", "_csp_replace", "_csp_exempt",
+    "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro", "_csp_exempt_ro",
+)  # fmt: skip
+
+
+@functools.cache
+def _settings_policies() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """(header, value, excluded path prefixes) for the policy and the report-only policy, as the settings give them."""
+    enforced = getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}
+    report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None) or {}
+    return (
+        (HEADER, build_policy(), tuple(enforced.get("EXCLUDE_URL_PREFIXES") or ())),
+        (HEADER_REPORT_ONLY, build_policy(report_only=True), tuple(report_only.get("EXCLUDE_URL_PREFIXES") or ())),
+    )
+
+
+@receiver(setting_changed)
+def _forget_policies(*, setting: str, **_kwargs: object) -> None:
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _settings_policies.cache_clear()
+
+
+class CSPMiddleware(csp_middleware.CSPMiddleware):
+    """django-csp's middleware, with the settings' policy built once instead of for every response.
+
+    A response whose request used no nonce and whose view changed nothing (no django-csp decorator) gets the same
+    header every time: every API answer, for one. Building it cost about 7% of the CPU of GET /api/v1/me. Pages
+    with a nonce and decorated views go through django-csp's own code as before."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if (
+            getattr(request, "_csp_nonce", None) is not None
+            or any(hasattr(response, name) for name in _PER_RESPONSE_POLICY)
+            or (settings.DEBUG and response.status_code in (404, 500))
+        ):
+            return super().process_response(request, response)
+        for header, value, excluded in _settings_policies():
+            if value and header not in response and not request.path_info.startswith(excluded):
+                response[header] = value
+        # As django-csp does: a nonce asked for after the header is written could never be honoured.
+        request.csp_nonce = csp_middleware.CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
         return response
 
 

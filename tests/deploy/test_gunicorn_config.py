@@ -44,6 +44,8 @@ def test_defaults_are_the_contract() -> None:
     assert int(config["keepalive"]) > ALB_IDLE_TIMEOUT_SECONDS
     assert config["worker_class"] == "gthread"
     assert config["threads"] == "1"
+    # Each worker accepts on its own SO_REUSEPORT socket: the kernel spreads keep-alive connections over them.
+    assert config["reuse_port"] == "True"
     assert config["worker_tmp_dir"] in {"/dev/shm", "/tmp"}
     assert config["accesslog"] == "None"
     assert config["preload_app"] == "False"
@@ -65,6 +67,7 @@ def test_defaults_are_the_contract() -> None:
             },
             {"workers": "4", "threads": "2", "timeout": "20", "graceful_timeout": "15"},
         ),
+        ({"GUNICORN_REUSE_PORT": "false"}, {"reuse_port": "False"}),
     ],
 )
 def test_the_environment_tunes_it(env: dict[str, str], expected: dict[str, str]) -> None:

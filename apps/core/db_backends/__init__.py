@@ -1,0 +1,1 @@
+"""Database backends: Django's, instrumented by django-prometheus, with the tweaks in each package."""
