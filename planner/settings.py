@@ -107,7 +107,7 @@ MIDDLEWARE = [
     # apps.core.browser_middleware's classes step aside for /api/ requests without a cookie (bearer or anonymous).
     "apps.core.browser_middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "apps.core.browser_middleware.CsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "apps.core.browser_middleware.AuthenticationMiddleware",
     "apps.core.browser_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -1,22 +1,21 @@
 """The browser's middleware, skipped for stateless API requests.
 
-A request under /api/ that carries no Cookie header has no session, no CSRF cookie, no flash messages and no
-allauth or htmx state: it signs in with a bearer token or not at all, and DRF sets `request.user` itself. For it,
-sessions, CSRF, Django's authentication, messages and htmx change nothing in the answer, yet they cost CPU on every
+A request under /api/ that carries no Cookie header has no session, no flash messages and no allauth or htmx
+state: it signs in with a bearer token or not at all, and DRF sets `request.user` itself. For it, sessions,
+Django's authentication, messages and htmx change nothing in the answer, yet they cost CPU on every
 API call (docs/benchmarks.md, "Performance issue"). Each class here is the library's own middleware (a subclass, so
 Django's system checks still find it) stepping aside for such a request; every other request, the browser's calls to
-/api/ with its session cookie included, runs it unchanged. allauth's middleware stays as it is: allauth insists on
-its own name in MIDDLEWARE, and it costs little.
+/api/ with its session cookie included, runs it unchanged. Django's CSRF middleware and allauth's stay as they are:
+`check --deploy` and allauth each insist on their own name in MIDDLEWARE, and for such a request they cost little
+(DRF's views are CSRF-exempt; without a session, nothing is checked).
 """
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
-from django.middleware import csrf
+from django.http import HttpRequest, HttpResponse
 from django_htmx import middleware as htmx_middleware
 
 API_PREFIX = "/api/"
@@ -38,21 +37,6 @@ class _BrowserOnly:
 
 class SessionMiddleware(_BrowserOnly, sessions_middleware.SessionMiddleware):
     pass
-
-
-class CsrfViewMiddleware(_BrowserOnly, csrf.CsrfViewMiddleware):
-    # Without a cookie there is no session to ride on: DRF's SessionAuthentication, the only API path that
-    # checks CSRF, cannot sign such a request in.
-    def process_view(
-        self,
-        request: HttpRequest,
-        callback: Callable[..., Any],
-        callback_args: tuple[Any, ...],
-        callback_kwargs: dict[str, Any],
-    ) -> HttpResponseForbidden | None:
-        if is_stateless_api_request(request):
-            return None
-        return super().process_view(request, callback, callback_args, callback_kwargs)
 
 
 class AuthenticationMiddleware(_BrowserOnly, auth_middleware.AuthenticationMiddleware):

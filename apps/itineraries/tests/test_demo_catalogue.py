@@ -35,7 +35,7 @@ def _place(stop: Stop) -> LatLon:
 
 
 def test_the_demo_weekend_plans_within_every_rule() -> None:
-    call_command("seed_demo", date=timezone.localdate(), stdout=io.StringIO())
+    call_command("seed_demo", date=saturday(), stdout=io.StringIO())  # the weekend the factories plan
     someone = person(interests=["music", "markets", "food-drink"], budget=60, travel_mode="bike")
     plan_place = LatLon(52.5075, 13.4537)  # Astra Kulturhaus, Friedrichshain
     own = busy(someone, 0, 15, minutes=120, title="Coffee with Ana", lat=plan_place.lat, lon=plan_place.lon)
