@@ -100,6 +100,7 @@ def events_upsert(*, source: Source, items: Sequence[NormalizedEvent]) -> Upsert
     """
     latest = list({item.provider_id: item for item in items}.values())  # an item repeated: the last one wins
     keys = [(item.provider_id, item.content_hash()) for item in latest]
+    bulk.refresh_statistics_if_grown()
     bulk.tune_page_transaction()
     written = bulk.write_page(
         source_id=source.pk, keys=keys, row_of=lambda n: _page_row(latest[n], keys[n][1]), now=timezone.now()

@@ -14,6 +14,7 @@ from apps.calendars import plan_fields, recurrence, selectors
 from apps.calendars.conflicts import Conflict
 from apps.calendars.ical import PlanData, parse_calendar
 from apps.calendars.models import Calendar, Plan, PlanOrigin, PlanOverride
+from apps.core.queries import id_in
 from apps.core.time import FIRST_YEAR, LAST_YEAR
 from apps.events.models import Event, EventStatus
 
@@ -240,7 +241,9 @@ def plan_from_event(*, calendar: Calendar, event: Event, visit: tuple[datetime, 
 def plans_follow_events(*, event_ids: list[int]) -> int:
     """A later sync moved, re-placed or cancelled events: the plans saved from them follow, and say so."""
     changed = 0
-    plans = Plan.objects.filter(event_id__in=event_ids, origin=PlanOrigin.CATALOGUE).select_related("event__venue")
+    plans = Plan.objects.filter(id_in("event_id", event_ids), origin=PlanOrigin.CATALOGUE).select_related(
+        "event__venue"
+    )
     for plan in plans:
         event = plan.event
         assert event is not None
