@@ -20,13 +20,17 @@ import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from django.db.models import F, Q
+from django.db import connection
+from django.db.models import F, Q, QuerySet
 
 from apps.calendars import recurrence
 from apps.calendars.models import Plan, PlanStatus
-from apps.calendars.window_slots import PlanRow, plan_rows, reaching
+from apps.calendars.window_slots import PlanRow, plan_rows_of, plan_values, reaching
+from apps.core import queries
 
 FIRST_SPAN = timedelta(days=14)  # a recurring plan's first expansion; each next one is twice as long
 BATCH_ROWS = 250  # plans (with their override rows) read per query
@@ -169,25 +173,71 @@ class _PlanBatches:
     """The plans whose series can reach [lo, end), in order of their earliest start (unknown, NULL, first)."""
 
     def __init__(self, calendar_ids: list[int], lo: datetime, end: datetime) -> None:
-        self.plans = reaching(Plan.objects.filter(calendar_id__in=calendar_ids), lo, end)
+        self.calendar_ids, self.lo, self.end = list(calendar_ids), lo, end
         self.done = False
         self.reached: datetime | None = None  # the earliest start of the last plan read (None: unknown)
         self.last_pk = 0
         self.started = False
 
     def next_batch(self) -> list[PlanRow]:
-        plans = self.plans
-        if self.started:
-            if self.reached is None:
-                plans = plans.filter(Q(series_start_utc__isnull=False) | Q(pk__gt=self.last_pk))
-            else:
-                plans = plans.filter(
-                    Q(series_start_utc__gt=self.reached) | Q(series_start_utc=self.reached, pk__gt=self.last_pk)
-                )
-        order = (F("series_start_utc").asc(nulls_first=True), "pk")
-        batch, complete = plan_rows(plans, order=order, limit=BATCH_ROWS)
+        shape = _FIRST if not self.started else _AFTER_UNKNOWN if self.reached is None else _AFTER
+        values = _BatchValues(self.calendar_ids, self.lo, self.end, self.reached, self.last_pk)
+        batch, complete = plan_rows_of(_batch_rows(shape, values), BATCH_ROWS)
         self.started = True
         self.done = complete
         if batch:
             self.reached, self.last_pk = batch[-1].series_start_utc, batch[-1].pk
         return batch
+
+
+# --- The batch query, compiled once per shape on PostgreSQL ---------------------------------------------------
+# Building and compiling it through the ORM was a fifth of an occurrences request (docs/benchmarks.md, "second
+# pass"); as window_slots.window_rows does, the SQL is compiled once with stand-in values, which then name each
+# parameter. Its columns need no converting on PostgreSQL (a test holds both paths equal).
+
+_FIRST, _AFTER_UNKNOWN, _AFTER = "first", "after unknown", "after"
+
+
+@dataclass(frozen=True)
+class _BatchValues:
+    calendar_ids: list[int]
+    lo: datetime
+    end: datetime
+    reached: datetime | None
+    last_pk: int
+
+
+def _batch_query(shape: str, values: _BatchValues) -> QuerySet[Plan, tuple[Any, ...]]:
+    plans = reaching(Plan.objects.filter(calendar_id__in=values.calendar_ids), values.lo, values.end)
+    if shape == _AFTER_UNKNOWN:
+        plans = plans.filter(Q(series_start_utc__isnull=False) | Q(pk__gt=values.last_pk))
+    elif shape == _AFTER:
+        plans = plans.filter(
+            Q(series_start_utc__gt=values.reached) | Q(series_start_utc=values.reached, pk__gt=values.last_pk)
+        )
+    return plan_values(plans, (F("series_start_utc").asc(nulls_first=True), "pk"))[:BATCH_ROWS]
+
+
+def _batch_rows(shape: str, values: _BatchValues) -> list[tuple[Any, ...]]:
+    if connection.vendor != "postgresql":
+        return list(_batch_query(shape, values))
+    named = {"lo": values.lo, "end": values.end, "reached": values.reached, "last_pk": values.last_pk}
+    named.update((f"calendar {i}", calendar_id) for i, calendar_id in enumerate(values.calendar_ids))
+    return queries.rows(_compiled_batch(shape, len(values.calendar_ids)), named)
+
+
+@lru_cache(maxsize=16)
+def _compiled_batch(shape: str, calendars: int) -> tuple[str, tuple[str, ...]]:
+    stand_ins: dict[Any, str] = {
+        datetime(1900, 1, 1, 3, tzinfo=UTC): "lo",
+        datetime(1900, 1, 1, 4, tzinfo=UTC): "end",
+        datetime(1900, 1, 1, 5, tzinfo=UTC): "reached",
+        -2_000_001: "last_pk",
+    }
+    stand_ins.update({-3_000_000 - i: f"calendar {i}" for i in range(calendars)})
+    value = {name: stand_in for stand_in, name in stand_ins.items()}
+    calendar_ids = [value[f"calendar {i}"] for i in range(calendars)]
+    query = _batch_query(
+        shape, _BatchValues(calendar_ids, value["lo"], value["end"], value["reached"], value["last_pk"])
+    )
+    return queries.compiled(query, stand_ins)

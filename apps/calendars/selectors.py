@@ -3,17 +3,19 @@
 import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from apps.calendars import conflicts, plan_fields, recurrence, series_cache, window_slots
 from apps.calendars.ical import OverrideData, PlanData, render_calendar
 from apps.calendars.models import Calendar, Plan, PlanOverride, PlanStatus, Subscription
-from apps.core import geo
+from apps.core import geo, queries
 from apps.events.models import Event
 from apps.users import selectors as user_selectors
 from apps.users.models import User
@@ -32,6 +34,29 @@ def calendar_of(*, owner: User, calendar_id: int) -> Calendar:
     if calendar is None:
         raise Http404("No such calendar.")
     return calendar
+
+
+def calendar_timezone_of(*, owner: User, calendar_id: int) -> str:
+    """The time zone of the person's calendar, or a 404: all a page of its occurrences needs of it. Every page asks,
+    so on PostgreSQL the SQL is compiled once (apps.core.queries.compiled)."""
+    if connection.vendor != "postgresql":
+        found = list(_calendar_timezone_query(owner.pk, calendar_id))
+    else:
+        found = queries.rows(_compiled_calendar_timezone(), {"owner": owner.pk, "calendar": calendar_id})
+    if not found:
+        raise Http404("No such calendar.")
+    return str(found[0][0])
+
+
+def _calendar_timezone_query(owner_id: int, calendar_id: int) -> QuerySet[Calendar, tuple[Any, ...]]:
+    return Calendar.objects.filter(owner_id=owner_id, pk=calendar_id).values_list("timezone")[:1]
+
+
+@cache
+def _compiled_calendar_timezone() -> tuple[str, tuple[str, ...]]:
+    return queries.compiled(
+        _calendar_timezone_query(-4_000_001, -4_000_002), {-4_000_001: "owner", -4_000_002: "calendar"}
+    )
 
 
 def calendar_by_feed_token(*, token: str) -> Calendar | None:

@@ -69,8 +69,18 @@ def plan_rows(
     "pk"), and whether that was all of them. With `limit` (rows, not plans), a plan whose override rows the
     limit may have cut is left out (the next read starts from it), unless it is the only one, whose overrides
     are then read on their own."""
-    values = _values(plans, order)
-    return _grouped(list(values if limit is None else values[:limit]), limit)
+    values = plan_values(plans, order)
+    return plan_rows_of(list(values if limit is None else values[:limit]), limit)
+
+
+def plan_rows_of(rows: list[tuple[Any, ...]], limit: int | None) -> tuple[list[PlanRow], bool]:
+    """plan_rows for rows already read through plan_values (with `limit` as their query's LIMIT)."""
+    return _grouped(rows, limit)
+
+
+def plan_values(plans: QuerySet[Plan], order: tuple[Any, ...] = ("pk",)) -> QuerySet[Plan, tuple[Any, ...]]:
+    """The rows plan_rows groups: a plan's columns and its series, then one override per row."""
+    return _values(plans, order)
 
 
 def _values(plans: QuerySet[Plan], order: tuple[Any, ...] = ("pk",)) -> QuerySet[Plan, tuple[Any, ...]]:

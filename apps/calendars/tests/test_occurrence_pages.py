@@ -258,3 +258,34 @@ def test_the_compiled_window_query_reads_what_the_orm_reads(user: Any, calendar:
     through_orm = list(window_slots.window_query(user.pk, start, end, excluded))
     assert len(through_orm) > 5
     assert window_slots.window_rows(user.pk, start, end, excluded) == through_orm
+
+
+@pytest.mark.parametrize("shape", ["first", "after unknown", "after"])
+@pytest.mark.parametrize("calendars", [1, 2])
+def test_the_compiled_batch_query_reads_what_the_orm_reads(
+    user: Any, calendar: Calendar, shape: str, calendars: int
+) -> None:
+    from apps.calendars import occurrence_pages
+
+    _busy_calendar(calendar)
+    other = services.calendar_create(owner=user, name="Second", timezone="Europe/Berlin")
+    PlanFactory(calendar=other, title="Elsewhere", start=datetime(2026, 12, 1, 9))
+    ids = [calendar.pk, other.pk][:calendars]
+    first = Plan.objects.filter(calendar=calendar).order_by("series_start_utc", "pk").first()
+    assert first is not None
+    values = occurrence_pages._BatchValues(
+        ids, datetime(2026, 11, 1, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC), first.series_start_utc, first.pk
+    )
+    through_orm = list(occurrence_pages._batch_query(shape, values))
+    assert len(through_orm) > 3
+    assert occurrence_pages._batch_rows(shape, values) == through_orm
+
+
+def test_the_calendars_time_zone_is_read_only_for_its_owner(user: Any, other_user: Any, calendar: Calendar) -> None:
+    from django.http import Http404
+
+    calendar.timezone = "America/Toronto"
+    calendar.save()
+    assert selectors.calendar_timezone_of(owner=user, calendar_id=calendar.pk) == "America/Toronto"
+    with pytest.raises(Http404):
+        selectors.calendar_timezone_of(owner=other_user, calendar_id=calendar.pk)

@@ -12,7 +12,6 @@ from rest_framework.utils.urls import replace_query_param
 
 from apps.calendars import occurrence_pages, selectors
 from apps.calendars.api.serializers import ConflictOut, FreeBusyOut, OccurrenceOut, occurrences_out
-from apps.calendars.api.views.calendars import owned_calendar
 from apps.core.api.fields import openapi_pattern, query_flag
 from apps.core.api.pagination import MAX_PAGE_SIZE, OnePage
 from apps.core.api.schema import error_response
@@ -113,17 +112,17 @@ class OccurrenceListView(APIView):
         tags=["plans"],
     )
     def get(self, request: Request, calendar_id: int) -> Response:
-        calendar = owned_calendar(request, calendar_id)
-        start, end = _window(request, tz=calendar.timezone)
+        timezone = selectors.calendar_timezone_of(owner=request_user(request), calendar_id=calendar_id)
+        start, end = _window(request, tz=timezone)
         include_cancelled = query_flag(request.query_params, "include_cancelled")
         size, after = _page_size(request), _cursor(request)
         if size is None:  # the whole window at once
             whole = selectors.occurrences(
-                calendar_ids=[calendar.pk], start=start, end=end, include_cancelled=include_cancelled
+                calendar_ids=[calendar_id], start=start, end=end, include_cancelled=include_cancelled
             )
             return _one_page(occurrences_out(whole))
         items, position = occurrence_pages.page(
-            calendar_ids=[calendar.pk],
+            calendar_ids=[calendar_id],
             start=start,
             end=end,
             size=size,
