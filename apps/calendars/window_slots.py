@@ -23,6 +23,7 @@ from django.db.models.functions import Cast
 from apps.calendars import recurrence, series_cache
 from apps.calendars.conflicts import Slot
 from apps.calendars.models import Plan, PlanOverride, PlanStatus
+from apps.core import queries
 from apps.users.models import User
 
 # The expression migration 0004 indexes (it keeps a copy; a test holds the two equal): unknown bounds are
@@ -187,17 +188,8 @@ def window_rows(owner_id: int, start: datetime, end: datetime, exclude_plan_id: 
     there; a test holds the two paths equal)."""
     if connection.vendor != "postgresql":
         return list(window_query(owner_id, start, end, exclude_plan_id))
-    sql, names = _compiled_window_sql(exclude_plan_id is not None)
-    values: dict[str, int | datetime | None] = {
-        "owner": owner_id,
-        "start": start,
-        "end": end,
-        "excluded": exclude_plan_id,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [values[name] for name in names])
-        rows: list[tuple[Any, ...]] = cursor.fetchall()
-    return rows
+    values = {"owner": owner_id, "start": start, "end": end, "excluded": exclude_plan_id}
+    return queries.rows(_compiled_window_sql(exclude_plan_id is not None), values)
 
 
 # Stand-ins for the values, recognised in the compiled query's parameters to name each one.
@@ -208,6 +200,4 @@ _START, _END = datetime(1900, 1, 1, 1, tzinfo=UTC), datetime(1900, 1, 1, 2, tzin
 @lru_cache(maxsize=2)
 def _compiled_window_sql(excluding: bool) -> tuple[str, tuple[str, ...]]:
     query = window_query(_OWNER, _START, _END, _EXCLUDED if excluding else None)
-    sql, params = query.query.sql_with_params()
-    names = {_OWNER: "owner", _EXCLUDED: "excluded", _START: "start", _END: "end"}
-    return sql, tuple(names[param] for param in params)  # a parameter not named here fails loudly
+    return queries.compiled(query, {_OWNER: "owner", _EXCLUDED: "excluded", _START: "start", _END: "end"})
