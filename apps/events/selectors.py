@@ -63,10 +63,24 @@ class GreatCircleKm(Func):
             f"(2 * %s * ASIN({least}(SQRT(POWER(SIN((RADIANS({lat_sql}) - %s) / 2), 2) + %s * COS(RADIANS({lat_sql}))"
             f" * POWER(SIN((RADIANS({lon_sql}) - %s) / 2), 2)), 1.0)))"
         )
-        lat, lon = self.origin
-        params = [EARTH_RADIUS_KM, *lat_params, math.radians(lat), math.cos(math.radians(lat))]
-        params += [*lat_params, *lon_params, math.radians(lon)]
+        lat_radians, cos_lat, lon_radians = great_circle_terms(*self.origin)
+        params = [EARTH_RADIUS_KM, *lat_params, lat_radians, cos_lat, *lat_params, *lon_params, lon_radians]
         return sql, params
+
+
+def great_circle_terms(lat: float, lon: float) -> tuple[float, float, float]:
+    """The origin's values GreatCircleKm passes as parameters: its latitude in radians, that latitude's cosine and
+    its longitude in radians."""
+    return math.radians(lat), math.cos(math.radians(lat)), math.radians(lon)
+
+
+def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float, float | None, float | None]:
+    """lat_min, lat_max, lon_min, lon_max of a box around the circle (no longitude bounds near the poles)."""
+    dlat = radius_km / KM_PER_DEGREE_LAT
+    dlon = radius_km / max(KM_PER_DEGREE_LAT * math.cos(math.radians(lat)), 1e-6)
+    if dlon < 180:
+        return lat - dlat, lat + dlat, lon - dlon, lon + dlon
+    return lat - dlat, lat + dlat, None, None
 
 
 def events_search(search: EventSearch) -> QuerySet[Event]:
@@ -90,11 +104,10 @@ def events_search(search: EventSearch) -> QuerySet[Event]:
     if search.near is not None:
         lat, lon = search.near
         # A bounding box the index can use first, then the exact distance.
-        dlat = search.radius_km / KM_PER_DEGREE_LAT
-        dlon = search.radius_km / max(KM_PER_DEGREE_LAT * math.cos(math.radians(lat)), 1e-6)
-        events = events.filter(lat__gte=lat - dlat, lat__lte=lat + dlat)
-        if dlon < 180:
-            events = events.filter(lon__gte=lon - dlon, lon__lte=lon + dlon)
+        lat_min, lat_max, lon_min, lon_max = bounding_box(lat, lon, search.radius_km)
+        events = events.filter(lat__gte=lat_min, lat__lte=lat_max)
+        if lon_min is not None:
+            events = events.filter(lon__gte=lon_min, lon__lte=lon_max)
         events = events.annotate(distance_km=GreatCircleKm(lat, lon)).filter(distance_km__lte=search.radius_km)
     else:
         events = events.annotate(distance_km=Value(None, output_field=FloatField()))

@@ -19,6 +19,7 @@ from apps.core.taxonomy import CATEGORIES
 from apps.core.time import weekend_window
 from apps.events import public_cache, selectors
 from apps.events.api.serializers import CategoryOut, EventDetailOut, EventOut, EventSearchParams, event_list_out
+from apps.events.selectors_search import SearchRows
 from apps.users import selectors as user_selectors
 from apps.users.models import User
 
@@ -123,7 +124,8 @@ class EventListView(APIView):
 
         def render() -> HttpResponseBase:
             paginator = EventDistancePagination() if search.sort == "distance" else self.pagination_class()
-            page = paginator.paginate_queryset(selectors.events_search_rows(search), request, view=self)
+            rows: Any = SearchRows(search)  # what CursorPagination does to a queryset, on SQL compiled once
+            page: list[dict[str, Any]] | None = paginator.paginate_queryset(rows, request, view=self)
             return _rendered(request, paginator.get_paginated_response(event_list_out(page or [])).data)
 
         # The search itself is the normalised question: spellings that ask the same share one cached answer.

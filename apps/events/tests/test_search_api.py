@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from apps.core.time import weekend_window
 from apps.events import services
+from apps.events.api.serializers import _PRICE, _price
 from apps.events.tests.factories import BERLIN, item, make_source, venue
 from apps.users import services as user_services
 
@@ -210,3 +211,8 @@ def test_the_list_rows_render_exactly_as_the_event_serializer(near):
     events = list(selectors.events_search(search).order_by(*ordered))
     assert len(rows) == (3 if near else 4)
     assert event_list_out(rows) == EventOut(events, many=True).data
+
+
+@pytest.mark.parametrize("value", ["0.00", "15.00", "30.50", "99999999.99", "-0.00", "0E-2", "1.5", "15", "1.2E+3"])
+def test_list_prices_are_written_as_the_decimal_field_writes_them(value):
+    assert _price(Decimal(value)) == _PRICE.to_representation(Decimal(value))
