@@ -143,8 +143,15 @@ _EVENT_SET = ", ".join(f"{column} = EXCLUDED.{column}" for column in (*EVENT_COL
 # A venue or event is rewritten only when something differs, so a re-sync leaves unchanged rows alone.
 _UPSERT = f"""
 INSERT INTO events_venue (key, name, address, lat, lon, timezone)
-SELECT DISTINCT ON (venue_key) venue_key, venue_name, venue_address, venue_lat, venue_lon, venue_timezone
-FROM events_ingest_stage WHERE venue_key IS NOT NULL ORDER BY venue_key, position DESC
+SELECT latest.* FROM (
+    SELECT DISTINCT ON (venue_key) venue_key, venue_name, venue_address, venue_lat, venue_lon, venue_timezone
+    FROM events_ingest_stage WHERE venue_key IS NOT NULL ORDER BY venue_key, position DESC
+) latest
+LEFT JOIN events_venue stored ON stored.key = latest.venue_key
+-- Only new or changed venues reach the upsert: ON CONFLICT would lock every unchanged one it meets.
+WHERE stored.id IS NULL OR (stored.name, stored.address, stored.lat, stored.lon, stored.timezone)
+    IS DISTINCT FROM
+    (latest.venue_name, latest.venue_address, latest.venue_lat, latest.venue_lon, latest.venue_timezone)
 ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, address = EXCLUDED.address, lat = EXCLUDED.lat,
     lon = EXCLUDED.lon, timezone = EXCLUDED.timezone
 WHERE (events_venue.name, events_venue.address, events_venue.lat, events_venue.lon, events_venue.timezone)
@@ -301,7 +308,8 @@ FROM (
             FROM events_event near
             WHERE near.start_utc BETWEEN event.start_utc - %(tolerance)s AND event.start_utc + %(tolerance)s
               AND near.id <> event.id AND near.canonical_id IS NULL
-              AND (near.venue_id = event.venue_id OR abs(near.lat - event.lat) <= %(margin)s)
+              AND (near.venue_id = event.venue_id
+                   OR near.lat BETWEEN event.lat - %(margin)s AND event.lat + %(margin)s)
             ORDER BY near.start_utc
             LIMIT %(limit)s
         ) near

@@ -78,12 +78,17 @@ class Event(models.Model):
     url = models.URLField(max_length=1000, blank=True)
     image_url = models.URLField(max_length=1000, blank=True)
     status = models.CharField(max_length=12, choices=EventStatus.choices, default=EventStatus.SCHEDULED)
-    venue = models.ForeignKey(Venue, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    # Indexed with start_utc below (event_venue_start_idx), which serves the foreign key's lookups too.
+    venue = models.ForeignKey(
+        Venue, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
+    )
     # The venue's point, copied here so the common search (a window around a point) reads one table.
     lat = models.FloatField(null=True, blank=True)
     lon = models.FloatField(null=True, blank=True)
     # A duplicate of another source's listing points at the canonical event; search shows canonical ones.
-    canonical = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates")
+    canonical = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates", db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -102,7 +107,13 @@ class Event(models.Model):
                 name="event_category_search_idx",
                 condition=Q(canonical__isnull=True) & ~Q(status="cancelled"),
             ),
-            models.Index(fields=["start_utc"], name="event_start_idx"),
+            # The duplicate probe (bulk.duplicate_candidates): events starting within minutes of one another,
+            # at the same venue or within a margin of latitude, found in the indexes without reading the rows
+            # that are neither (a page's probe read 24 rows for each event it was given; docs/benchmarks.md).
+            models.Index(fields=["start_utc", "lat"], name="event_start_lat_idx"),
+            models.Index(fields=["venue", "start_utc"], name="event_venue_start_idx"),
+            # Only duplicates point at a canonical event: the canonical events (nearly all) are not indexed.
+            models.Index(fields=["canonical"], name="event_canonical_idx", condition=Q(canonical__isnull=False)),
             # The catalogue's version (its latest change): in-memory copies of it check this before each use.
             models.Index(fields=["updated_at"], name="event_updated_idx"),
         ]
@@ -129,7 +140,8 @@ class Event(models.Model):
 class SourceRecord(models.Model):
     """One provider item as last seen: the key of idempotent upserts and of change detection."""
 
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="records")
+    # Not indexed alone: the unique (source, provider_id) index below starts with it.
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="records", db_index=False)
     provider_id = models.CharField(max_length=300)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="records")
     content_hash = models.CharField(max_length=64)
