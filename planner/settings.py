@@ -115,7 +115,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # After authentication and messages: sends staff without a passed second factor away from the admin.
     "apps.users.middleware.StaffSecondFactorMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # django-prometheus's after-middleware, keeping only the series docs/metrics.md lists.
+    "apps.core.metrics_middleware.RequestMetricsMiddleware",
 ]
 
 ROOT_URLCONF = "planner.urls"

@@ -204,6 +204,7 @@ def forget_secrets() -> None:
 @receiver(setting_changed)
 def _settings_changed(**_kwargs: Any) -> None:
     known_secrets.cache_clear()
+    _redact_short.cache_clear()
 
 
 def _redact_clipped(text: str, secrets: Iterable[str]) -> str:
@@ -226,7 +227,23 @@ def redact_text(text: str, *, also: Iterable[str] = ()) -> str:
     for value in (*also, *_remembered.get()):
         if value:
             extra.update(_variants(str(value)))
-    secrets = (*sorted(extra, key=len, reverse=True), *known_secrets())
+    if not extra and len(text) <= MEMO_MAX_LENGTH and settings.configured:
+        return _redact_short(text)
+    return _redact(text, (*sorted(extra, key=len, reverse=True), *known_secrets()))
+
+
+# Log lines repeat their short values (levels, logger names, event names, methods, paths): what the deployment's
+# secrets and the shapes make of one is remembered (cleared with known_secrets). Redacting each value of every
+# request's log line afresh was a twentieth of a signed-in API request's CPU (docs/benchmarks.md).
+MEMO_MAX_LENGTH = 200
+
+
+@functools.lru_cache(maxsize=4096)
+def _redact_short(text: str) -> str:
+    return _redact(text, known_secrets())
+
+
+def _redact(text: str, secrets: tuple[str, ...]) -> str:
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
