@@ -40,3 +40,6 @@ urlpatterns = [
     # Anything else under /api/ is a JSON 404 in the API's error shape, not an HTML page.
     path("api/<path:unknown>", api_not_found),
 ]
+
+# A database that cannot be reached is a 503 with Retry-After, not a 500 (apps.core.outage).
+handler500 = "apps.core.views.server_error"

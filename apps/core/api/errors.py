@@ -12,6 +12,9 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from apps.core import outage
 
 logger = structlog.get_logger(__name__)
 
@@ -68,6 +71,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.ParseError(f"The body has too many parts: {exc}", code="too_many_parts")
     elif isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
+
+    if outage.database_unavailable(exc):
+        outage.note_outage(exc)
+        set_rollback()  # a statement cancelled or a deadlock inside an atomic request: nothing of it commits
+        headers = {"Retry-After": str(outage.RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+        return Response(error_body("unavailable", outage.MESSAGE), status=503, headers=headers)
 
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -33,6 +33,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     413: "The request body is too large.",
     415: "The body's media type is not one this operation reads.",
     429: "Too many requests: try again after Retry-After seconds.",
+    503: "Briefly unavailable (the database cannot be reached): try again after Retry-After seconds.",
 }
 
 RETRY_AFTER = OpenApiParameter(
@@ -132,6 +133,7 @@ class AutoSchema(openapi.AutoSchema):
             statuses.append(404)
         if getattr(view, "throttle_classes", None):
             statuses.append(429)
+        statuses.append(503)  # every operation reads the database (apps.core.outage)
         return statuses
 
     def get_override_parameters(self) -> list[Any]:

@@ -1,8 +1,8 @@
 """Rate limits stored in the shared cache (Redis in production), as fixed-window counters.
 
 One INCR per request, pipelined with the window's expiry (one round trip), keeps the cost flat however high the
-limit. If the cache is down, requests are let through with a warning: an outage of Redis must not take the API
-down with it.
+limit. If the cache is down, requests are let through with a warning (once a minute per process, not per
+request): an outage of Redis must not take the API down with it.
 """
 
 import hashlib
@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
+
+from apps.core.quiet_warnings import warn_once_a_minute
 
 if TYPE_CHECKING:  # DRF imports throttles while defining APIView
     from rest_framework.views import APIView
@@ -63,7 +65,7 @@ class FixedWindowThrottle(BaseThrottle):
         try:
             count = _count(key, timeout=math.ceil(window) + 1)
         except Exception as exc:  # noqa: BLE001 - fail open, loudly
-            logger.warning("throttle_unavailable", scope=self.scope, error=type(exc).__name__)
+            warn_once_a_minute(logger, "throttle_unavailable", scope=self.scope, error=type(exc).__name__)
             return True
         if count > allowed:
             self.wait_seconds = (window_index + 1) * window - now

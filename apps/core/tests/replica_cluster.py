@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL primary and its streaming replica, for the replica routing tests.
+"""A throwaway PostgreSQL primary and its streaming replica, for the replica routing tests, or a server alone, for
+the outage tests.
 
 Both run from the server binaries under /usr/lib/postgresql/<version>/bin as the `postgres` OS user (initdb and
 the server refuse root), on free loopback ports, with their data and sockets in one temporary folder that is
@@ -123,6 +124,41 @@ def _give_to_postgres(path: Path) -> None:
         os.chown(path, account.pw_uid, account.pw_gid)
 
 
+def _start_primary(primary: Server, folder: Path) -> None:
+    """initdb, the settings above, started, with the database `planner`."""
+    bin_dir = primary.bin_dir
+    _as_postgres([str(bin_dir / "initdb"), "-D", str(primary.data), "-U", "postgres", "--auth=trust", "--no-sync"])
+    settings = SERVER_SETTINGS.format(host=LOOPBACK, port=primary.port, sockets=folder)
+    with (primary.data / "postgresql.conf").open("a") as conf:
+        conf.write(settings)
+    with (primary.data / "pg_hba.conf").open("a") as hba:
+        hba.write(f"host replication postgres {LOOPBACK}/32 trust\n")
+    primary.start()
+    with primary.connect("postgres") as conn:
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+
+
+def _stop_and_remove(servers: list[Server], folder: Path) -> None:
+    for server in servers:
+        if server.running():
+            with contextlib.suppress(RuntimeError):
+                server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def single_server() -> Iterator[Server]:
+    """A throwaway server alone (with the database `planner`), to stop and start under a running application."""
+    folder = Path(tempfile.mkdtemp(prefix="wp-postgres-"))
+    _give_to_postgres(folder)
+    server = Server(server_binaries(), folder / "data", free_port(), folder / "server.log")
+    try:
+        _start_primary(server, folder)
+        yield server
+    finally:
+        _stop_and_remove([server], folder)
+
+
 @contextlib.contextmanager
 def primary_and_replica() -> Iterator[Cluster]:
     """Starts a primary (with the database `planner`) and a replica streaming from it; stops and removes both."""
@@ -132,15 +168,7 @@ def primary_and_replica() -> Iterator[Cluster]:
     primary = Server(bin_dir, folder / "primary", free_port(), folder / "primary.log")
     replica = Server(bin_dir, folder / "replica", free_port(), folder / "replica.log")
     try:
-        _as_postgres([str(bin_dir / "initdb"), "-D", str(primary.data), "-U", "postgres", "--auth=trust", "--no-sync"])
-        settings = SERVER_SETTINGS.format(host=LOOPBACK, port=primary.port, sockets=folder)
-        with (primary.data / "postgresql.conf").open("a") as conf:
-            conf.write(settings)
-        with (primary.data / "pg_hba.conf").open("a") as hba:
-            hba.write(f"host replication postgres {LOOPBACK}/32 trust\n")
-        primary.start()
-        with primary.connect("postgres") as conn:
-            conn.execute(f"CREATE DATABASE {DATABASE}")
+        _start_primary(primary, folder)
         _as_postgres(
             [
                 str(bin_dir / "pg_basebackup"), "-h", LOOPBACK, "-p", str(primary.port), "-U", "postgres",
@@ -154,11 +182,7 @@ def primary_and_replica() -> Iterator[Cluster]:
         wait_until(lambda: _accepts(replica), "the replica accepts connections")
         yield Cluster(primary, replica)
     finally:
-        for server in (replica, primary):
-            if server.running():
-                with contextlib.suppress(RuntimeError):
-                    server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+        _stop_and_remove([replica, primary], folder)
 
 
 def _accepts(server: Server) -> bool:

@@ -1,0 +1,146 @@
+"""PostgreSQL stopped under a running gunicorn, for real: a throwaway server (replica_cluster.single_server, never
+the shared one on 5432), the project migrated on it, gunicorn as the image runs it (docker/gunicorn.conf.py) with
+one worker, so that the same process lives through the outage and the recovery.
+
+While the server is stopped: /health 200, /ready 503 naming the database, the API and the pages a 503 with
+Retry-After instead of a 500. Started again: /ready 200 and the API answering, with no restart of gunicorn.
+"""
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from django.conf import settings
+
+from apps.core import outage
+from apps.core.tests.replica_cluster import Server, single_server, wait_until
+from conftest import PROJECT_ENV_PREFIXES
+from scripts.support import processes
+from scripts.support.network import free_port, wait_for_url
+
+pytestmark = pytest.mark.real_clock
+
+ROOT = Path(__file__).resolve().parents[3]
+EMAIL, PASSWORD = "outage@example.com", "outage-test-password-1"
+TIMEOUT = 60
+SETUP = f"""
+from apps.users.models import User
+User.objects.create_user(email={EMAIL!r}, password={PASSWORD!r})
+"""
+
+
+@dataclass
+class Deployment:
+    database: Server
+    base: str
+    server: processes.Child
+    token: str
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.get(self.base + path, timeout=TIMEOUT, **kwargs)
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, f"manage.py {args[0]}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    directory = tmp_path_factory.mktemp("outage")
+    with single_server() as database:
+        env = {key: value for key, value in os.environ.items() if not key.startswith(PROJECT_ENV_PREFIXES)}
+        env.update(
+            DJANGO_SETTINGS_MODULE="planner.test_settings",
+            DATABASE_URL=database.url(),
+            REDIS_URL=settings.CACHES["default"]["LOCATION"],
+            DJANGO_DEBUG="false",  # as deployed: DEBUG shows its own error page instead of handler500's
+        )
+        _manage(env, "migrate", "--noinput")
+        _manage(env, "shell", "-c", SETUP)
+        multiprocess_dir = directory / "prometheus"
+        multiprocess_dir.mkdir()
+        port = free_port()
+        server_env = {
+            **{key: value for key, value in env.items() if not key.startswith(("GUNICORN_", "WEB_CONCURRENCY"))},
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": "1",
+            "PROMETHEUS_MULTIPROC_DIR": str(multiprocess_dir),
+        }
+        command = [processes.tool("gunicorn"), "--config", "docker/gunicorn.conf.py", "planner.wsgi:application"]
+        server = processes.start(command, log=directory / "gunicorn.log", env=server_env)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_for_url(f"{base}/ready", timeout=60, child=server)
+            answer = httpx.post(
+                f"{base}/api/v1/auth/token", json={"email": EMAIL, "password": PASSWORD}, timeout=TIMEOUT
+            )
+            assert answer.status_code == 200, answer.text
+            yield Deployment(database=database, base=base, server=server, token=answer.json()["access"])
+        finally:
+            server.stop()
+            print(server.output())  # shown with a failure
+            if not database.running():
+                database.start()  # single_server stops and removes it
+
+
+def _fresh() -> str:
+    """A question no cache holds an answer to (anonymous catalogue answers are cached in Redis)."""
+    return uuid.uuid4().hex
+
+
+def _assert_unavailable(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text[:500]
+    assert response.headers["Retry-After"] == str(outage.RETRY_AFTER_SECONDS)
+
+
+def test_a_stopped_database_is_a_503_and_its_return_needs_no_restart(deployment: Deployment) -> None:
+    bearer = {"Authorization": f"Bearer {deployment.token}"}
+    assert deployment.get("/ready").status_code == 200
+    assert deployment.get("/api/v1/events", params={"q": _fresh()}).status_code == 200
+    assert deployment.get("/api/v1/me", headers=bearer).status_code == 200
+    assert deployment.get("/discover/", params={"q": _fresh()}).status_code == 200
+
+    deployment.database.stop()
+    try:
+        assert deployment.get("/health").status_code == 200
+        ready = deployment.get("/ready")
+        assert ready.status_code == 503
+        assert "database" in ready.json()["failed"], ready.text
+
+        for _ in range(2):  # the first request finds the connection dead, the next one cannot open a new one
+            events = deployment.get("/api/v1/events", params={"q": _fresh()})
+            _assert_unavailable(events)
+            assert events.json()["error"]["code"] == "unavailable"
+        me = deployment.get("/api/v1/me", headers=bearer)
+        _assert_unavailable(me)
+        assert me.json()["error"]["code"] == "unavailable"
+        page = deployment.get("/discover/", params={"q": _fresh()})
+        _assert_unavailable(page)
+        assert "Back in a moment" in page.text
+    finally:
+        deployment.database.start()
+
+    wait_until(lambda: deployment.get("/ready").status_code == 200, "/ready is 200 again", timeout=30)
+    assert deployment.get("/api/v1/events", params={"q": _fresh()}).status_code == 200
+    assert deployment.get("/api/v1/me", headers=bearer).json()["email"] == EMAIL
+    assert deployment.get("/discover/", params={"q": _fresh()}).status_code == 200
+    deployment.server.check_running()
+    log = deployment.server.output(last_chars=10_000_000)
+    assert log.count("Booting worker") == 1, "the one worker served before, during and after: nothing restarted"
+    assert log.count('"event": "database_unavailable"') == 1, "logged once for the outage, not per request"
