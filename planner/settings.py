@@ -205,9 +205,14 @@ if REDIS_URL:
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
+                # Redis down is a cache miss, not a 500: pages and the API serve from the database (a lock taken
+                # through the cache is then refused, never granted). Logged once a minute (quiet_warnings).
+                "IGNORE_EXCEPTIONS": True,
             },
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOGGER = "apps.core.cache_outage"
 else:
     CACHES = {
         "default": {
@@ -510,7 +515,10 @@ LOGGING = {
             "filters": ["require_debug_false"],
         },
     },
-    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "filters": {
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "cache_outage": {"()": "apps.core.quiet_warnings.CacheOutage"},
+    },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         # Replaces Django's own console handler, which would print a second, plain-text copy.
@@ -518,6 +526,8 @@ LOGGING = {
         # Requests are logged once by RequestContextMiddleware; Django's own access lines would double them.
         "django.request": {"level": "ERROR", "handlers": ["mail_admins"]},
         "django.server": {"level": "WARNING"},
+        # django-redis's "Exception ignored" for each cache call Redis did not answer: one warning a minute instead.
+        "apps.core.cache_outage": {"filters": ["cache_outage"]},
         "django.db.backends": {"level": "INFO"},
         # httpx logs each request URL at INFO, and some providers take their key in the query string.
         "httpx": {"level": "WARNING"},

@@ -1,9 +1,11 @@
-"""PostgreSQL stopped under a running gunicorn, for real: a throwaway server (replica_cluster.single_server, never
-the shared one on 5432), the project migrated on it, gunicorn as the image runs it (docker/gunicorn.conf.py) with
-one worker, so that the same process lives through the outage and the recovery.
+"""PostgreSQL, then Redis, stopped under a running gunicorn, for real: a throwaway PostgreSQL
+(replica_cluster.single_server) and a throwaway redis-server, never the shared ones on 5432 and 6379; the project
+migrated; gunicorn as the image runs it (docker/gunicorn.conf.py) with one worker, so that the same process lives
+through each outage and its recovery. Each test starts what it stopped, whatever the order they run in.
 
-While the server is stopped: /health 200, /ready 503 naming the database, the API and the pages a 503 with
-Retry-After instead of a 500. Started again: /ready 200 and the API answering, with no restart of gunicorn.
+PostgreSQL stopped: /health 200, /ready 503 naming the database, the API and the pages a 503 with Retry-After
+instead of a 500. Redis stopped: /ready 503 naming the cache, and the pages and the API still serve (the cache
+misses, the throttle lets requests through), with one warning each. Either started again: /ready 200, no restart.
 """
 
 import os
@@ -17,13 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
-from django.conf import settings
+import redis
 
 from apps.core import outage
 from apps.core.tests.replica_cluster import Server, single_server, wait_until
 from conftest import PROJECT_ENV_PREFIXES
 from scripts.support import processes
-from scripts.support.network import free_port, wait_for_url
+from scripts.support.network import LOOPBACK, free_port, wait_for_url
 
 pytestmark = pytest.mark.real_clock
 
@@ -36,9 +38,40 @@ User.objects.create_user(email={EMAIL!r}, password={PASSWORD!r})
 """
 
 
+class RedisServer:
+    """A redis-server of its own on a free loopback port, in memory only; stopped and started again on that port."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port, self.directory = free_port(), directory
+        self.child: processes.Child | None = None
+
+    def url(self, database: int = 0) -> str:
+        return f"redis://{LOOPBACK}:{self.port}/{database}"
+
+    def start(self) -> None:
+        command = [processes.tool("redis-server"), "--bind", LOOPBACK, "--port", str(self.port), "--save", ""]
+        self.child = processes.start([*command, "--appendonly", "no"], log=self.directory / "redis.log")
+        wait_until(self._answers, "redis-server answers", timeout=30)
+
+    def stop(self) -> None:
+        if self.child is not None:
+            self.child.stop()
+            self.child = None
+
+    def running(self) -> bool:
+        return self.child is not None
+
+    def _answers(self) -> bool:
+        try:
+            return bool(redis.Redis.from_url(self.url(), socket_connect_timeout=1).ping())
+        except redis.ConnectionError:
+            return False
+
+
 @dataclass
 class Deployment:
     database: Server
+    cache: RedisServer
     base: str
     server: processes.Child
     token: str
@@ -63,12 +96,14 @@ def _manage(env: dict[str, str], *args: str) -> None:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     directory = tmp_path_factory.mktemp("outage")
+    cache = RedisServer(directory)
+    cache.start()
     with single_server() as database:
         env = {key: value for key, value in os.environ.items() if not key.startswith(PROJECT_ENV_PREFIXES)}
         env.update(
             DJANGO_SETTINGS_MODULE="planner.test_settings",
             DATABASE_URL=database.url(),
-            REDIS_URL=settings.CACHES["default"]["LOCATION"],
+            REDIS_URL=cache.url(),
             DJANGO_DEBUG="false",  # as deployed: DEBUG shows its own error page instead of handler500's
         )
         _manage(env, "migrate", "--noinput")
@@ -91,16 +126,15 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 f"{base}/api/v1/auth/token", json={"email": EMAIL, "password": PASSWORD}, timeout=TIMEOUT
             )
             assert answer.status_code == 200, answer.text
-            yield Deployment(database=database, base=base, server=server, token=answer.json()["access"])
+            yield Deployment(database=database, cache=cache, base=base, server=server, token=answer.json()["access"])
         finally:
             server.stop()
+            cache.stop()
             print(server.output())  # shown with a failure
-            if not database.running():
-                database.start()  # single_server stops and removes it
 
 
 def _fresh() -> str:
-    """A question no cache holds an answer to (anonymous catalogue answers are cached in Redis)."""
+    """A question no cache holds an answer to (anonymous catalogue answers are cached in Redis and in memory)."""
     return uuid.uuid4().hex
 
 
@@ -144,3 +178,33 @@ def test_a_stopped_database_is_a_503_and_its_return_needs_no_restart(deployment:
     log = deployment.server.output(last_chars=10_000_000)
     assert log.count("Booting worker") == 1, "the one worker served before, during and after: nothing restarted"
     assert log.count('"event": "database_unavailable"') == 1, "logged once for the outage, not per request"
+
+
+def test_a_stopped_redis_leaves_pages_and_the_api_serving(deployment: Deployment) -> None:
+    bearer = {"Authorization": f"Bearer {deployment.token}"}
+    assert deployment.get("/ready").status_code == 200
+
+    deployment.cache.stop()
+    try:
+        assert deployment.get("/health").status_code == 200
+        ready = deployment.get("/ready")
+        assert ready.status_code == 503
+        assert "cache" in ready.json()["failed"], ready.text
+        for _ in range(2):
+            assert deployment.get("/api/v1/events", params={"q": _fresh()}).status_code == 200
+            assert deployment.get("/discover/", params={"q": _fresh()}).status_code == 200
+            me = deployment.get("/api/v1/me", headers=bearer)  # the throttle cannot count: it lets it through
+            assert me.status_code == 200, me.text
+            assert me.json()["email"] == EMAIL
+        assert deployment.get("/").status_code == 200
+    finally:
+        deployment.cache.start()
+
+    wait_until(lambda: deployment.get("/ready").status_code == 200, "/ready is 200 again", timeout=30)
+    assert deployment.get("/api/v1/events", params={"q": _fresh()}).status_code == 200
+    deployment.server.check_running()
+    log = deployment.server.output(last_chars=10_000_000)
+    assert log.count("Booting worker") == 1, "nothing restarted"
+    assert log.count('"event": "cache_unavailable"') == 1, "one warning for the cache, not one per call"
+    assert log.count('"event": "throttle_unavailable"') == 1, "one warning for the throttle, not one per request"
+    assert "Exception ignored" not in log
