@@ -492,6 +492,9 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_next_redis_database(RE
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL if REDIS_URL else None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# A sync run stops after a page once it has run this long, with its checkpoint, and the next run resumes there: a
+# slow provider (seconds a page) ends a run on time, well inside the tasks' soft time limit (14 min).
+SYNC_RUN_MAX_SECONDS = env.int("SYNC_RUN_MAX_SECONDS", default=10 * 60)
 
 # --- Logging -----------------------------------------------------------------------------------------------
 

@@ -5,12 +5,14 @@ page it stored: nothing lost, nothing doubled. A lock with an expiry keeps two r
 without letting a dead worker block the next run for long.
 """
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import structlog
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -25,6 +27,7 @@ from apps.events.sources.base import Connector, SourceConfigError
 logger = structlog.get_logger(__name__)
 
 LOCK_TTL_SECONDS = 15 * 60  # refreshed after every page; a run silent for this long is presumed dead
+_clock = time.monotonic  # the run's time budget (SYNC_RUN_MAX_SECONDS) is measured on it; the tests replace it
 DEFAULT_DAYS_AHEAD = 60
 MAX_RESUMES = 3
 # events_changed goes out once this many ids are waiting (and at the end): a long run holds no more than that.
@@ -97,6 +100,8 @@ def sync_source(*, source_id: int, connector: Connector | None = None, now: date
         try:
             connector = connector or connector_for(source)
             window_start, window_end = _window(source, now or timezone.now())
+            started, budget = _clock(), settings.SYNC_RUN_MAX_SECONDS
+            finished = SyncOutcome.COMPLETED
             for page in connector.pages(window_start=window_start, window_end=window_end, checkpoint=run.checkpoint):
                 result = services.sync_run_store_page(run=run, page=page)
                 touched.extend(result.touched_event_ids)
@@ -104,7 +109,12 @@ def sync_source(*, source_id: int, connector: Connector | None = None, now: date
                 for bad in page.invalid:
                     log.warning("sync_item_refused", provider_id=bad.provider_id, reason=bad.reason)
                 keep_lock()
-            outcome = SyncOutcome.COMPLETED
+                elapsed = _clock() - started
+                if page.checkpoint is not None and elapsed >= budget:
+                    finished = SyncOutcome.INTERRUPTED
+                    error = f"Stopped after {elapsed:.0f} s (SYNC_RUN_MAX_SECONDS); the next run resumes from here."
+                    break
+            outcome = finished
         except RetryLaterError as exc:
             outcome = SyncOutcome.INTERRUPTED
             error = f"The provider asked us to wait {exc.retry_after_seconds:.0f} s; the next run resumes from here."
