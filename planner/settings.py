@@ -495,6 +495,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # A sync run stops after a page once it has run this long, with its checkpoint, and the next run resumes there: a
 # slow provider (seconds a page) ends a run on time, well inside the tasks' soft time limit (14 min).
 SYNC_RUN_MAX_SECONDS = env.int("SYNC_RUN_MAX_SECONDS", default=10 * 60)
+# A source's sync lock lapses this long after its holder stopped renewing it (a worker killed mid-run).
+SYNC_LOCK_SECONDS = env.int("SYNC_LOCK_SECONDS", default=60)
 
 # --- Logging -----------------------------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ page it stored: nothing lost, nothing doubled. A lock with an expiry keeps two r
 without letting a dead worker block the next run for long.
 """
 
+import contextlib
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,7 +28,6 @@ from apps.events.sources.base import Connector, SourceConfigError
 
 logger = structlog.get_logger(__name__)
 
-LOCK_TTL_SECONDS = 15 * 60  # refreshed after every page; a run silent for this long is presumed dead
 _clock = time.monotonic  # the run's time budget (SYNC_RUN_MAX_SECONDS) is measured on it; the tests replace it
 DEFAULT_DAYS_AHEAD = 60
 MAX_RESUMES = 3
@@ -40,17 +41,33 @@ class SyncAlreadyRunning(Exception):
 
 @contextmanager
 def source_lock(source_id: int) -> Iterator[Callable[[], None]]:
+    """Keeps two runs of one source apart. The lock expires SYNC_LOCK_SECONDS after its holder last showed it is
+    alive: a thread of the run renews it every third of that, whatever the run is doing (a page that takes
+    minutes), and after each page. A worker killed mid-run (SIGKILL, a lost node) renews nothing, so its lock is
+    gone within SYNC_LOCK_SECONDS and the next run resumes from the last checkpoint."""
     key = f"events:sync-lock:{source_id}"
     token = uuid.uuid4().hex
-    if not cache.add(key, token, timeout=LOCK_TTL_SECONDS):
+    ttl = settings.SYNC_LOCK_SECONDS
+    if not cache.add(key, token, timeout=ttl):
         raise SyncAlreadyRunning(f"source {source_id} is being synced")
 
     def keep_alive() -> None:
-        cache.touch(key, LOCK_TTL_SECONDS)
+        cache.touch(key, ttl)
 
+    finished = threading.Event()
+
+    def renew() -> None:
+        while not finished.wait(ttl / 3):
+            with contextlib.suppress(Exception):  # Redis away for a moment: the next renewal tries again
+                keep_alive()
+
+    renewer = threading.Thread(target=renew, name=f"sync-lock-{source_id}", daemon=True)
+    renewer.start()
     try:
         yield keep_alive
     finally:
+        finished.set()
+        renewer.join()
         if cache.get(key) == token:
             cache.delete(key)
 
