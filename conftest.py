@@ -229,20 +229,22 @@ def clean_env() -> Callable[..., dict[str, str]]:
 
 @pytest.fixture
 def celery_worker(clean_env):  # type: ignore[no-untyped-def]
-    """celery_worker("queue,...") starts a real Celery worker on the test database and Redis; stopped after.
-    Its output goes where the test's goes, so a failing test shows it."""
+    """celery_worker("queue,...", **env) starts a real Celery worker on the test database and Redis, with further
+    environment variables `env`; stopped after. Its output goes where the test's goes, so a failing test shows
+    it. It runs in a process group of its own (the worker's pid), which a test may kill."""
     from django.conf import settings
     from django.db import connection
 
     workers: list[processes.Child] = []
 
-    def start(queues: str) -> subprocess.Popen[bytes]:
+    def start(queues: str, **overrides: str) -> subprocess.Popen[bytes]:
         env = clean_env(
             DJANGO_SETTINGS_MODULE="planner.test_settings",
             DATABASE_URL=database_url(connection.settings_dict),
             REDIS_URL=settings.CACHES["default"]["LOCATION"],
             # Each worker's metrics server gets a port of its own, so workers of one test never contend for it.
             METRICS_PORT=str(free_port()),
+            **overrides,
         )
         command = [
             processes.tool("celery"), "-A", "planner", "worker", f"--queues={queues}",
