@@ -18,7 +18,7 @@ CHROMIUM := /usr/bin/chromium
 include $(sort $(wildcard mk/*.mk))
 
 .PHONY: help run install install-dev test lint format types imports migrations-check deploy-check schema-check \
-        services browser-deps unit browser test-dates fuzz bench clean
+        services browser-deps unit browser test-dates fuzz bench load clean
 
 help:
 	@echo "make run     serve http://127.0.0.1:8000 on the embedded default (SQLite, in-process tasks, demo account)"
@@ -27,6 +27,7 @@ help:
 	@echo "finer loops: make lint | types | imports | unit | browser | bench | chart-check | checkov | image | ansible-lint"
 	@echo "make test-dates  the in-process suite again at DST changes in Europe and the US and at a year end"
 	@echo "make fuzz    the API against its OpenAPI schema with Schemathesis, long: every phase, 300 examples an operation"
+	@echo "make load    a mixed load with Locust (64 people, 60 s) against gunicorn as the image runs it (not in make test)"
 
 # --- Installing: a virtualenv from the lock files, re-synced whenever a lock file changes ----------------
 
@@ -149,6 +150,10 @@ bench: install-dev services tools
 	$(TEST_ENV) $(BIN)/python bench/itineraries_plan.py
 	$(TEST_ENV) $(BIN)/python bench/calendars_occurrences.py
 	$(BIN)/python bench/optw_solver.py
+
+# Locust from its own virtualenv (.venvs/load); the driver (bench/load_mixed.py) runs in the app's.
+load: install-dev services $(LOAD_VENV)/.installed
+	$(TEST_ENV) LOCUST=$(LOAD_VENV)/bin/locust $(BIN)/python bench/load_mixed.py
 
 clean:
 	rm -rf $(VENV) .venvs .pytest_cache .mypy_cache .ruff_cache staticfiles test-results

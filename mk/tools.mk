@@ -4,6 +4,7 @@ TOOLS_DIR := .venvs
 ANSIBLE_VENV := $(TOOLS_DIR)/ansible
 CHECKOV_VENV := $(TOOLS_DIR)/checkov
 AUDIT_VENV := $(TOOLS_DIR)/audit
+LOAD_VENV := $(TOOLS_DIR)/load
 
 .PHONY: tools lock-tools
 
