@@ -102,6 +102,14 @@ browser-deps:
 	  if [ "$$(id -u)" != 0 ]; then echo "chromium is missing and apt-get needs root: sudo apt-get install chromium" >&2; exit 1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
+	@if [ ! -f tests/accessibility/node_modules/axe-core/axe.min.js ]; then \
+	  echo "Installing axe-core for the accessibility tests (tests/accessibility/package-lock.json)"; \
+	  if ! command -v npm >/dev/null; then \
+	    if [ "$$(id -u)" != 0 ]; then echo "npm is missing and apt-get needs root: sudo apt-get install npm" >&2; exit 1; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	  fi; \
+	  npm ci --prefix tests/accessibility --no-audit --no-fund --silent; \
+	fi
 
 unit: install-dev services
 	$(TEST_ENV) $(BIN)/pytest -m "not browser"
