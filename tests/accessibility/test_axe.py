@@ -6,19 +6,24 @@ test reads it from disk and runs it in the page through Playwright's evaluate (D
 the Content-Security-Policy stays whole). Nothing is fetched at run time.
 """
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.template.loader import render_to_string
 from django.test import Client
+from django.urls import reverse
 from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
 
+from apps.analytics.tests.factories import make_experiment, staff_user
 from apps.calendars.models import Plan
 from apps.calendars.tests.factories import PlanFactory
 from apps.events.models import Event
+from apps.itineraries.tests.factories import person, weekend
 from apps.users.tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -79,6 +84,30 @@ def test_every_page_has_no_serious_or_critical_violation(page: Page, live_server
     cookie = {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value}
     page.context.add_cookies([{**cookie, "url": live_server.url}])
     problems += "\n" + _scan(page, live_server.url, SIGNED_IN_PAGES, event=event.pk, plan=plan.pk)
+
+    # A weekend plan (itineraries): made from My weekend, as a person with interests and a home does.
+    planner = person(interests=["music", "food-drink", "markets"], budget=100, travel_mode="bike")
+    client.force_login(planner)
+    page.context.add_cookies(
+        [{**cookie, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}/weekend/?weekend={weekend()}")
+    page.get_by_role("button", name="Plan my weekend").first.click()
+    page.wait_for_url(re.compile(r"/weekend/plan/\d+/$"))
+    problems += "\n" + _describe(page.url, _violations(page))
+
+    # The page a request gets while the database cannot be reached (apps.core.outage), on the site's styles.
+    page.goto(live_server.url)
+    page.set_content(render_to_string("503.html"))
+    problems += "\n" + _describe("503.html", _violations(page))
+
+    # Staff: an experiment's results page, opened from the admin.
+    make_experiment("ranker-v2", status="running")
+    client.force_login(staff_user())
+    page.context.add_cookies(
+        [{**cookie, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}]
+    )
+    problems += "\n" + _scan(page, live_server.url, [reverse("admin:analytics_experiment_results", args=["ranker-v2"])])
     assert not problems.strip(), "axe found serious or critical violations:\n" + problems
 
 
