@@ -26,7 +26,7 @@ from apps.events.models import Event, EventStatus, SyncOutcome, SyncRun
 from apps.events.sources import connector_classes, connector_for
 from apps.events.sources.base import Connector, NormalizedEvent, Page, SourceConfigError
 from apps.events.tests.fakes.contract import ContractKit, title
-from apps.events.tests.fakes.network import FakeClock, FakeProvider, build_connector, serve, timeout
+from apps.events.tests.fakes.network import FakeClock, FakeProvider, build_connector, dropped, serve, timeout
 from apps.events.tests.resync import assert_a_second_sync_changes_nothing, completed_sync
 
 pytestmark = pytest.mark.django_db
@@ -262,6 +262,29 @@ def test_timeouts_are_retried(kit: ContractKit, fake_clock: FakeClock, timeouts:
 
     assert _titles(pages) == [title(n) for n in range(3)]
     assert len(fake.requests) == len(pages) + timeouts
+
+
+@pytest.mark.parametrize("drops", [1, 3])
+def test_dropped_connections_are_retried(kit: ContractKit, fake_clock: FakeClock, drops: int) -> None:
+    fake = kit.fake(fake_clock, _dated(kit, 3))
+    fake.fail_next(*[dropped()] * drops)
+
+    pages = _read(_connector(kit, kit.source("contract"), fake))
+
+    assert _titles(pages) == [title(n) for n in range(3)]
+    assert len(fake.requests) == len(pages) + drops
+
+
+def test_a_provider_that_keeps_dropping_the_connection_gives_up_after_four_attempts(
+    kit: ContractKit, fake_clock: FakeClock
+) -> None:
+    fake = kit.fake(fake_clock, _dated(kit, 3))
+    fake.fail_next(*[dropped()] * 4)
+
+    with pytest.raises(ProviderUnavailableError, match="peer closed connection"):
+        _read(_connector(kit, kit.source("contract"), fake))
+
+    assert len(fake.requests) == 4
 
 
 def test_a_body_that_stays_malformed_yields_no_page(kit: ContractKit, fake_clock: FakeClock) -> None:

@@ -79,6 +79,15 @@ class FakeProvider:
         raise NotImplementedError
 
 
+def dropped() -> Responder:
+    """The provider closes the connection before its answer is complete."""
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body", request=request)
+
+    return respond
+
+
 def timeout() -> Responder:
     """The provider accepts the connection and never answers in time."""
 
