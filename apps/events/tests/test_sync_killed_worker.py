@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from celery import current_app
 from django.core.cache import cache
 from django.test import override_settings
 from django.utils import timezone
@@ -40,9 +41,8 @@ def _records(source: Source) -> list[tuple[str, str, str]]:
 
 
 def _purge_sync_queue() -> None:
-    from planner.celery import app
-
-    with app.connection_for_write() as connection:
+    """Messages left by earlier tests would run first (apps do not import the project: the app Celery made current)."""
+    with current_app.connection_for_write() as connection:
         connection.default_channel.queue_purge("sync")
 
 
