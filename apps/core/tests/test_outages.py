@@ -25,7 +25,8 @@ from apps.core import outage
 from apps.core.tests.replica_cluster import Server, single_server, wait_until
 from conftest import PROJECT_ENV_PREFIXES
 from scripts.support import processes
-from scripts.support.network import LOOPBACK, free_port, wait_for_url
+from scripts.support.gunicorn import IMAGE_CONFIG, gunicorn
+from scripts.support.network import LOOPBACK, free_port
 
 pytestmark = pytest.mark.real_clock
 
@@ -110,27 +111,23 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         _manage(env, "shell", "-c", SETUP)
         multiprocess_dir = directory / "prometheus"
         multiprocess_dir.mkdir()
-        port = free_port()
         server_env = {
             **{key: value for key, value in env.items() if not key.startswith(("GUNICORN_", "WEB_CONCURRENCY"))},
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "WEB_CONCURRENCY": "1",
             "PROMETHEUS_MULTIPROC_DIR": str(multiprocess_dir),
         }
-        command = [processes.tool("gunicorn"), "--config", "docker/gunicorn.conf.py", "planner.wsgi:application"]
-        server = processes.start(command, log=directory / "gunicorn.log", env=server_env)
         try:
-            base = f"http://127.0.0.1:{port}"
-            wait_for_url(f"{base}/ready", timeout=60, child=server)
-            answer = httpx.post(
-                f"{base}/api/v1/auth/token", json={"email": EMAIL, "password": PASSWORD}, timeout=TIMEOUT
-            )
-            assert answer.status_code == 200, answer.text
-            yield Deployment(database=database, cache=cache, base=base, server=server, token=answer.json()["access"])
+            # One worker, as the image runs it (docker/gunicorn.conf.py), ready once /ready answers.
+            with gunicorn(
+                server_env, log=directory / "gunicorn.log", config=IMAGE_CONFIG, ready_path="/ready"
+            ) as server:
+                answer = httpx.post(
+                    f"{server.base_url}/api/v1/auth/token", json={"email": EMAIL, "password": PASSWORD}, timeout=TIMEOUT
+                )
+                assert answer.status_code == 200, answer.text
+                yield Deployment(database, cache, server.base_url, server.child, answer.json()["access"])
+                print(server.child.output())  # shown with a failure
         finally:
-            server.stop()
             cache.stop()
-            print(server.output())  # shown with a failure
 
 
 def _fresh() -> str:
