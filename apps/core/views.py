@@ -40,9 +40,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     Retry-After, in the API's error shape under /api/ and as a short page elsewhere (apps.core.outage). Django
     calls it while handling the exception, so the exception is sys.exc_info()'s."""
     error = sys.exc_info()[1]
-    if not outage.database_unavailable(error):
+    if error is None or not outage.database_unavailable(error):
         return defaults.server_error(request)
-    assert error is not None  # narrowed by database_unavailable
     outage.note_outage(error)
     response: HttpResponse
     if request.path.startswith("/api/"):
