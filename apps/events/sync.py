@@ -118,7 +118,7 @@ def sync_source(*, source_id: int, connector: Connector | None = None, now: date
             connector = connector or connector_for(source)
             window_start, window_end = _window(source, now or timezone.now())
             started, budget = _clock(), settings.SYNC_RUN_MAX_SECONDS
-            finished = SyncOutcome.COMPLETED
+            ending = SyncOutcome.COMPLETED
             for page in connector.pages(window_start=window_start, window_end=window_end, checkpoint=run.checkpoint):
                 result = services.sync_run_store_page(run=run, page=page)
                 touched.extend(result.touched_event_ids)
@@ -128,10 +128,10 @@ def sync_source(*, source_id: int, connector: Connector | None = None, now: date
                 keep_lock()
                 elapsed = _clock() - started
                 if page.checkpoint is not None and elapsed >= budget:
-                    finished = SyncOutcome.INTERRUPTED
+                    ending = SyncOutcome.INTERRUPTED
                     error = f"Stopped after {elapsed:.0f} s (SYNC_RUN_MAX_SECONDS); the next run resumes from here."
                     break
-            outcome = finished
+            outcome = ending
         except RetryLaterError as exc:
             outcome = SyncOutcome.INTERRUPTED
             error = f"The provider asked us to wait {exc.retry_after_seconds:.0f} s; the next run resumes from here."
