@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from apps.calendars import selectors, services
+from apps.core.queueing import enqueue
 
 
 @shared_task(name="apps.calendars.tasks.sync_subscription", max_retries=0)
@@ -14,8 +15,6 @@ def sync_subscription(subscription_id: int) -> str:
 
 @shared_task(name="apps.calendars.tasks.sync_due_subscriptions")
 def sync_due_subscriptions() -> list[int]:
-    """Run by beat: enqueues each subscription never fetched or whose interval has passed."""
-    due = selectors.subscriptions_due()
-    for subscription_id in due:
-        sync_subscription.delay(subscription_id)
-    return due
+    """Run by beat: enqueues each subscription never fetched or whose interval has passed, and returns those the
+    broker took (one it could not take is still due at the next tick)."""
+    return [pk for pk in selectors.subscriptions_due() if enqueue(sync_subscription, pk)]

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.core.queueing import enqueue
 from apps.events.models import Event, Source, SourceRecord, SyncRun, Venue
 
 # Links without a scheme are https (Django 6's default; set now to skip its deprecation warning).
@@ -22,9 +23,13 @@ class SourceAdmin(admin.ModelAdmin[Source]):
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
         from apps.events.tasks import sync_source  # the admin enqueues; workers run it
 
-        for source in queryset:
-            sync_source.delay(source.pk)
-        self.message_user(request, f"Queued {queryset.count()} source(s) for syncing.", messages.SUCCESS)
+        refused = [source.name for source in queryset if not enqueue(sync_source, source.pk)]
+        queued = queryset.count() - len(refused)
+        if queued:
+            self.message_user(request, f"Queued {queued} source(s) for syncing.", messages.SUCCESS)
+        if refused:
+            names = ", ".join(refused)
+            self.message_user(request, f"The task queue is unreachable; not queued: {names}.", messages.ERROR)
 
 
 @admin.register(SyncRun)

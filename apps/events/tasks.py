@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from apps.core.queueing import enqueue
 from apps.events import selectors, sync
 
 
@@ -15,8 +16,6 @@ def sync_source(source_id: int) -> int | None:
 
 @shared_task(name="apps.events.tasks.schedule_due_syncs")
 def schedule_due_syncs() -> list[int]:
-    """Run by beat every minute: enqueues each enabled source whose interval has passed."""
-    due = selectors.sources_due()
-    for source_id in due:
-        sync_source.delay(source_id)
-    return due
+    """Run by beat every minute: enqueues each enabled source whose interval has passed, and returns those the
+    broker took (one it could not take is still due at the next tick)."""
+    return [source_id for source_id in selectors.sources_due() if enqueue(sync_source, source_id)]

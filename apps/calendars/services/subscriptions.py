@@ -15,6 +15,7 @@ from apps.calendars.ical import IcsParseError
 from apps.calendars.models import Calendar, Subscription
 from apps.calendars.services.plans import plans_import
 from apps.core.http import ProviderError
+from apps.core.queueing import enqueue
 from apps.core.redaction import redact_text
 
 logger = structlog.get_logger(__name__)
@@ -50,8 +51,9 @@ def subscription_create(*, calendar: Calendar, url: str, refresh_on_commit: bool
     if refresh_on_commit:
         from apps.calendars import tasks  # the tasks module imports this one
 
-        # If the broker is down, beat picks the subscription up later (never fetched means due).
-        transaction.on_commit(partial(tasks.sync_subscription.delay, subscription.pk), robust=True)
+        # If the broker cannot take it, enqueue reports it and beat picks the subscription up later (never fetched
+        # means due).
+        transaction.on_commit(partial(enqueue, tasks.sync_subscription, subscription.pk), robust=True)
     return subscription
 
 

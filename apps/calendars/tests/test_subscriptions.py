@@ -410,11 +410,17 @@ def test_due_subscriptions_are_enqueued(calendar, monkeypatch):
     Subscription.objects.filter(pk=overdue.pk).update(last_fetched_at=now - timedelta(minutes=61))
     Subscription.objects.filter(pk=recent.pk).update(last_fetched_at=now - timedelta(minutes=10))
     Subscription.objects.filter(pk=slow.pk).update(last_fetched_at=now - timedelta(hours=2), interval_minutes=24 * 60)
-    queued: list[int] = []
-    monkeypatch.setattr(tasks.sync_subscription, "delay", queued.append)
+    published: list[int] = []
 
-    assert sorted(tasks.sync_due_subscriptions()) == sorted([never.pk, overdue.pk])
-    assert sorted(queued) == sorted([never.pk, overdue.pk])
+    def enqueue(task, subscription_id):  # the broker takes all but `never`
+        assert task is tasks.sync_subscription
+        published.append(subscription_id)
+        return subscription_id != never.pk
+
+    monkeypatch.setattr("apps.calendars.tasks.enqueue", enqueue)
+
+    assert tasks.sync_due_subscriptions() == [overdue.pk]  # what the broker took
+    assert sorted(published) == sorted([never.pk, overdue.pk])
 
 
 # --- API -----------------------------------------------------------------------------------------------------
@@ -422,7 +428,9 @@ def test_due_subscriptions_are_enqueued(calendar, monkeypatch):
 
 def test_subscribe_list_and_unsubscribe(auth_client, calendar, monkeypatch, django_capture_on_commit_callbacks):
     queued: list[int] = []
-    monkeypatch.setattr(tasks.sync_subscription, "delay", queued.append)
+    monkeypatch.setattr(
+        "apps.calendars.services.subscriptions.enqueue", lambda task, *args: queued.append((task.name, *args)) or True
+    )
     monkeypatch.setattr(socket, "getaddrinfo", _fake_resolver({"calendars.example.com": ["93.184.215.14"]}))
     base = f"/api/v1/calendars/{calendar.pk}/subscriptions"
 
@@ -433,7 +441,7 @@ def test_subscribe_list_and_unsubscribe(auth_client, calendar, monkeypatch, djan
     assert set(body) == {"id", "url", "last_fetched_at", "last_error"}
     assert body["url"] == "https://calendars.example.com/team.ics"
     assert body["last_fetched_at"] is None
-    assert queued == [body["id"]]  # the first refresh, once committed
+    assert queued == [(tasks.sync_subscription.name, body["id"])]  # the first refresh, once committed
 
     listed = auth_client.get(base).json()["results"]
     assert [s["id"] for s in listed] == [body["id"]]
@@ -459,7 +467,9 @@ def test_subscribe_list_and_unsubscribe(auth_client, calendar, monkeypatch, djan
 )
 def test_a_refused_url_is_400_naming_url(auth_client, calendar, url, monkeypatch):
     queued: list[int] = []
-    monkeypatch.setattr(tasks.sync_subscription, "delay", queued.append)
+    monkeypatch.setattr(
+        "apps.calendars.services.subscriptions.enqueue", lambda task, *args: queued.append((task.name, *args)) or True
+    )
     response = auth_client.post(f"/api/v1/calendars/{calendar.pk}/subscriptions", {"url": url}, format="json")
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {"url"}

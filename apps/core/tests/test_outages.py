@@ -5,7 +5,9 @@ through each outage and its recovery. Each test starts what it stopped, whatever
 
 PostgreSQL stopped: /health 200, /ready 503 naming the database, the API and the pages a 503 with Retry-After
 instead of a 500. Redis stopped: /ready 503 naming the cache, and the pages and the API still serve (the cache
-misses, the throttle lets requests through), with one warning each. Either started again: /ready 200, no restart.
+misses, the throttle lets requests through), with one warning each; a task published meanwhile (a new
+subscription's first refresh) is retried, then reported in the log and the metrics, and left due for beat.
+Either started again: /ready 200, no restart.
 """
 
 import os
@@ -37,6 +39,7 @@ SETUP = f"""
 from apps.users.models import User
 User.objects.create_user(email={EMAIL!r}, password={PASSWORD!r})
 """
+DUE_SUBSCRIPTIONS = "from apps.calendars import selectors; print(selectors.subscriptions_due())"
 
 
 class RedisServer:
@@ -76,12 +79,13 @@ class Deployment:
     base: str
     server: processes.Child
     token: str
+    env: dict[str, str]
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.get(self.base + path, timeout=TIMEOUT, **kwargs)
 
 
-def _manage(env: dict[str, str], *args: str) -> None:
+def _manage(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -92,6 +96,7 @@ def _manage(env: dict[str, str], *args: str) -> None:
         check=False,
     )
     assert result.returncode == 0, f"manage.py {args[0]}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +129,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                     f"{server.base_url}/api/v1/auth/token", json={"email": EMAIL, "password": PASSWORD}, timeout=TIMEOUT
                 )
                 assert answer.status_code == 200, answer.text
-                yield Deployment(database, cache, server.base_url, server.child, answer.json()["access"])
+                access = answer.json()["access"]
+                yield Deployment(database, cache, server.base_url, server.child, access, env)
                 print(server.child.output())  # shown with a failure
         finally:
             cache.stop()
@@ -194,6 +200,21 @@ def test_a_stopped_redis_leaves_pages_and_the_api_serving(deployment: Deployment
             assert me.status_code == 200, me.text
             assert me.json()["email"] == EMAIL
         assert deployment.get("/").status_code == 200
+
+        # The first refresh of a new subscription is published after the commit: the broker is on this Redis.
+        calendar_id = deployment.get("/api/v1/calendars", headers=bearer).json()["results"][0]["id"]
+        subscribed = httpx.post(
+            f"{deployment.base}/api/v1/calendars/{calendar_id}/subscriptions",
+            json={"url": f"https://calendars.example.invalid/{_fresh()}.ics"},  # taken unresolved, fetched later
+            headers=bearer,
+            timeout=TIMEOUT,
+        )
+        assert subscribed.status_code == 201, subscribed.text
+        # Bounded retries (about 1.5 s), not the result backend's 20 s of reconnecting that a plain delay() waits.
+        assert subscribed.elapsed.total_seconds() < 15
+        metrics = deployment.get("/metrics").text
+        task = "apps.calendars.tasks.sync_subscription"
+        assert f'planner_celery_task_publish_failures_total{{task="{task}"}} 1.0' in metrics
     finally:
         deployment.cache.start()
 
@@ -205,3 +226,10 @@ def test_a_stopped_redis_leaves_pages_and_the_api_serving(deployment: Deployment
     assert log.count('"event": "cache_unavailable"') == 1, "one warning for the cache, not one per call"
     assert log.count('"event": "throttle_unavailable"') == 1, "one warning for the throttle, not one per request"
     assert "Exception ignored" not in log
+    failed = [line for line in log.splitlines() if '"event": "task_publish_failed"' in line]
+    assert len(failed) == 1, failed
+    assert f'"args": [{subscribed.json()["id"]}]' in failed[0]
+    assert log.count('"event": "task_publish_retrying"') == 3
+    # Never fetched, so due: beat's next tick publishes it now that the broker is back.
+    due = _manage(deployment.env, "shell", "-c", DUE_SUBSCRIPTIONS)
+    assert str(subscribed.json()["id"]) in due

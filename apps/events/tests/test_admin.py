@@ -34,3 +34,14 @@ def test_sync_now_queues_the_selected_sources(staff_client):
         "/admin/events/source/", {"action": "sync_now", "_selected_action": [source.pk]}, follow=True
     )
     assert "Queued 1 source(s) for syncing." in response.content.decode()
+
+
+def test_sync_now_says_which_sources_the_unreachable_queue_did_not_take(staff_client, monkeypatch):
+    taken, refused = make_source("taken"), make_source("refused")
+    monkeypatch.setattr("apps.events.admin.enqueue", lambda task, source_id: source_id == taken.pk)
+    response = staff_client.post(
+        "/admin/events/source/", {"action": "sync_now", "_selected_action": [taken.pk, refused.pk]}, follow=True
+    )
+    page = response.content.decode()
+    assert "Queued 1 source(s) for syncing." in page
+    assert "The task queue is unreachable; not queued: refused." in page

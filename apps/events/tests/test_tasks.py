@@ -94,3 +94,11 @@ def test_sources_are_due_by_their_own_interval():
         SyncRun.objects.create(source=source, outcome=SyncOutcome.COMPLETED)
     SyncRun.objects.update(started_at=timezone.now() - timedelta(minutes=90))
     assert selectors.sources_due() == [a.pk]
+
+
+@pytest.mark.django_db
+def test_sync_events_async_fails_naming_the_sources_the_queue_did_not_take(monkeypatch):
+    services.source_create(provider="ics", name="library", options={"url": "https://example.test/a.ics"})
+    monkeypatch.setattr("apps.events.management.commands.sync_events.enqueue", lambda task, source_id: False)
+    with pytest.raises(CommandError, match="unreachable; not queued: library"):
+        call_command("sync_events", "library", "--async", stdout=io.StringIO())

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.core.queueing import enqueue
 from apps.events import selectors, sync
 from apps.events.models import SyncOutcome
 
@@ -27,9 +28,14 @@ class Command(BaseCommand):
         if options["queue"]:
             from apps.events.tasks import sync_source  # enqueue only; the worker runs the task
 
+            refused = []
             for source in sources:
-                sync_source.delay(source.pk)
-                self.stdout.write(f"Queued {source.name}.")
+                if enqueue(sync_source, source.pk):
+                    self.stdout.write(f"Queued {source.name}.")
+                else:
+                    refused.append(source.name)
+            if refused:
+                raise CommandError(f"The task queue is unreachable; not queued: {', '.join(refused)}.")
             return
         failed = []
         for source in sources:
