@@ -594,6 +594,8 @@ STORAGES["models"] = (
 # --- Serving lists (apps.recommendations, apps.analytics) ---
 # A served list's impressions are stored by a task on the `analytics` queue, not in the request (docs/
 # recommendations.md, "Serving"). Off without a broker: in-process tasks would run in the request anyway.
+# Where no beat runs (`make run`: no Redis), the KPI API and the staff dashboard roll up the days they read first.
+ANALYTICS_ROLLUP_ON_REQUEST = env.bool("ANALYTICS_ROLLUP_ON_REQUEST", default=not REDIS_URL)
 RECOMMENDATIONS_QUEUE_IMPRESSIONS = env.bool("RECOMMENDATIONS_QUEUE_IMPRESSIONS", default=bool(REDIS_URL))
 # How often each process asks whether the catalogue changed (for its in-memory copy) and what an experiment is:
 # a list may lag a change made by another process by this much, and saves two queries on most requests.

@@ -241,3 +241,54 @@ class TrackedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class DailyMetric(models.Model):
+    """One business KPI for one day (apps.analytics.kpis names them), as the daily rollup computed it from the raw
+    events (apps.analytics.rollup); recomputing a day replaces its rows. `segment` is "" for the whole product, or
+    the page, source or variant the row is about. A rate keeps its numerator and denominator, so that weeks add up
+    exactly; `value` is None when there was nothing to measure (a rate over nobody)."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    metric = models.CharField(max_length=40)
+    segment = models.CharField(max_length=200, blank=True, default="")
+    value = models.FloatField(null=True, blank=True)
+    numerator = models.FloatField(default=0)
+    denominator = models.FloatField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["metric", "segment", "day"], name="daily_metric_once_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric}[{self.segment}] on {self.day}: {self.value}"
+
+
+class DailyActivePerson(models.Model):
+    """Who was active on a day ("u:<user id>" or "a:<anonymous id>"), kept by the rollup: weekly and monthly actives
+    and retention count these small rows instead of rereading a month of raw events."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    person = models.CharField(max_length=80)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "person"], name="active_person_once_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.person} on {self.day}"
+
+
+class RollupRun(models.Model):
+    """When each day was last rolled up: the rollup lag gauge and the dashboard's "computed at" read it."""
+
+    day = models.DateField(primary_key=True)
+    finished_at = models.DateTimeField(default=timezone.now)
+    events = models.BigIntegerField(default=0)  # raw events of the day it read
+    seconds = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day} rolled up at {self.finished_at:%Y-%m-%d %H:%M}"

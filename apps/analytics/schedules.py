@@ -9,4 +9,10 @@ BEAT_SCHEDULE = {
         "task": "apps.analytics.tasks.tracking_partitions_ensure",
         "schedule": crontab(hour="2", minute="41"),
     },
+    # The KPI rollup (apps/analytics/rollup.py): yesterday and today, every hour; the staff dashboard and the API
+    # read its rows, and planner_analytics_rollup_lag_seconds says how old they are.
+    "analytics-rollup-recent": {
+        "task": "apps.analytics.tasks.analytics_rollup_recent",
+        "schedule": crontab(minute="17"),
+    },
 }

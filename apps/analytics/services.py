@@ -21,6 +21,7 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 from apps.analytics import assignment, partitions, selectors, sinks
 from apps.analytics.models import (
     Conversion,
+    DailyActivePerson,
     Experiment,
     ExperimentStatus,
     Exposure,
@@ -352,6 +353,8 @@ def tracking_link_anonymous(*, anonymous_id: str, user_id: int) -> int:
 def tracking_data_erase(*, user_id: int) -> None:
     """A person's tracked events, and what experiments hold under the anonymous ids linked to them."""
     anonymous_ids = selectors.tracked_anonymous_ids(user_id=user_id)
+    # The rollup's list of who was active each day names the person too; the KPI rows are counts of nobody.
+    DailyActivePerson.objects.filter(person__in=[f"u:{user_id}", *(f"a:{a}" for a in anonymous_ids)]).delete()
     TrackedEvent.objects.filter(user_id=user_id).delete()
     if anonymous_ids:
         TrackedEvent.objects.filter(anonymous_id__in=anonymous_ids).delete()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.analytics.api import views
+from apps.analytics.api import kpi_views, views
 
 urlpatterns = [
     path("track", views.TrackView.as_view(), name="api-track"),
@@ -12,5 +12,8 @@ urlpatterns = [
         views.ExperimentAssignmentView.as_view(),
         name="api-experiment-assignment",
     ),
+    path("analytics/kpis", kpi_views.KpiView.as_view(), name="api-analytics-kpis"),
+    path("analytics/kpis/export", kpi_views.KpiExportView.as_view(), name="api-analytics-kpis-export"),
+    path("analytics/funnel", kpi_views.FunnelView.as_view(), name="api-analytics-funnel"),
     path("experiments/<str:key>/results", views.ExperimentResultsView.as_view(), name="api-experiment-results"),
 ]
