@@ -11,7 +11,8 @@ from typing import Literal
 from django.db.models import Max, Sum
 
 from apps.analytics import kpis
-from apps.analytics.models import DailyMetric, Experiment, RollupRun
+from apps.analytics.models import DailyMetric, Experiment, RollupRun, TrackedEvent
+from apps.users.models import User
 
 Granularity = Literal["day", "week"]
 
@@ -182,3 +183,24 @@ def last_rollup() -> datetime | None:
 
 def days_rolled_up(days: Iterable[date]) -> set[date]:
     return set(RollupRun.objects.filter(day__in=list(days)).values_list("day", flat=True))
+
+
+@dataclass(frozen=True)
+class BusinessGauges:
+    active_people_today: float  # the latest rollup of today (hourly), 0 before the first
+    signups_today: int
+    tracked_events_today: int
+    last_rollup: datetime | None
+
+
+def business_gauges(*, now: datetime) -> BusinessGauges:
+    """What the web pods' /metrics page shows of the business, read at each scrape: three small queries (today's
+    KPI row; the accounts created since midnight UTC; today's tracked events, read through the BRIN index on `at`)."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = DailyMetric.objects.filter(metric="active_people_daily", segment="", day=midnight.date()).first()
+    return BusinessGauges(
+        active_people_today=float(today.value or 0) if today else 0.0,
+        signups_today=User.objects.filter(date_joined__gte=midnight).count(),
+        tracked_events_today=TrackedEvent.objects.filter(at__gte=midnight, at__lt=midnight + timedelta(days=1)).count(),
+        last_rollup=last_rollup(),
+    )

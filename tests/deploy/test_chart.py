@@ -660,7 +660,7 @@ def test_the_prometheus_rule_carries_the_seed_alerts_and_ours() -> None:
     rules = prometheus_rules(render(PRODUCTION, namespace="weekend-planner-prod"))
     assert set(rules) == {
         "HighErrorRate", "HighResponseTime", "DatabaseConnectionsHigh", "PodCrashLooping", "ServiceDown",
-        "SourceNotSynced", "QueueBacklogGrowing", "BeatSilent",
+        "SourceNotSynced", "QueueBacklogGrowing", "BeatSilent", "AnalyticsRollupLate",
     }  # fmt: skip
     expected_metrics = {
         "HighErrorRate": "django_http_responses_total_by_status_view_method_total",
@@ -671,6 +671,7 @@ def test_the_prometheus_rule_carries_the_seed_alerts_and_ours() -> None:
         "SourceNotSynced": "planner_source_last_synced_timestamp_seconds",
         "QueueBacklogGrowing": "planner_celery_queue_length",
         "BeatSilent": "planner_celery_beat_last_tick_timestamp_seconds",
+        "AnalyticsRollupLate": "planner_analytics_rollup_lag_seconds",
     }
     for alert, metric in expected_metrics.items():
         rule = rules[alert]

@@ -51,6 +51,11 @@ EXPECTED: dict[str, list[str]] = {
         # apps.events.metrics, read from the database at scrape time
         "planner_source_last_synced_timestamp_seconds",
         "planner_source_sync_interval_seconds",
+        # apps.analytics.metrics, the business gauges, read from the database at scrape time
+        "planner_analytics_active_people_today",
+        "planner_analytics_signups_today",
+        "planner_analytics_tracked_events_today",
+        "planner_analytics_rollup_lag_seconds",
     ],
     "worker": [
         "planner_celery_tasks_total",
