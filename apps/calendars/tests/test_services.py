@@ -133,7 +133,13 @@ def test_subscribing_enqueues_the_first_refresh_once_committed_when_asked(
     calendar, monkeypatch, django_capture_on_commit_callbacks
 ):
     queued: list[int] = []
-    monkeypatch.setattr(tasks.sync_subscription, "delay", queued.append)
+
+    def enqueue(task, subscription_id):
+        assert task is tasks.sync_subscription
+        queued.append(subscription_id)
+        return True
+
+    monkeypatch.setattr("apps.calendars.services.subscriptions.enqueue", enqueue)
     with django_capture_on_commit_callbacks(execute=True):
         quiet = services.subscription_create(calendar=calendar, url="https://93.184.215.14/quiet.ics")
     assert queued == []

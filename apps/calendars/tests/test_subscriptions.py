@@ -484,7 +484,7 @@ def test_a_missing_url_is_400_naming_url(auth_client, calendar):
 
 
 def test_other_peoples_calendars_and_subscriptions_are_404(auth_client, other_user, client_for, monkeypatch):
-    monkeypatch.setattr(tasks.sync_subscription, "delay", lambda *args: None)
+    monkeypatch.setattr("apps.calendars.services.subscriptions.enqueue", lambda *args: True)
     theirs = Calendar.objects.get(owner=other_user, is_default=True)
     their_subscription = SubscriptionFactory(calendar=theirs, url="https://93.184.215.14/theirs.ics")
     base = f"/api/v1/calendars/{theirs.pk}/subscriptions"
