@@ -82,14 +82,22 @@ def _store_active_people(day: date) -> None:
 
 
 def _actives(day: date) -> list[DailyMetric]:
-    def people(days: int) -> int:
-        window = DailyActivePerson.objects.filter(day__gt=day - timedelta(days=days), day__lte=day)
-        return window.values("person").distinct().count() if days > 1 else window.count()
-
+    """Daily, weekly and monthly actives from the active-people rows: one pass over the 30 days, each person with
+    the last day they were active on."""
+    window = DailyActivePerson.objects.filter(day__gt=day - timedelta(days=30), day__lte=day)
+    people = (
+        window.values("person")
+        .annotate(last_active=Max("day"))
+        .aggregate(
+            monthly=Count("person"),
+            weekly=Count("person", filter=Q(last_active__gt=day - timedelta(days=7))),
+            daily=Count("person", filter=Q(last_active=day)),
+        )
+    )
     return [
-        _row(day, "active_people_daily", float(people(1))),
-        _row(day, "active_people_weekly", float(people(7))),
-        _row(day, "active_people_monthly", float(people(30))),
+        _row(day, "active_people_daily", float(people["daily"])),
+        _row(day, "active_people_weekly", float(people["weekly"])),
+        _row(day, "active_people_monthly", float(people["monthly"])),
     ]
 
 
@@ -102,10 +110,11 @@ def _retention(day: date) -> list[DailyMetric]:
     rows = []
     for after in kpis.RETENTION_DAYS:
         cohort_day = day - timedelta(days=after)
-        cohort = _signed_up(cohort_day).annotate(person=PERSON).values("person")
-        size = _signed_up(cohort_day).values("user_id").distinct().count()
-        back = DailyActivePerson.objects.filter(day=day, person__in=cohort).count()
-        rows.append(_ratio(cohort_day, f"retention_d{after}", back, size))
+        # A day's sign-ups are few: listed here, they are probed in the (day, person) index. (As a subquery, the
+        # planner went by statistics that did not yet know of the day's people just inserted, and looped.)
+        cohort = {f"u:{user_id}" for user_id in _signed_up(cohort_day).values_list("user_id", flat=True)}
+        back = DailyActivePerson.objects.filter(day=day, person__in=cohort).count() if cohort else 0
+        rows.append(_ratio(cohort_day, f"retention_d{after}", back, len(cohort)))
     return rows
 
 
@@ -148,41 +157,37 @@ def _funnel(events: QuerySet[TrackedEvent], day: date) -> list[DailyMetric]:
 
 def _recommendation_ctr(events: QuerySet[TrackedEvent], day: date) -> list[DailyMetric]:
     """Per variant of the served lists: distinct (list, event) clicked over impressions. A click finds its list's
-    variant among that day's and the day before's impressions (a list seen before midnight, clicked after)."""
-    listed = KT("context__request_id")
-    shown: dict[str, int] = defaultdict(int)
-    impressions = (
-        events.filter(type=TrackedEventType.IMPRESSION)
-        .annotate(request_id=listed, variant=KT("context__variant"))
+    variant among that day's and the day before's impressions (a list seen before midnight, clicked after). Two
+    scans: the lists of both days with the day's impressions of each, and the day's clicks on a list."""
+    start, end = day_bounds(day)
+    lists = (
+        TrackedEvent.objects.filter(type=TrackedEventType.IMPRESSION, at__gte=start - timedelta(days=1), at__lt=end)
+        .annotate(request_id=KT("context__request_id"), variant=KT("context__variant"))
         .exclude(request_id__isnull=True)
-        .values("variant")
-        .annotate(count=Count("id"))
+        .values("request_id", "variant")
+        .annotate(shown_today=Count("id", filter=Q(at__gte=start)))
     )
-    for row in impressions:
-        shown[row["variant"] or NO_VARIANT] += row["count"]
-    clicks = set(
+    variant_of: dict[str, str] = {}
+    shown: dict[str, int] = defaultdict(int)
+    for listed in lists:
+        variant = listed["variant"] or NO_VARIANT
+        variant_of[listed["request_id"]] = variant
+        shown[variant] += listed["shown_today"]
+    clicks = (
         events.filter(type=TrackedEventType.CLICK)
-        .annotate(request_id=listed)
+        .annotate(request_id=KT("context__request_id"))
         .exclude(request_id__isnull=True)
         .values_list("request_id", "object_id")
-        .distinct()
-    )
-    start, end = day_bounds(day)
-    variant_of = dict(
-        TrackedEvent.objects.filter(type=TrackedEventType.IMPRESSION, at__gte=start - timedelta(days=1), at__lt=end)
-        # Cast: a plain text comparison (on SQLite an IN on a JSON key would compare JSON values).
-        .annotate(request_id=Cast(listed, CharField()), variant=KT("context__variant"))
-        .filter(request_id__in={request_id for request_id, _ in clicks})
-        .values_list("request_id", "variant")
         .distinct()
     )
     clicked: dict[str, int] = defaultdict(int)
     for request_id, _ in clicks:
         if request_id in variant_of:
-            clicked[variant_of[request_id] or NO_VARIANT] += 1
+            clicked[variant_of[request_id]] += 1
+    shown = {variant: count for variant, count in shown.items() if count}  # lists shown only the day before
     rows = [_ratio(day, "recommendation_ctr", sum(clicked.values()), sum(shown.values()))]
     rows += [
-        _ratio(day, "recommendation_ctr", clicked[variant], shown[variant], segment=variant)
+        _ratio(day, "recommendation_ctr", clicked[variant], shown.get(variant, 0), segment=variant)
         for variant in sorted(shown.keys() | clicked.keys())
     ]
     return rows
@@ -236,6 +241,10 @@ def rollup_day(*, day: date, now: datetime | None = None) -> RollupResult:
     """Computes and stores every KPI of `day` (a UTC day), replacing what an earlier run stored."""
     began = time.perf_counter()
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A batch job's hash aggregates over a million rows: memory to keep them off disk, for this transaction.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '128MB'")
         run, _ = RollupRun.objects.get_or_create(day=day)
         RollupRun.objects.select_for_update().filter(pk=run.pk).first()  # one rollup of a day at a time
         events = _events(day)
