@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("apps.calendars.urls")),
     path("", include("apps.recommendations.urls")),
     path("", include("apps.itineraries.urls")),
+    path("", include("apps.analytics.urls")),  # staff only: /staff/analytics/
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -63,6 +63,13 @@ def kpi_points(
     return [Point(week, _combine(kpi, weeks[week])) for week in sorted(weeks)]
 
 
+def kpi_over_range(*, metric: str, start: date, end: date, segment: str = "") -> float | None:
+    """The metric over the whole range, its days combined as they make a week (kpis.Combine): a count's total, a
+    rate's numerators over its denominators, a level's mean, a trailing window's last value. None without data."""
+    rows = list(DailyMetric.objects.filter(metric=metric, segment=segment, day__gte=start, day__lte=end))
+    return _combine(kpis.KPIS[metric], rows) if rows else None
+
+
 def kpi_segments(*, metric: str, start: date, end: date) -> list[str]:
     """The segments (pages, sources, variants) the metric has rows for in the range, besides the whole ("")."""
     segments = (

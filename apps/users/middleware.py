@@ -1,6 +1,6 @@
 """Staff pages need a second factor (settings.STAFF_MFA_REQUIRED, on in production).
 
-A staff member or superuser who opens a staff page (the Django admin) is sent
+A staff member or superuser who opens a staff page (the Django admin, the analytics dashboard) is sent
 - to set up a second factor (allauth's two-factor page) when they have none, or
 - to confirm one (allauth's reauthentication with a code or a security key) when this session has not used it:
   a password-only session, say, or one from before the requirement was switched on.
@@ -19,8 +19,8 @@ from django.utils.http import urlencode
 from apps.users import selectors
 from apps.users.models import User
 
-# URL namespaces (app_name) whose pages are for staff only. A later staff dashboard adds its own here.
-STAFF_APP_NAMES = frozenset({"admin"})
+# URL namespaces (app_name) whose pages are for staff only: the admin and the analytics dashboard (apps.analytics.urls).
+STAFF_APP_NAMES = frozenset({"admin", "staff_analytics"})
 # Leaving must stay possible without a second factor.
 EXEMPT_URL_NAMES = frozenset({"logout"})
 

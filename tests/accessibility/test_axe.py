@@ -16,10 +16,12 @@ from django.core.management import call_command
 from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
 
 from apps.analytics.tests.factories import make_experiment, staff_user
+from apps.analytics.tests.kpi_data import seed_two_weeks
 from apps.calendars.models import Plan
 from apps.calendars.tests.factories import PlanFactory
 from apps.events.models import Event
@@ -101,13 +103,18 @@ def test_every_page_has_no_serious_or_critical_violation(page: Page, live_server
     page.set_content(render_to_string("503.html"))
     problems += "\n" + _describe("503.html", _violations(page))
 
-    # Staff: an experiment's results page, opened from the admin.
+    # Staff: an experiment's results page, opened from the admin, and the analytics dashboard with two weeks of KPIs.
     make_experiment("ranker-v2", status="running")
+    seed_two_weeks(timezone.now().date(), experiments=False)
     client.force_login(staff_user())
     page.context.add_cookies(
         [{**cookie, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}]
     )
-    problems += "\n" + _scan(page, live_server.url, [reverse("admin:analytics_experiment_results", args=["ranker-v2"])])
+    staff_pages = [
+        reverse("admin:analytics_experiment_results", args=["ranker-v2"]),
+        reverse("staff_analytics:dashboard"),
+    ]
+    problems += "\n" + _scan(page, live_server.url, staff_pages)
     assert not problems.strip(), "axe found serious or critical violations:\n" + problems
 
 
