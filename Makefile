@@ -18,7 +18,7 @@ CHROMIUM := /usr/bin/chromium
 include $(sort $(wildcard mk/*.mk))
 
 .PHONY: help run install install-dev test lint format types imports migrations-check deploy-check schema-check \
-        services browser-deps unit browser test-dates fuzz bench load clean
+        services browser-deps unit browser test-dates fuzz bench load vendor-web-vitals clean
 
 help:
 	@echo "make run     serve http://127.0.0.1:8000 on the embedded default (SQLite, in-process tasks, demo account)"
@@ -28,6 +28,7 @@ help:
 	@echo "make test-dates  the in-process suite again at DST changes in Europe and the US and at a year end"
 	@echo "make fuzz    the API against its OpenAPI schema with Schemathesis, long: every phase, 300 examples an operation"
 	@echo "make load    a mixed load with Locust (64 people, 60 s) against gunicorn as the image runs it (not in make test)"
+	@echo "make vendor-web-vitals  fetch static/vendor/web-vitals/ again from npm (pinned version and integrity)"
 
 # --- Installing: a virtualenv from the lock files, re-synced whenever a lock file changes ----------------
 
@@ -152,6 +153,7 @@ bench: install-dev services tools
 	$(TEST_ENV) $(BIN)/python bench/login_timing.py
 	$(TEST_ENV) $(BIN)/python bench/analytics_experiments.py
 	$(TEST_ENV) $(BIN)/python bench/analytics_tracking.py
+	$(TEST_ENV) $(BIN)/python bench/analytics_rollup.py
 	$(TEST_ENV) $(BIN)/python bench/recommendations_serving.py
 	$(TEST_ENV) $(BIN)/python bench/recommendations_training.py
 	$(TEST_ENV) $(BIN)/python bench/recommendations_quality.py
@@ -162,6 +164,11 @@ bench: install-dev services tools
 # Locust from its own virtualenv (.venvs/load); the driver (bench/load_mixed.py) runs in the app's.
 load: install-dev services $(LOAD_VENV)/.installed
 	$(TEST_ENV) LOCUST=$(LOAD_VENV)/bin/locust $(BIN)/python bench/load_mixed.py
+
+# The web-vitals library the pages load (static/vendor/web-vitals/), fetched again from npm at the version and
+# integrity pinned in scripts/vendor_web_vitals.py. Needs npm and the network; not part of `make test` or `make run`.
+vendor-web-vitals:
+	$(PYTHON) scripts/vendor_web_vitals.py
 
 clean:
 	rm -rf $(VENV) .venvs .pytest_cache .mypy_cache .ruff_cache staticfiles test-results

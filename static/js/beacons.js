@@ -2,6 +2,8 @@
 // [data-track="<type>"] (with data-track-object-type / data-track-object-id), sent in batches to POST /api/v1/track
 // when the page is hidden or left, or every 20 events. Nothing at all (no cookie either) when the browser asks not
 // to be tracked (Do Not Track or Global Privacy Control).
+// Core Web Vitals (LCP, INP, CLS, TTFB) measured by the vendored web-vitals library (static/vendor/web-vitals/, loaded
+// just before this script) go out as `web_vital` events through the same queue.
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -92,4 +94,21 @@
   });
   window.addEventListener("pagehide", flush);
   track("page_view", "page", location.pathname);
+
+  // Each metric is reported once it is final: TTFB after load, LCP at the first input or when the page is hidden,
+  // CLS and INP when the page is hidden (web-vitals listens on window, ahead of the flush above, so they join the
+  // batch that goes then). The server keeps `page` and a finite `value`; p75 is computed per page and name.
+  var vitals = window.webVitals;
+  if (vitals) {
+    var reportVital = function (metric) {
+      if (typeof metric.value !== "number" || !isFinite(metric.value)) return;
+      var page = location.pathname.slice(0, 1024);  // the context stays well under its 2,048 bytes
+      track("web_vital", "page", page, { name: metric.name, value: metric.value, page: page,
+        rating: metric.rating, id: metric.id });
+    };
+    vitals.onLCP(reportVital);
+    vitals.onINP(reportVital);
+    vitals.onCLS(reportVital);
+    vitals.onTTFB(reportVital);
+  }
 })();
