@@ -12,10 +12,11 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 TABLE = "analytics_trackedevent"
+CREATE_LOCK = 0x7A1E_0001  # the advisory lock partition creators take turns on (any constant no other code uses)
 _NAME = re.compile(rf"\A{TABLE}_y(\d{{4}})m(\d{{2}})\Z")
 
 CREATE_PARTITIONED = f"""
@@ -100,9 +101,12 @@ def ensure(months: Iterable[date]) -> list[date]:
     if not is_partitioned():
         return []
     wanted = sorted({month_of(month) for month in months})
-    existing = set(partitions())
-    created = [month for month in wanted if month not in existing]
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Two requests that both find a month missing (a page's two last beacon batches) would both create it, and
+        # PostgreSQL can deadlock them: creators take turns, until their transaction ends, and look again first.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CREATE_LOCK])
+        existing = set(partitions())
+        created = [month for month in wanted if month not in existing]
         for month in created:
             cursor.execute(_create_sql(month))
     return created

@@ -219,14 +219,24 @@ def p75(values: Iterable[float]) -> float | None:
 
 
 def _web_vitals(events: QuerySet[TrackedEvent], day: date) -> list[DailyMetric]:
-    samples: dict[tuple[str, str], list[float]] = defaultdict(list)
-    measured = events.filter(type=TrackedEventType.WEB_VITAL).values_list(
-        KT("context__name"), KT("context__page"), Cast(KT("context__value"), output_field=FloatField())
+    """p75 per metric, overall and per page. A metric the library reports again under the same id (CLS after a
+    back/forward-cache restore) counts once, with its last value."""
+    latest: dict[str | int, tuple[str, str, float]] = {}
+    measured = (
+        events.filter(type=TrackedEventType.WEB_VITAL)
+        .order_by("at", "id")
+        .values_list(
+            "id", KT("context__id"), KT("context__name"), KT("context__page"), Cast(KT("context__value"), FloatField())
+        )
     )
-    for name, page, value in measured:
+    for row_id, report_id, name, page, value in measured:
         if name in kpis.WEB_VITALS and value is not None:
-            samples[(name, "")].append(value)
-            samples[(name, page or "")].append(value)
+            latest[report_id or row_id] = (name, page or "", value)
+    samples: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for name, page, value in latest.values():
+        samples[(name, "")].append(value)
+        if page:
+            samples[(name, page)].append(value)
     rows = []
     for name, metric in kpis.WEB_VITALS.items():
         overall = samples.get((name, ""), [])

@@ -247,3 +247,22 @@ def test_erasing_a_person_removes_them_from_the_days_they_were_active() -> None:
     services.tracking_data_erase(user_id=41)
 
     assert set(DailyActivePerson.objects.values_list("person", flat=True)) == {"u:42"}
+
+
+def test_a_web_vital_reported_again_under_its_id_counts_once_with_its_last_value() -> None:
+    day = date(2026, 3, 3)
+    partitions.ensure({partitions.month_of(day)})
+
+    def vital(hour: int, value: float, report_id: str) -> TrackedEvent:
+        context = {"name": "CLS", "value": value, "page": "/", "id": report_id}
+        at = datetime(2026, 3, 3, hour, tzinfo=UTC)
+        return TrackedEvent(client_id=uuid.uuid4(), type="web_vital", at=at, anonymous_id="b", context=context)
+
+    # v5-1 reported twice (0.9 first, then 0.1 after a restore): the samples are 0.1, 0.2 and 0.3.
+    TrackedEvent.objects.bulk_create(
+        [vital(8, 0.9, "v5-1"), vital(9, 0.1, "v5-1"), vital(9, 0.2, "v5-2"), vital(10, 0.3, "v5-3")]
+    )
+    rollup.rollup_day(day=day)
+    row = DailyMetric.objects.get(metric="web_vital_cls_p75", segment="", day=day)
+    assert row.denominator == 3
+    assert row.value == pytest.approx(float(np.percentile([0.1, 0.2, 0.3], 75)))
