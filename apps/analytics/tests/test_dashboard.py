@@ -295,3 +295,12 @@ def test_values_read_as_people_read_them() -> None:
     assert [charts.nice_step(v) for v in (0, 8, 9, 100, 0.37)] == [1, 2, 5, 50, 0.1]
     shares = (None, 0, 0.01, 0.05, 0.12, 0.2, 0.4, 0.5, 1.0)
     assert [charts.heat_level(share) for share in shares] == [-1, 0, 1, 2, 3, 4, 5, 6, 6]
+
+
+def test_the_navigation_links_staff_and_only_staff_to_the_dashboard(client, user):  # type: ignore[no-untyped-def]
+    from apps.analytics.tests.factories import staff_user
+
+    client.force_login(user)
+    assert "/staff/analytics/" not in client.get("/discover/").content.decode()
+    client.force_login(staff_user())
+    assert 'href="/staff/analytics/"' in client.get("/discover/").content.decode()
