@@ -6,6 +6,7 @@ Run in fresh processes, as a newcomer's machine would, so nothing PostgreSQL-onl
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -141,3 +142,19 @@ def test_make_run_path_serves_the_site_and_the_api(embedded_env, start_server, t
         results = http.get("/api/v1/experiments/embedded/results", headers=staff)
         assert results.status_code == 200, results.text
         assert sum(variant["units"] for variant in results.json()["variants"]) == 20
+
+        # KPIs on SQLite with no beat: the days read are rolled up on request (ANALYTICS_ROLLUP_ON_REQUEST).
+        today = datetime.now(UTC).date()
+        days = {"start": (today - timedelta(days=1)).isoformat(), "end": today.isoformat()}
+        signups = http.get("/api/v1/analytics/kpis", params={"metric": "signups", **days}, headers=staff)
+        assert signups.status_code == 200, signups.text
+        # The newcomer, the demo account, the simulated population and this staff account signed up just now.
+        assert sum(point["value"] for point in signups.json()["points"]) >= 3, signups.text
+        funnel = http.get("/api/v1/analytics/funnel", params=days, headers=staff)
+        assert funnel.status_code == 200, funnel.text
+        assert [step["step"] for step in funnel.json()["steps"]] == ["impression", "click", "save", "plan"]
+        exported = http.get(
+            "/api/v1/analytics/kpis/export", params={"metric": "active_people_daily", **days}, headers=staff
+        )
+        assert exported.status_code == 200
+        assert exported.text.startswith("date,metric,segment,value\n")
