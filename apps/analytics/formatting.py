@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from apps.analytics.cuped import CupedLift
 from apps.analytics.models import CONTROL
 from apps.analytics.selectors import MetricResult, VariantResult
 
@@ -75,3 +76,22 @@ class Table:
 
 def table(metric: MetricResult) -> Table:
     return Table(event=metric.event, rows=[row(variant) for variant in metric.variants])
+
+
+def cuped_lines(lifts: dict[str, CupedLift | None]) -> list[str]:
+    """One sentence per treatment variant that CUPED adjusted, for the results page."""
+    lines = []
+    for key, adjusted in lifts.items():
+        if adjusted is None:
+            continue
+        def pp(value: float) -> str:
+            return _percent(value, signed=True)
+
+        lines.append(
+            f"{key}: CUPED lift {pp(adjusted.lift)} (95% CI {pp(adjusted.ci_low)} to {pp(adjusted.ci_high)}), "
+            f"unadjusted {pp(adjusted.unadjusted_lift)} "
+            f"({pp(adjusted.unadjusted_ci_low)} to {pp(adjusted.unadjusted_ci_high)}); "
+            f"variance reduced by {adjusted.variance_reduction * 100:.0f}% "
+            f"({adjusted.units_with_pre_period} units active before the start)."
+        )
+    return lines

@@ -8,7 +8,7 @@ not staff is refused), and the staff second factor (apps.users.middleware, for t
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from apps.analytics import formatting, selectors, statistics
+from apps.analytics import cuped, formatting, selectors, statistics
 from apps.core.db_router import replica_reads
 
 
@@ -29,5 +29,7 @@ def experiment_results_page(request: HttpRequest, key: str) -> HttpResponse:
         "srm_p_value": formatting.p_value(results.srm_p_value),
         "srm_alpha": statistics.SRM_ALPHA,
         "significance": formatting.SIGNIFICANCE,
+        "cuped": formatting.cuped_lines(results.cuped_lifts),
+        "cuped_days": cuped.PRE_PERIOD.days,
     }
     return render(request, "analytics/experiment_results.html", context)

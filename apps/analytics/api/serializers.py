@@ -120,6 +120,19 @@ class MetricResultOut(serializers.Serializer[Any]):
     variants = VariantResultOut(many=True)
 
 
+class CupedOut(serializers.Serializer[Any]):
+    variant = serializers.CharField(help_text="The treatment variant, compared with control.")
+    lift = serializers.FloatField(help_text="CUPED-adjusted lift of the primary metric's rate (treatment − control).")
+    ci_low = serializers.FloatField(help_text="95% interval of the adjusted lift: low end.")
+    ci_high = serializers.FloatField(help_text="The high end.")
+    unadjusted_lift = serializers.FloatField(help_text="The same difference without the adjustment.")
+    unadjusted_ci_low = serializers.FloatField()
+    unadjusted_ci_high = serializers.FloatField()
+    theta = serializers.FloatField(help_text="cov(x, y) / var(x), pooled over the two variants.")
+    variance_reduction = serializers.FloatField(help_text="1 − var(adjusted) / var(unadjusted): the share removed.")
+    units_with_pre_period = serializers.IntegerField(help_text="Units of the two variants active before the start.")
+
+
 class ResultsOut(serializers.Serializer[Any]):
     key = serializers.CharField()
     status = ExperimentStatusField()
@@ -132,6 +145,8 @@ class ResultsOut(serializers.Serializer[Any]):
     srm_p_value = _figure("Chi-square test of the units per variant against the weights.")
     srm_flag = serializers.BooleanField(help_text="srm_p_value < 0.001: the split is broken; trust no figure.")
     guardrails = MetricResultOut(many=True)
+    cuped_pre_period_days = serializers.IntegerField(help_text="The covariate counts this many days before the start.")
+    cuped = CupedOut(many=True, help_text="Per treatment variant whose units have pre-period activity; else absent.")
 
 
 class TrackIn(serializers.Serializer[Any]):
