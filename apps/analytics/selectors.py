@@ -296,45 +296,47 @@ def _daily_counts(experiment: Experiment) -> list[tuple[str, str, Any, int]]:
         return [(metric, variant, day, int(count)) for metric, variant, day, count in cursor.fetchall()]
 
 
-def _cuped_moments(experiment: Experiment) -> dict[str, cuped.Moments]:
-    """Per variant, the sums CUPED needs over its units: y = converted on the primary metric at or after exposure
-    (before the stop), x = the primary metric's events in the PRE_PERIOD before the experiment started. One query,
-    grouped in the database twice (per unit, then per variant)."""
+def _cuped_moments(experiment: Experiment, units: dict[str, int]) -> dict[str, cuped.Moments]:
+    """Per variant, the sums CUPED needs over its `units` exposed: y = converted on the primary metric at or after
+    exposure (before the stop), x = the primary metric's events in the PRE_PERIOD before the experiment started.
+    Units without any such event add nothing to the sums but their count, so only those with one are joined and
+    grouped (a fifth of a million in the benchmark), in one query."""
     if experiment.started_at is None:
         return {}
     before = experiment.started_at - cuped.PRE_PERIOD
     until, until_params = ("AND c.occurred_at < %s", [experiment.stopped_at]) if experiment.stopped_at else ("", [])
     sql = f"""
-        SELECT u.variant, COUNT(*), SUM(u.x), SUM(u.y), SUM(u.x * u.x), SUM(u.y * u.y), SUM(u.x * u.y),
+        SELECT u.variant, SUM(u.x), SUM(u.y), SUM(u.x * u.x), SUM(u.y * u.y), SUM(u.x * u.y),
                SUM(CASE WHEN u.x > 0 THEN 1 ELSE 0 END)
         FROM (
             SELECT e.variant,
                    SUM(CASE WHEN c.occurred_at < %s THEN 1 ELSE 0 END) AS x,
                    MAX(CASE WHEN c.occurred_at >= e.exposed_at {until} THEN 1 ELSE 0 END) AS y
             FROM {Exposure._meta.db_table} e
-            LEFT JOIN {Conversion._meta.db_table} c
-              ON c.unit_id = e.unit_id AND c.type = %s AND c.occurred_at >= %s
-            WHERE e.experiment_id = %s
+            JOIN {Conversion._meta.db_table} c ON c.unit_id = e.unit_id
+            WHERE e.experiment_id = %s AND c.type = %s AND c.occurred_at >= %s
             GROUP BY e.id, e.variant
         ) u
         GROUP BY u.variant
     """  # noqa: S608 - only table names and placeholders are formatted in; every value is a parameter
-    params = [experiment.started_at, *until_params, experiment.primary_metric["event"], before, experiment.pk]
+    params = [experiment.started_at, *until_params, experiment.pk, experiment.primary_metric["event"], before]
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
-        moments = {}
-        for variant, n, sx, sy, sxx, syy, sxy, active_before in cursor.fetchall():
-            moments[variant] = cuped.Moments(
-                n=float(n), sx=float(sx or 0), sy=float(sy or 0), sxx=float(sxx or 0), syy=float(syy or 0),
-                sxy=float(sxy or 0), active_before=int(active_before or 0),
-            )  # fmt: skip
-        return moments
+        sums = {row[0]: row[1:] for row in cursor.fetchall()}
+    moments = {}
+    for variant, n in units.items():
+        sx, sy, sxx, syy, sxy, active_before = sums.get(variant, (0, 0, 0, 0, 0, 0))
+        moments[variant] = cuped.Moments(
+            n=float(n), sx=float(sx or 0), sy=float(sy or 0), sxx=float(sxx or 0), syy=float(syy or 0),
+            sxy=float(sxy or 0), active_before=int(active_before or 0),
+        )  # fmt: skip
+    return moments
 
 
-def _cuped_lifts(experiment: Experiment) -> dict[str, cuped.CupedLift | None]:
-    moments = _cuped_moments(experiment)
+def _cuped_lifts(experiment: Experiment, primary: MetricResult) -> dict[str, cuped.CupedLift | None]:
+    moments = _cuped_moments(experiment, {variant.key: variant.units for variant in primary.variants})
     control = moments.get(CONTROL)
     return {
         key: cuped.lift(control, moments[key]) if control is not None and key in moments else None
@@ -391,7 +393,7 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
         srm_p_value=srm,
         srm_flag=srm is not None and srm < statistics.SRM_ALPHA,
         looks=len(days),
-        cuped_lifts=_cuped_lifts(experiment),
+        cuped_lifts=_cuped_lifts(experiment, primary),
     )
 
 
