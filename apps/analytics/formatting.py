@@ -84,6 +84,7 @@ def cuped_lines(lifts: dict[str, CupedLift | None]) -> list[str]:
     for key, adjusted in lifts.items():
         if adjusted is None:
             continue
+
         def pp(value: float) -> str:
             return _percent(value, signed=True)
 
