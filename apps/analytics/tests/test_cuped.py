@@ -2,14 +2,19 @@
 variance falls by rho^2, and the estimate stays unbiased with its coverage; and on an experiment's rows, the
 results carry the adjusted lift computed from the units' own x and y."""
 
+import json
 from datetime import timedelta
+from io import StringIO
 
 import numpy as np
 import pytest
+from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.analytics import cuped, selectors
-from apps.analytics.tests.factories import convert, expose, make_experiment
+from apps.analytics.models import Experiment
+from apps.analytics.tests.factories import convert, expose, make_experiment, staff_user
 
 SEED = 20261205
 REPLICATIONS = 300
@@ -60,10 +65,11 @@ def test_nothing_to_adjust_with_is_no_adjustment() -> None:
     assert cuped.lift(tiny, quiet) is None
 
 
-@pytest.mark.django_db
-def test_the_results_carry_the_adjusted_lift_of_the_units_own_rows(clock) -> None:  # type: ignore[no-untyped-def]
-    started = timezone.now()
-    experiment = make_experiment(status="running")
+def _seed_with_pre_period(experiment: Experiment) -> tuple[dict[str, str], dict[str, int], dict[str, int]]:
+    """400 units exposed an hour after the start; each with x ~ Poisson(1.5) saves in the 14 days before it and a
+    chance to save after exposure that grows with x (and by 5 points in treatment). ({unit: variant}, x, y)."""
+    started = experiment.started_at
+    assert started is not None
     variants = expose(experiment, [f"u{n}" for n in range(400)], at=started + timedelta(hours=1))
     rng = np.random.default_rng(SEED)
     x: dict[str, int] = {}
@@ -77,6 +83,13 @@ def test_the_results_carry_the_adjusted_lift_of_the_units_own_rows(clock) -> Non
             convert([unit], at=started + timedelta(hours=2))
             convert([unit], at=started + timedelta(hours=5))  # a second save counts once
     convert(["u0"], at=started - timedelta(days=20))  # before the pre-period: not counted
+    return variants, x, y
+
+
+@pytest.mark.django_db
+def test_the_results_carry_the_adjusted_lift_of_the_units_own_rows(clock) -> None:  # type: ignore[no-untyped-def]
+    experiment = make_experiment(status="running")
+    variants, x, y = _seed_with_pre_period(experiment)
 
     data = selectors.results_data(selectors.experiment_results(experiment=experiment))
 
@@ -106,3 +119,25 @@ def test_without_pre_period_activity_there_is_no_adjusted_lift(clock) -> None:  
     convert([unit for n, unit in enumerate(variants) if n % 4 == 0], at=started + timedelta(hours=2))
     data = selectors.results_data(selectors.experiment_results(experiment=experiment))
     assert data["cuped"] == []
+
+
+@pytest.mark.django_db
+def test_the_api_report_and_staff_page_show_it(client, client_for, clock) -> None:  # type: ignore[no-untyped-def]
+    experiment = make_experiment(status="running")
+    _seed_with_pre_period(experiment)
+    expected = selectors.results_data(selectors.experiment_results(experiment=experiment))
+    (adjusted,) = expected["cuped"]
+
+    # The API's serializer declares every field, so none is dropped on the way out.
+    api = client_for(staff_user()).get(f"/api/v1/experiments/{experiment.key}/results").json()
+    assert api["cuped_pre_period_days"] == 14
+    assert api["cuped"] == [pytest.approx(adjusted)]
+    out = StringIO()
+    call_command("experiment_report", experiment.key, "--json", stdout=out)
+    assert json.loads(out.getvalue())["cuped"] == [pytest.approx(adjusted)]
+
+    client.force_login(staff_user())
+    page = client.get(reverse("admin:analytics_experiment_results", args=[experiment.key])).content.decode()
+    assert "Adjusted for behaviour before the start (CUPED)" in page
+    assert f"variance reduced by {adjusted['variance_reduction'] * 100:.0f}%" in page
+    assert f"({adjusted['units_with_pre_period']} units active before the start)" in page
