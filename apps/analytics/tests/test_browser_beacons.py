@@ -25,7 +25,8 @@ def _settle(page: Page, done: Callable[[], bool]) -> None:
     """Leaves the page (its batch goes) and waits until `done`: no beacon may still be in flight when the test's
     database is flushed."""
     page.goto("about:blank")
-    for _ in range(50):
+    # Up to 15 s: on a loaded machine a page's last batches (its beacons, then its web vitals) take seconds to land.
+    for _ in range(150):
         if done():
             return
         page.wait_for_timeout(100)
