@@ -16,6 +16,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from planner.keys import ensure_dev_rsa_keypair
+from planner.storage import s3_storage
 
 django_stubs_ext.monkeypatch()  # lets model admin and form classes take type parameters at run time
 
@@ -461,13 +462,13 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 _LEAFLET_STATIC = Path(importlib.util.find_spec("leaflet").submodule_search_locations[0]) / "static"  # type: ignore[union-attr, index]
 STATICFILES_DIRS = [BASE_DIR / "static", _LEAFLET_STATIC]
 STORAGES: dict[str, dict[str, Any]] = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
-    # "models" (trained recommendation models) is set with the AWS settings, at the end of this file.
+    # "default" (media) and "models" (trained recommendation models) are set with the AWS settings, at the end of
+    # this file.
 }
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
@@ -570,26 +571,42 @@ AWS_REGION = env.str("AWS_REGION", default="us-west-2")
 # Only for a local emulator (moto server) in tests and development; empty means AWS itself.
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
 
-# --- Trained models (apps.recommendations): STORAGES["models"] ---
-# Written by the recommendations worker, read by every process. In production they go under models/ in the media
-# bucket (MEDIA_BUCKET: <name>-<env>-media, created by infra/ansible's s3 role; access through the service
-# account's IAM role, encrypted with the bucket's default key); elsewhere under VAR_DIR/models.
-MEDIA_BUCKET = env.str("MEDIA_BUCKET", default="")
-STORAGES["models"] = (
-    {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": MEDIA_BUCKET,
-            "location": "models",
-            "default_acl": None,
-            "file_overwrite": False,
-            "region_name": AWS_REGION,
-            "endpoint_url": AWS_ENDPOINT_URL or None,
-        },
+# --- Media and trained models: STORAGES["default"] and STORAGES["models"] (planner/storage.py) ---
+# With MEDIA_BUCKET set (staging and production: <name>-<env>-media, created by infra/ansible's s3 role) both are
+# S3Storage in that bucket, media under media/ and models under models/: private objects read through SigV4 signed
+# URLs that expire after MEDIA_URL_EXPIRE_SECONDS, encrypted with the data key (MEDIA_KMS_KEY_ID; empty: the bucket's
+# default, which is that key), with the service account's IAM role. Pods keep nothing on disk. Without it (`make
+# run`, the tests) they are directories, VAR_DIR/media and VAR_DIR/models. Production refuses to start without the
+# bucket: media written to a pod's disk would be lost with the pod and missing from every other one.
+MEDIA_BUCKET = env.str("MEDIA_BUCKET", default="").strip()
+MEDIA_KMS_KEY_ID = env.str("MEDIA_KMS_KEY_ID", default="")
+# Long enough for a page's links to be followed, short enough that a copied or leaked link soon stops working; a page
+# or response that holds a signed URL must not be cached for longer.
+MEDIA_URL_EXPIRE_SECONDS = env.int("MEDIA_URL_EXPIRE_SECONDS", default=900)
+if PRODUCTION and not MEDIA_BUCKET:
+    raise ImproperlyConfigured("MEDIA_BUCKET must be set when DJANGO_ENV=production (media and models live in S3)")
+if MEDIA_BUCKET:
+    try:
+        for _storage, _location in (("default", "media"), ("models", "models")):
+            STORAGES[_storage] = s3_storage(
+                bucket=MEDIA_BUCKET,
+                location=_location,
+                region=AWS_REGION,
+                url_expire_seconds=MEDIA_URL_EXPIRE_SECONDS,
+                kms_key_id=MEDIA_KMS_KEY_ID,
+                endpoint_url=AWS_ENDPOINT_URL,
+            )
+    except ValueError as _error:
+        raise ImproperlyConfigured(f"Media storage: {_error}") from None
+else:
+    STORAGES["default"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT, "base_url": MEDIA_URL},
     }
-    if PRODUCTION
-    else {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": VAR_DIR / "models"}}
-)
+    STORAGES["models"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": VAR_DIR / "models"},
+    }
 
 # --- Serving lists (apps.recommendations, apps.analytics) ---
 # A served list's impressions are stored by a task on the `analytics` queue, not in the request (docs/

@@ -55,16 +55,18 @@ def test_in_production_models_go_under_models_in_the_media_bucket(clean_env, tmp
             bucket = f"wp-media-{uuid.uuid4().hex[:12]}"
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
             env = clean_env(
-                **throwaway_production_secrets(),
-                DJANGO_SETTINGS_MODULE="planner.settings",
-                VAR_DIR=str(tmp_path),
-                MEDIA_BUCKET=bucket,
-                AWS_REGION=REGION,
-                AWS_ENDPOINT_URL=moto_url,
-                AWS_ACCESS_KEY_ID=CREDENTIALS["aws_access_key_id"],
-                AWS_SECRET_ACCESS_KEY=CREDENTIALS["aws_secret_access_key"],
-                AWS_CONFIG_FILE=str(tmp_path / "no-aws-config"),
-                AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-aws-credentials"),
+                **{
+                    **throwaway_production_secrets(),  # it names a made-up bucket: this one replaces it
+                    "DJANGO_SETTINGS_MODULE": "planner.settings",
+                    "VAR_DIR": str(tmp_path),
+                    "MEDIA_BUCKET": bucket,
+                    "AWS_REGION": REGION,
+                    "AWS_ENDPOINT_URL": moto_url,
+                    "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+                    "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
+                    "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+                    "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+                }
             )
             for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "TEST_MODELS_DIR"):
                 env.pop(name, None)

@@ -41,5 +41,7 @@ def throwaway_production_secrets() -> dict[str, str]:
         "ALLOWED_HOSTS": "weekendplanner.example",
         "DATABASE_URL": "postgres://planner@127.0.0.1:5432/planner",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
+        # Not a secret, but required the same way: media live in S3 in production. Nothing here reaches the bucket.
+        "MEDIA_BUCKET": "weekendplanner-throwaway-media",
         **throwaway_secrets(),
     }
