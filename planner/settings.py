@@ -49,6 +49,16 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-local-develop
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 ENCRYPTION_KEY = env.str("ENCRYPTION_KEY", default="")
+# Key rotation (docs/security.md, "Rotating the application keys"): a key staged to become current (_NEXT) and
+# the keys it replaced (_FALLBACKS) still verify signatures and decrypt, so a rotation logs nobody out early, and
+# pods still on the old Secret during a rollout accept what pods on the new one sign.
+SECRET_KEY_FALLBACKS = [
+    key.strip()
+    for key in (env.str("DJANGO_SECRET_KEY_NEXT", default=""), *env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[]))
+    if key.strip()
+]
+ENCRYPTION_KEY_NEXT = env.str("ENCRYPTION_KEY_NEXT", default="")
+ENCRYPTION_KEY_FALLBACKS = env.list("ENCRYPTION_KEY_FALLBACKS", default=[])
 API_VERSION = env.str("API_VERSION", default="v1")
 
 INSTALLED_APPS = [
@@ -353,6 +363,8 @@ else:
     JWT_PRIVATE_KEY, JWT_PUBLIC_KEY = ensure_dev_rsa_keypair(VAR_DIR)
 # During a key rotation, tokens signed with the previous key stay valid until they expire.
 JWT_PREVIOUS_PUBLIC_KEY = env.str("JWT_PREVIOUS_PUBLIC_KEY", default="", multiline=True)
+# Staged by a rotation: verified already, signs only once promoted to JWT_PRIVATE_KEY/JWT_PUBLIC_KEY.
+JWT_NEXT_PUBLIC_KEY = env.str("JWT_NEXT_PUBLIC_KEY", default="", multiline=True)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),

@@ -26,9 +26,10 @@ TARGET_KUBERNETES = "1.35.0"
 RELEASE = "weekend-planner"
 NAMESPACE = "weekend-planner"
 
-# kubernetes-validate ships no schema for these CRDs; tests/deploy/test_chart.py checks them.
+# kubernetes-validate ships no schema for these CRDs; tests/deploy/test_chart.py and test_external_secret.py check them.
 _ALLOWED_WARNING = re.compile(
     r"Couldn't find schema for kind (ServiceMonitor|PrometheusRule) with api version monitoring\.coreos\.com/v1\b"
+    r"|Couldn't find schema for kind (ExternalSecret|SecretStore) with api version external-secrets\.io/v1\b"
 )
 
 

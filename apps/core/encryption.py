@@ -9,8 +9,11 @@ Because every encryption uses a fresh IV, the same text never gives the same cip
 encrypted column cannot be searched or made unique. Store a digest beside it when that is needed (as
 `Subscription.url_hash` does), and query that.
 
-Changing ENCRYPTION_KEY makes existing values unreadable: reading one raises `DecryptionError`, never
-returns garbage.
+Rotation (docs/security.md, "Rotating the application keys") keeps existing values readable: the keys form a
+MultiFernet, ENCRYPTION_KEY first (it encrypts every new value), then ENCRYPTION_KEY_NEXT (staged by a rotation)
+and ENCRYPTION_KEY_FALLBACKS (retired keys), which only decrypt. `manage.py reencrypt` rewrites stored values
+under the current key, after which the fallbacks can be dropped. A value no configured key opens raises
+`DecryptionError`, never returns garbage.
 """
 
 import base64
@@ -18,7 +21,7 @@ import functools
 import hashlib
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
@@ -40,19 +43,32 @@ def _secret() -> str:
     return f"encryption-key-from-secret-key:{settings.SECRET_KEY}"
 
 
+def _secrets() -> tuple[str, ...]:
+    """The current key first (it encrypts), then the keys that only decrypt: the staged next key, the retired ones."""
+    keys = [_secret()]
+    extra = [
+        str(getattr(settings, "ENCRYPTION_KEY_NEXT", "") or ""),
+        *getattr(settings, "ENCRYPTION_KEY_FALLBACKS", ()),
+    ]
+    for key in (str(k).strip() for k in extra):
+        if key and key not in keys:
+            keys.append(key)
+    return tuple(keys)
+
+
 def fernet_key(secret: str) -> bytes:
     """The Fernet key a secret string stands for (SHA-256, urlsafe base64)."""
     return base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest())
 
 
 @functools.lru_cache(maxsize=8)
-def _fernet_for(secret: str) -> Fernet:
-    return Fernet(fernet_key(secret))
+def _fernet_for(secrets: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(fernet_key(secret)) for secret in secrets])
 
 
-def _fernet() -> Fernet:
-    # Read the setting on every call (cached per value), so override_settings and key changes take effect.
-    return _fernet_for(_secret())
+def _fernet() -> MultiFernet:
+    # Read the settings on every call (cached per value), so override_settings and key changes take effect.
+    return _fernet_for(_secrets())
 
 
 def encrypt(text: str) -> str:
@@ -68,11 +84,30 @@ def decrypt(token: str) -> str:
         text = _fernet().decrypt(token.encode("ascii")).decode("utf-8")
     except (InvalidToken, UnicodeError) as exc:
         raise DecryptionError(
-            "A stored value cannot be decrypted with the configured ENCRYPTION_KEY "
-            "(was the key changed, or was the value written without encryption?)"
+            "A stored value cannot be decrypted with any configured ENCRYPTION_KEY (was the key changed without "
+            "keeping the old one in ENCRYPTION_KEY_FALLBACKS, or was the value written without encryption?)"
         ) from exc
     remember_secret(text)
     return text
+
+
+def reencrypt(token: str) -> str:
+    """`token` encrypted again under the current key (whichever configured key wrote it); the text never changes.
+
+    Raises `DecryptionError` like `decrypt`."""
+    try:
+        return _fernet().rotate(token.encode("ascii")).decode("ascii")
+    except (InvalidToken, UnicodeError) as exc:
+        raise DecryptionError("A stored value cannot be decrypted with any configured ENCRYPTION_KEY") from exc
+
+
+def encrypted_with_current_key(token: str) -> bool:
+    """Whether the current key alone opens `token` (`manage.py reencrypt` has nothing left to do for it)."""
+    try:
+        _fernet_for(_secrets()[:1]).decrypt(token.encode("ascii"))
+    except (InvalidToken, UnicodeError):
+        return False
+    return True
 
 
 class EncryptedTextField(models.TextField):  # type: ignore[type-arg]

@@ -174,11 +174,18 @@ def known_secrets() -> tuple[str, ...]:
             _secret_values_in(value, name=name, into=found)
     for alias in getattr(settings, "DATABASES", {}).values():
         _collect(alias.get("PASSWORD", ""), found)
-    encryption_key = str(getattr(settings, "ENCRYPTION_KEY", "") or "")
-    if encryption_key:
-        from apps.core.encryption import fernet_key  # the derived Fernet key is as secret as the setting
+    # Every configured encryption key, including those a rotation keeps for decrypting (ENCRYPTION_KEY_NEXT and
+    # ENCRYPTION_KEY_FALLBACKS): the derived Fernet key is as secret as the setting.
+    encryption_keys = [
+        getattr(settings, "ENCRYPTION_KEY", ""),
+        getattr(settings, "ENCRYPTION_KEY_NEXT", ""),
+        *getattr(settings, "ENCRYPTION_KEY_FALLBACKS", ()),
+    ]
+    for encryption_key in (str(key or "").strip() for key in encryption_keys):
+        if encryption_key:
+            from apps.core.encryption import fernet_key
 
-        found.update(_variants(fernet_key(encryption_key).decode("ascii")))
+            found.update(_variants(fernet_key(encryption_key).decode("ascii")))
     return tuple(sorted(found, key=len, reverse=True))
 
 

@@ -1,4 +1,4 @@
-"""JWTs signed RS256 with a key id; verified against the current and, during a rotation, the previous key.
+"""JWTs signed RS256 with a key id; verified against the current and, during a rotation, the next and previous keys.
 
 simplejwt does the token lifecycle (claims, expiry, outstanding and blacklisted refresh tokens); this
 module only decides which keys sign and verify. The key id is the RFC 7638 thumbprint of the public key,
@@ -124,9 +124,12 @@ class KeyRingTokenBackend(TokenBackend):
 
 @cache
 def token_backend() -> KeyRingTokenBackend:
+    # The current key signs; a staged next key (a rotation in progress: pods already promoted sign with it) and the
+    # previous key (tokens it signed live out their lifetime) only verify. docs/security.md, "Rotating the keys".
     public_keys = [settings.JWT_PUBLIC_KEY]
-    if settings.JWT_PREVIOUS_PUBLIC_KEY:
-        public_keys.append(settings.JWT_PREVIOUS_PUBLIC_KEY)
+    for extra in (getattr(settings, "JWT_NEXT_PUBLIC_KEY", ""), settings.JWT_PREVIOUS_PUBLIC_KEY):
+        if extra and extra.strip() and extra not in public_keys:
+            public_keys.append(extra)
     return KeyRingTokenBackend(
         private_key=settings.JWT_PRIVATE_KEY,
         public_keys=public_keys,

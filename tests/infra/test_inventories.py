@@ -28,7 +28,10 @@ def test_staging_vault_opens_with_the_test_password() -> None:
     opened = vault_view("staging")
     assert opened.returncode == 0, opened.stderr
     secrets = yaml.safe_load(opened.stdout)
-    assert set(secrets) == {"vault_rds_master_password", "vault_elasticache_auth_token"}
+    assert set(secrets) == {"vault_rds_master_password", "vault_elasticache_auth_token", "vault_app_secrets"}
+    # The keys roles/secrets needs to seed the application secret (docs/security.md, "Application secrets").
+    seeded = {"DJANGO_SECRET_KEY", "JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "ENCRYPTION_KEY"}
+    assert seeded <= set(secrets["vault_app_secrets"])
     # ElastiCache auth tokens: 16 to 128 characters.
     assert 16 <= len(secrets["vault_elasticache_auth_token"]) <= 128
 

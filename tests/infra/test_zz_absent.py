@@ -87,3 +87,12 @@ def test_second_absent_run_changes_nothing(aws_site, absent_run):  # type: ignor
     run = aws_site.run("-e", "planner_state=absent", name="site-absent-again")
     assert run.returncode == 0, run.tail()
     assert run.recap["changed"] == 0, run.tail(12000)
+
+
+def test_application_secret_is_deleted_with_a_recovery_window(aws_site, absent_run):  # type: ignore[no-untyped-def]
+    # Scheduled for deletion (restorable for secrets_recovery_window_days), no longer readable.
+    secrets_manager = aws_site.client("secretsmanager")
+    described = secrets_manager.describe_secret(SecretId="weekend-planner/staging/app")
+    assert described.get("DeletedDate")
+    with pytest.raises(secrets_manager.exceptions.InvalidRequestException):
+        secrets_manager.get_secret_value(SecretId="weekend-planner/staging/app")
