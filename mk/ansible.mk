@@ -36,3 +36,10 @@ ansible-moto: moto-up
 	  ../../$(ANSIBLE_VENV)/bin/ansible-playbook -i inventories/staging playbooks/site.yml \
 	  --vault-password-file tests/vault-password -e aws_endpoint_url=http://127.0.0.1:$(MOTO_PORT) \
 	  -e ansible_python_interpreter=$(CURDIR)/$(ANSIBLE_VENV)/bin/python $(ARGS)
+
+# The AWS Load Balancer Controller's upstream IAM policy (roles/eks/files/), fetched again from npm (aws-cdk-lib ships
+# the controller's docs/install/iam_policy.json per release) at the versions and integrity pinned in
+# scripts/vendor_lbc_policy.py. Needs npm and the network; not part of `make test`.
+.PHONY: vendor-lbc-policy
+vendor-lbc-policy:
+	$(PYTHON) scripts/vendor_lbc_policy.py

@@ -31,13 +31,14 @@ chart-check: helm
 	$(BIN)/python scripts/validate_chart.py
 
 # checkov on the chart (framework helm renders the default values with the helm binary, so .venv/bin goes on
-# PATH), on the production render (framework kubernetes) and on the Dockerfile; skips are justified in
-# .checkov.yaml.
+# PATH), on the production render (framework kubernetes; with the marked account stand-ins deploy.yml replaces)
+# and on the Dockerfile; skips are justified in .checkov.yaml.
 CHECKOV = $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --skip-download --quiet
 checkov: helm
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(CHECKOV) --framework helm -d $(CHART)
 	rm -rf $(HELM_CACHE)/rendered && mkdir -p $(HELM_CACHE)/rendered
 	$(HELM) template weekend-planner $(CHART) --namespace weekend-planner-prod \
-	  -f $(CHART)/values-production.yaml > $(HELM_CACHE)/rendered/production.yaml
+	  -f $(CHART)/values-production.yaml -f scripts/support/chart_account_standins.yaml \
+	  > $(HELM_CACHE)/rendered/production.yaml
 	$(CHECKOV) --framework kubernetes -d $(HELM_CACHE)/rendered
 	$(CHECKOV) --framework dockerfile -f docker/Dockerfile

@@ -69,10 +69,18 @@ def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=CHART, capture_output=True, text=True, check=False)
 
 
+# The environments' values files leave the account's ECR repository, IRSA role and ACM certificate empty (deploy.yml
+# fills them from the inventory and lookups); these marked stand-ins follow either file so that it renders.
+ACCOUNT_STANDINS = ROOT / "scripts" / "support" / "chart_account_standins.yaml"
+ENVIRONMENT_VALUES = {"values-staging.yaml", "values-production.yaml"}
+
+
 def _values_arguments(values_files: tuple[str, ...] | list[str], set_values: dict[str, str] | None) -> list[str]:
     arguments: list[str] = []
     for values_file in values_files:
         arguments += ["--values", str(CHART / values_file)]
+        if Path(values_file).name in ENVIRONMENT_VALUES:
+            arguments += ["--values", str(ACCOUNT_STANDINS)]
     for key, value in (set_values or {}).items():
         arguments += ["--set-string" if key == "image.tag" else "--set", f"{key}={value}"]
     return arguments

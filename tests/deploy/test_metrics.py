@@ -533,6 +533,8 @@ def rendered_monitoring() -> tuple[list[str], list[str], str]:
         [
             str(HELM), "template", "weekend-planner", str(CHART), "--namespace", NAMESPACE,
             "--values", str(CHART / "values-production.yaml"),
+            # The marked stand-ins for the account's values, which deploy.yml fills (values-production.yaml has none).
+            "--values", str(ROOT / "scripts" / "support" / "chart_account_standins.yaml"),
         ],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
