@@ -9,7 +9,8 @@ makes are removed, and the processes it starts are stopped, whatever happens.
 Chroot isolation shares the host's network, so with --database-url and --redis-url (services on this
 machine) the roles really run: migrate applies the migrations, web answers /health, /ready and /metrics and
 its own HEALTHCHECK command passes, a worker answers the chart's liveness command (`celery inspect ping`)
-and serves its metrics, beat ticks, and pg_dump dumps the database. Servers bind to 127.0.0.1.
+and serves its metrics, beat ticks, pg_dump dumps the database, and the chart's backup CronJob command (as
+helm renders it) uploads a dump to a moto server's S3 with SSE-KMS. Servers bind to 127.0.0.1.
 """
 
 import argparse
@@ -25,16 +26,22 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Final
 
+import boto3
 import httpx
+import yaml
 
 # Run as a file (`python scripts/check_image.py`), which puts scripts/, not the repository, on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.support import processes
 from scripts.support.databases import ensure_database
+from scripts.support.moto import MotoServerError, moto_server
 from scripts.support.network import NotAnswering, free_port, wait_for_url
 from scripts.support.production_env import throwaway_production_secrets
+from scripts.validate_chart import ChartCheckError
+from scripts.validate_chart import render as render_chart
 
 UID = "10001"
 # Paths inside the image (only /tmp is writable there), not on this host.
@@ -55,7 +62,9 @@ SECRET_NAMES = (
     "CELERY_BROKER_URL",
 )
 LABELS = ("title", "description", "source", "revision", "version", "created", "base.name")
-ROLES = ("web", "worker", "beat", "migrate")
+ROLES = ("web", "worker", "beat", "migrate", "backup")
+BACKUP_REGION: Final = "us-west-2"
+BACKUP_BUCKET = "weekend-planner-image-check-backups"
 
 
 @dataclass
@@ -354,6 +363,72 @@ def check_roles(report: Report, box: Container, config: dict[str, object], env: 
     report.check("beat stops cleanly on SIGTERM through tini", _clean_exit(beat), beat.returncode)
 
 
+# --- The backup CronJob ----------------------------------------------------------------------------------------
+
+
+def cronjob_argv(config: dict[str, object], name: str = "weekend-planner-backup") -> list[str]:
+    """The process the chart's CronJob starts, as a container runtime builds it: the container's command (else
+    the image's ENTRYPOINT) followed by its args (else the image's CMD). Taken from `helm template`, not copied."""
+    objects = [o for o in yaml.safe_load_all(render_chart(["values-production.yaml"])) if o]
+    [cronjob] = [o for o in objects if o["kind"] == "CronJob" and o["metadata"]["name"] == name]
+    [container] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    command = container.get("command") or _strings(config.get("Entrypoint"))
+    return [*command, *(container.get("args") or _strings(config.get("Cmd")))]
+
+
+def check_backup(report: Report, box: Container, config: dict[str, object], env: dict[str, str]) -> None:
+    """The CronJob's command in the image against the migrated database and a moto server on loopback (chroot
+    isolation shares the host's network): the dump must arrive in the bucket, encrypted with the KMS key given."""
+    try:
+        argv = cronjob_argv(config)
+    except (ChartCheckError, ValueError, KeyError, OSError) as error:
+        report.check("the chart renders the backup CronJob", False, error)
+        return
+    with tempfile.TemporaryDirectory(prefix="wp-image-check-moto-") as directory:
+        try:
+            with moto_server(Path(directory) / "moto.log") as endpoint:
+                # moto's dummy credentials: the same pair for this script and for the job in the image.
+                credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+                session = boto3.Session(
+                    region_name=BACKUP_REGION,
+                    aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+                )
+                s3 = session.client("s3", endpoint_url=endpoint)
+                kms = session.client("kms", endpoint_url=endpoint)
+                key_arn = kms.create_key(Description="image check backups")["KeyMetadata"]["Arn"]
+                s3.create_bucket(Bucket=BACKUP_BUCKET, CreateBucketConfiguration={"LocationConstraint": BACKUP_REGION})
+                backup_env = {
+                    **env,
+                    **credentials,
+                    "AWS_ENDPOINT_URL": endpoint,
+                    "AWS_REGION": BACKUP_REGION,
+                    "BACKUP_BUCKET": BACKUP_BUCKET,
+                    "BACKUP_KMS_KEY_ID": key_arn,
+                }
+                code, out = box.run(argv, backup_env, timeout=300)
+                ran = report.check(
+                    f"the chart's backup CronJob command ({' '.join(argv)}) runs backup_db", code == 0, out
+                )
+                if not ran:
+                    return
+                listed = [o["Key"] for o in s3.list_objects_v2(Bucket=BACKUP_BUCKET).get("Contents", [])]
+                # backup_db prints the key on stdout; the output here also holds stderr (tini's subreaper
+                # warning outside PID 1), so look for the printed line among the keys.
+                printed = [line.strip() for line in out.splitlines() if line.strip() in listed]
+                key = printed[0] if len(printed) == 1 else ""
+                head: dict[str, Any] = dict(s3.head_object(Bucket=BACKUP_BUCKET, Key=key)) if key else {}
+                report.check(
+                    "the dump it printed is in the bucket, SSE-KMS with BACKUP_KMS_KEY_ID",
+                    head.get("ServerSideEncryption") == "aws:kms"
+                    and head.get("SSEKMSKeyId") == key_arn
+                    and head.get("ContentLength", 0) > 0,
+                    f"printed {out[-300:]!r}; bucket holds {listed}; head {head}",
+                )
+        except MotoServerError as error:
+            report.check("a moto server starts for the backup check", False, error)
+
+
 def _get(url: str, headers: dict[str, str] | None = None) -> httpx.Response | str:
     try:
         return httpx.get(url, headers=headers, timeout=10)
@@ -392,6 +467,7 @@ def main() -> int:
         check_tools(report, box, env)
         if live:
             check_roles(report, box, config, env)
+            check_backup(report, box, config, env)
         else:
             print("NOTE  roles not started: pass --database-url and --redis-url to run them against services")
     if report.failures:

@@ -130,7 +130,8 @@ spec:
        configMapName, secretName, serviceAccountName
        env             extra environment (list), ports (list), probes (map of probe fields, may be empty)
        resources, terminationGracePeriodSeconds, preStopSleepSeconds (optional), restartPolicy (optional)
-       extraLabels     (optional map), checksums (bool: annotate with the config and secret checksums) */}}
+       extraLabels     (optional map), checksums (bool: annotate with the config and secret checksums)
+       tmpSizeLimit    (optional) size of the /tmp emptyDir, 256Mi unless given */}}
 {{- define "wp.podTemplate" -}}
 {{- $root := .root -}}
 metadata:
@@ -211,10 +212,11 @@ spec:
         - name: tmp
           mountPath: /tmp
   volumes:
-    # The only writable path: VAR_DIR, PROMETHEUS_MULTIPROC_DIR and the beat schedule live here.
+    # The only writable path: VAR_DIR, PROMETHEUS_MULTIPROC_DIR and the beat schedule live here (and the
+    # backup's dump before its upload, hence tmpSizeLimit).
     - name: tmp
       emptyDir:
-        sizeLimit: 256Mi
+        sizeLimit: {{ .tmpSizeLimit | default "256Mi" }}
   {{- with $root.Values.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
