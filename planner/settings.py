@@ -303,7 +303,12 @@ RATE_LIMIT_WINDOW = env.int("RATE_LIMIT_WINDOW", default=3_600_000)  # milliseco
 RATE_LIMIT_MAX = env.int("RATE_LIMIT_MAX", default=1000)
 AUTH_RATE_LIMIT_PER_MINUTE = env.int("AUTH_RATE_LIMIT_PER_MINUTE", default=10)
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-# allauth's own rate limits take the client address from the same proxy entry as DRF and our sign-in limits.
+# Behind Cloudflare (infra/ansible's edge role): when the peer the trusted proxies report is inside Cloudflare's
+# published ranges (apps/core/data/cloudflare_ip_ranges.json), the client is the CF-Connecting-IP it names; from any
+# other peer that header is ignored. apps/core/client_ip.py; the chart turns it on in staging and production.
+CLOUDFLARE_TRUSTED = env.bool("CLOUDFLARE_TRUSTED", default=False)
+# allauth's own rate limits ask our adapter for the client address (apps/core/client_ip.py, like DRF's throttles and
+# our sign-in limits); allauth's own proxy count is kept in step for anything of its that reads it directly.
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 # Credential stuffing (apps/users/lockout.py), on the browser login and POST /api/v1/auth/token alike: this many
 # failed sign-ins for one email (known or not) within the window lock it for LOGIN_LOCKOUT_SECONDS, even against

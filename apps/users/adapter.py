@@ -4,8 +4,10 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from apps.core.client_ip import client_ip
 from apps.users import lockout, services
 
 
@@ -32,6 +34,13 @@ class AccountAdapter(DefaultAccountAdapter):
         if user is not None and self._sign_in_attempt is not None:
             services.sign_in_succeeded(attempt=self._sign_in_attempt)
         return user
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """allauth's rate limits and session records count the address our limits count (apps.core.client_ip)."""
+        address = client_ip(request)
+        if not address:
+            raise PermissionDenied("Unable to determine client IP address")
+        return address
 
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         super().authentication_failed(request, **credentials)

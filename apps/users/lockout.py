@@ -7,9 +7,10 @@ keys and the clock.
 
 - The account key is the lower-cased email, whether or not such an account exists: an unknown email is
   counted and locked exactly like a known one, so no answer tells them apart.
-- The client address is REMOTE_ADDR, or the X-Forwarded-For entry added by the outermost of the
-  TRUSTED_PROXY_COUNT proxies (as DRF does with NUM_PROXIES): never an entry the client wrote itself. An
-  IPv6 client is counted by its /64, which one subscriber usually holds whole.
+- The client address is apps.core.client_ip's, the one the API throttles count too: REMOTE_ADDR, or the
+  X-Forwarded-For entry added by the outermost of the TRUSTED_PROXY_COUNT proxies (never an entry the client
+  wrote itself), or, when that peer is Cloudflare's edge (CLOUDFLARE_TRUSTED), the CF-Connecting-IP it names.
+  An IPv6 client is counted by its /64, which one subscriber usually holds whole.
 - A lock stores the moment it ends and is compared with Django's clock, so tests can move time past it;
   the cache's own expiry only cleans up.
 """
@@ -21,6 +22,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+
+from apps.core.client_ip import client_ip
 
 ADDRESS_WINDOW_SECONDS = 3600
 
@@ -52,13 +55,7 @@ def account_key(email: str) -> str:
 
 
 def client_address(request: HttpRequest) -> str:
-    remote = str(request.META.get("REMOTE_ADDR") or "")
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies > 0 and forwarded:
-        entries = str(forwarded).split(",")
-        remote = entries[-min(proxies, len(entries))].strip()
-    return _address_bucket(remote)
+    return _address_bucket(client_ip(request))
 
 
 def _address_bucket(address: str) -> str:

@@ -49,14 +49,7 @@ def test_anonymous_clients_are_counted_by_ip_and_a_forged_forwarded_header_does_
     assert api_client.get(ME_URL, REMOTE_ADDR="192.0.2.7").status_code == 401
 
 
-@override_settings(
-    RATE_LIMIT_MAX=2,
-    RATE_LIMIT_WINDOW=60_000,
-    REST_FRAMEWORK={
-        **__import__("django.conf").conf.settings.REST_FRAMEWORK,
-        "NUM_PROXIES": 1,
-    },
-)
+@override_settings(RATE_LIMIT_MAX=2, RATE_LIMIT_WINDOW=60_000, TRUSTED_PROXY_COUNT=1)
 def test_behind_a_trusted_proxy_the_client_ip_comes_from_its_forwarded_header(api_client):
     for _ in range(2):
         assert api_client.get(ME_URL, HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 401
@@ -110,3 +103,76 @@ def test_a_client_guessing_tokens_is_throttled_too(api_client):
     for _ in range(2):
         assert api_client.get(ME_URL, HTTP_AUTHORIZATION="Bearer guessed.token.value").status_code == 401
     assert api_client.get(ME_URL, HTTP_AUTHORIZATION="Bearer guessed.token.value").status_code == 429
+
+
+# --- Behind Cloudflare (apps/core/client_ip.py) ---------------------------------------------------------------
+# Cloudflare's edge connects to the ALB, which appends the edge's address to X-Forwarded-For (TRUSTED_PROXY_COUNT=1)
+# and forwards to the pod from inside the VPC. 162.158.0.0/15 is one of Cloudflare's published ranges; 198.51.100.0/24
+# is not.
+CLOUDFLARE_EDGE = "162.158.40.7"
+ELSEWHERE = "198.51.100.9"
+ALB = "10.20.1.5"
+BEHIND_CLOUDFLARE = override_settings(
+    RATE_LIMIT_MAX=2, RATE_LIMIT_WINDOW=60_000, TRUSTED_PROXY_COUNT=1, CLOUDFLARE_TRUSTED=True
+)
+
+
+def through_the_alb(api_client, peer: str, connecting_ip: str, url: str = ME_URL) -> int:  # type: ignore[no-untyped-def]
+    response = api_client.get(
+        url,
+        REMOTE_ADDR=ALB,
+        HTTP_X_FORWARDED_FOR=f"{connecting_ip}, {peer}",
+        HTTP_CF_CONNECTING_IP=connecting_ip,
+    )
+    return response.status_code
+
+
+@BEHIND_CLOUDFLARE
+def test_through_cloudflare_each_visitor_is_counted_by_the_address_the_edge_names(api_client):
+    assert [through_the_alb(api_client, CLOUDFLARE_EDGE, "203.0.113.7") for _ in range(2)] == [401, 401]
+    assert through_the_alb(api_client, CLOUDFLARE_EDGE, "203.0.113.7") == 429
+    # Another visitor through the same edge server has a budget of its own, and so does one through another edge.
+    assert through_the_alb(api_client, CLOUDFLARE_EDGE, "203.0.113.8") == 401
+    assert through_the_alb(api_client, "172.64.3.3", "203.0.113.9") == 401
+    # The first visitor is still over its limit whichever edge it comes through.
+    assert through_the_alb(api_client, "104.16.0.1", "203.0.113.7") == 429
+
+
+@BEHIND_CLOUDFLARE
+def test_from_anywhere_else_cf_connecting_ip_is_ignored(api_client):
+    # A client reaching the ALB directly (not from Cloudflare's ranges) rotates the header on every request: it is
+    # still counted by its own address and hits the limit.
+    assert [through_the_alb(api_client, ELSEWHERE, f"203.0.113.{n}") for n in range(2)] == [401, 401]
+    assert through_the_alb(api_client, ELSEWHERE, "203.0.113.99") == 429
+    # An entry the client wrote into X-Forwarded-For does not make it Cloudflare either.
+    assert through_the_alb(api_client, f"{CLOUDFLARE_EDGE}, {ELSEWHERE}", "203.0.113.100") == 429
+
+
+@BEHIND_CLOUDFLARE
+def test_the_log_in_throttle_counts_the_visitor_behind_cloudflare_too(api_client):
+    emails = (f"someone{n}@example.test" for n in range(100))  # one each: the per-account throttle stays out
+
+    def log_in(peer: str, connecting_ip: str) -> int:
+        response = api_client.post(
+            TOKEN_URL,
+            {"email": next(emails), "password": "wrong"},
+            format="json",
+            REMOTE_ADDR=ALB,
+            HTTP_X_FORWARDED_FOR=f"{connecting_ip}, {peer}",
+            HTTP_CF_CONNECTING_IP=connecting_ip,
+        )
+        return response.status_code
+
+    with override_settings(AUTH_RATE_LIMIT_PER_MINUTE=2, LOGIN_LOCKOUT_THRESHOLD=0):
+        assert [log_in(CLOUDFLARE_EDGE, "203.0.113.20") for _ in range(2)] == [401, 401]
+        assert log_in(CLOUDFLARE_EDGE, "203.0.113.20") == 429
+        assert log_in(CLOUDFLARE_EDGE, "203.0.113.21") == 401
+        assert [log_in(ELSEWHERE, f"203.0.113.{n}") for n in (30, 31)] == [401, 401]
+        assert log_in(ELSEWHERE, "203.0.113.32") == 429
+
+
+@override_settings(RATE_LIMIT_MAX=2, RATE_LIMIT_WINDOW=60_000, TRUSTED_PROXY_COUNT=1, CLOUDFLARE_TRUSTED=False)
+def test_without_cloudflare_trusted_the_header_means_nothing(api_client):
+    # Environments not behind Cloudflare (the default): even a peer in Cloudflare's ranges is counted as itself.
+    assert [through_the_alb(api_client, CLOUDFLARE_EDGE, f"203.0.113.{n}") for n in range(2)] == [401, 401]
+    assert through_the_alb(api_client, CLOUDFLARE_EDGE, "203.0.113.50") == 429

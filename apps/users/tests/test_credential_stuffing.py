@@ -15,13 +15,14 @@ import time_machine
 from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.db import connection
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
 from apps.users import services
+from apps.users.adapter import AccountAdapter
 from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -339,3 +340,48 @@ def test_a_known_email_costs_the_same_hashing_and_queries_as_an_unknown_one(froz
 
     assert known[0] >= 1, "a wrong password must be hashed"
     assert known == unknown, f"{account} via {path}: (hashes, queries) {known} against {unknown} for an unknown email"
+
+
+# --- Behind Cloudflare ------------------------------------------------------------------------------------
+# The ALB appends the address that connected to it (TRUSTED_PROXY_COUNT=1); when that is Cloudflare's edge
+# (162.158.0.0/15 is one of its ranges), the client is the CF-Connecting-IP the edge names (apps.core.client_ip).
+CLOUDFLARE_EDGE = "162.158.40.7"
+ELSEWHERE = "198.51.100.9"
+
+
+@override_settings(LOGIN_ADDRESS_LIMIT_PER_HOUR=2, TRUSTED_PROXY_COUNT=1, CLOUDFLARE_TRUSTED=True)
+def test_behind_cloudflare_the_address_limit_counts_each_visitor(frozen, api_client):
+    def attempt(email: str, peer: str, visitor: str) -> int:
+        extra = {"HTTP_X_FORWARDED_FOR": f"{visitor}, {peer}", "HTTP_CF_CONNECTING_IP": visitor}
+        return token(api_client, email, "x", "10.20.1.5", **extra).status_code
+
+    assert [attempt(f"a{n}@example.test", CLOUDFLARE_EDGE, "203.0.113.7") for n in range(2)] == [401, 401]
+    assert attempt("b@example.test", CLOUDFLARE_EDGE, "203.0.113.7") == 429
+    # Two visitors through the same edge server: separate counts.
+    assert attempt("b@example.test", CLOUDFLARE_EDGE, "203.0.113.8") == 401
+    # A client that is not Cloudflare rotates the header: counted by its own address, locked all the same.
+    assert [attempt(f"c{n}@example.test", ELSEWHERE, f"203.0.113.{50 + n}") for n in range(2)] == [401, 401]
+    assert attempt("d@example.test", ELSEWHERE, "203.0.113.99") == 429
+
+
+@override_settings(LOGIN_ADDRESS_LIMIT_PER_HOUR=2, TRUSTED_PROXY_COUNT=1, CLOUDFLARE_TRUSTED=True)
+def test_behind_cloudflare_the_login_page_and_allauth_count_the_visitor(frozen, user, client):
+    def via(peer: str, visitor: str, email: str, password: str):  # type: ignore[no-untyped-def]
+        extra = {"HTTP_X_FORWARDED_FOR": f"{visitor}, {peer}", "HTTP_CF_CONNECTING_IP": visitor}
+        return page_login(client, email, password, "10.20.1.5", **extra)
+
+    for n in range(2):
+        assert page_errors(via(CLOUDFLARE_EDGE, "203.0.113.7", f"a{n}@example.test", "x")) == [NOT_CORRECT]
+    assert page_errors(via(CLOUDFLARE_EDGE, "203.0.113.7", user.email, user.raw_password)) == [TOO_MANY]
+    assert via(CLOUDFLARE_EDGE, "203.0.113.8", user.email, user.raw_password).status_code == 302
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1, CLOUDFLARE_TRUSTED=True)
+def test_allauths_own_rate_limits_see_the_same_address():
+    def seen(peer: str) -> str:
+        extra = {"HTTP_X_FORWARDED_FOR": f"203.0.113.7, {peer}", "HTTP_CF_CONNECTING_IP": "203.0.113.7"}
+        request = RequestFactory().get("/", REMOTE_ADDR="10.20.1.5", **extra)
+        return AccountAdapter(request).get_client_ip(request)
+
+    assert seen(CLOUDFLARE_EDGE) == "203.0.113.7"
+    assert seen(ELSEWHERE) == ELSEWHERE
