@@ -446,6 +446,21 @@ def test_given_values_files_namespace_and_repository_replace_the_defaults(deploy
     assert f"image.repository={repo}" in calls[0]
 
 
+def test_account_values_come_from_the_environment_not_the_values_files(deploy) -> None:
+    # The committed values files hold no account id; CI passes the IRSA role and the certificate as variables.
+    role = "arn:aws:iam::000000000000:role/weekend-planner-production-app"
+    certificate = "arn:aws:acm:us-west-2:000000000000:certificate/stand-in"
+    args = ["--strategy", "rolling", "--environment", "production", "--image-tag", TAG]
+    result, calls = deploy(*args, APP_ROLE_ARN=role, CERTIFICATE_ARN=certificate)
+    assert result.returncode == 0, result.stderr
+    assert f"serviceAccount.roleArn={role}" in calls[0]
+    assert f"ingress.certificateArn={certificate}" in calls[0]
+
+    result, calls = deploy(*args)
+    assert result.returncode == 0, result.stderr
+    assert not any(arg.startswith(("serviceAccount.roleArn=", "ingress.certificateArn=")) for arg in calls[0])
+
+
 def test_dry_run_reads_the_live_colour_and_changes_nothing(deploy) -> None:
     result, calls = deploy(*BLUE_GREEN, "--dry-run", live="green")
 
