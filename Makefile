@@ -168,7 +168,7 @@ load: install-dev services $(LOAD_VENV)/.installed
 # The web-vitals library the pages load (static/vendor/web-vitals/), fetched again from npm at the version and
 # integrity pinned in scripts/vendor_web_vitals.py. Needs npm and the network; not part of `make test` or `make run`.
 vendor-web-vitals:
-	$(PYTHON) scripts/vendor_web_vitals.py
+	$(PYTHON) -m scripts.vendor_web_vitals
 
 clean:
 	rm -rf $(VENV) .venvs .pytest_cache .mypy_cache .ruff_cache staticfiles test-results

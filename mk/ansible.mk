@@ -42,4 +42,4 @@ ansible-moto: moto-up
 # scripts/vendor_lbc_policy.py. Needs npm and the network; not part of `make test`.
 .PHONY: vendor-lbc-policy
 vendor-lbc-policy:
-	$(PYTHON) scripts/vendor_lbc_policy.py
+	$(PYTHON) -m scripts.vendor_lbc_policy

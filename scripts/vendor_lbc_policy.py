@@ -15,22 +15,20 @@ list aws-eks/lib/addons/), set PACKAGE_VERSION and INTEGRITY (`npm view aws-cdk-
 `make vendor-lbc-policy` and read the policy's diff before applying it.
 """
 
-import base64
 import datetime
 import hashlib
-import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
+
+from scripts.support import npm
 
 CONTROLLER = "v2.14.0"
 CHART = "1.14.0"
 PACKAGE = "aws-cdk-lib"
 PACKAGE_VERSION = "2.278.0"
 INTEGRITY = "sha512-E5OfaAeWGpZk9TWUodhsNLLCPzM8ObydK5BewEgfOGwYt6UA+8po/+SyLLuFr4DoSjw17vMZg9eCNP6nlymNJg=="
-REGISTRY = "https://registry.npmjs.org/"
 MEMBER = f"package/aws-eks/lib/addons/alb-iam_policy-{CONTROLLER}.json"
 UPSTREAM = (
     f"https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/{CONTROLLER}/docs/install/iam_policy.json"
@@ -46,24 +44,6 @@ DESTINATION = FILES / "aws-load-balancer-controller-policy.json"
 SOURCE_NOTE = FILES / "aws-load-balancer-controller-policy.SOURCE"
 
 
-def integrity(data: bytes) -> str:
-    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
-
-
-def fetch(directory: Path) -> Path:
-    """The package's tarball from the registry, as `npm pack` downloads it (no install, no scripts run)."""
-    npm = shutil.which("npm")
-    if npm is None:
-        raise SystemExit("npm is missing: sudo apt-get install npm")
-    spec = f"{PACKAGE}@{PACKAGE_VERSION}"
-    command = [npm, "pack", spec, "--ignore-scripts", "--silent", "--registry", REGISTRY, "--pack-destination"]
-    subprocess.run([*command, str(directory)], check=True, stdout=subprocess.DEVNULL)
-    tarballs = list(directory.glob("*.tgz"))
-    if len(tarballs) != 1:
-        raise SystemExit(f"npm pack {spec} left {len(tarballs)} tarballs, expected one")
-    return tarballs[0]
-
-
 def source_note(policy: bytes) -> str:
     lines = [
         "what: IAM policy of the AWS Load Balancer Controller, the upstream docs/install/iam_policy.json",
@@ -72,7 +52,7 @@ def source_note(policy: bytes) -> str:
         f"upstream: {UPSTREAM}",
         f"package: {PACKAGE}",
         f"version: {PACKAGE_VERSION}",
-        f"tarball: {REGISTRY}{PACKAGE}/-/{PACKAGE}-{PACKAGE_VERSION}.tgz",
+        f"tarball: {npm.REGISTRY}{PACKAGE}/-/{PACKAGE}-{PACKAGE_VERSION}.tgz",
         f"integrity: {INTEGRITY}",
         f"path: {MEMBER.removeprefix('package/')}",
         "licence: Apache-2.0 (the controller's; aws-cdk-lib is Apache-2.0 too)",
@@ -86,8 +66,8 @@ def source_note(policy: bytes) -> str:
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as temporary:
-        tarball = fetch(Path(temporary))
-        found = integrity(tarball.read_bytes())
+        tarball = npm.pack(f"{PACKAGE}@{PACKAGE_VERSION}", Path(temporary))
+        found = npm.integrity(tarball.read_bytes())
         if found != INTEGRITY:
             print(f"{tarball.name}: integrity {found}, pinned {INTEGRITY}; nothing written", file=sys.stderr)
             return 1

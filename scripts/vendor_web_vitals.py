@@ -8,19 +8,17 @@ To move to another release, set VERSION and INTEGRITY below (`npm view web-vital
 `make vendor-web-vitals`, read the diff of the built file and run the browser tests (apps/analytics/tests).
 """
 
-import base64
 import hashlib
-import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
 
+from scripts.support import npm
+
 PACKAGE = "web-vitals"
 VERSION = "5.3.0"
 INTEGRITY = "sha512-q6LWsLatGYZp5VGBIOvbTj6JBV2nOmC8KvWztXBmwJcfFAzhwKwbOxhUH306XY3CcaZDUlSmSuNPBsCn0bFu+g=="
-REGISTRY = "https://registry.npmjs.org/"
 # What is taken from the tarball, and under which name it is committed.
 FILES = {"package/dist/web-vitals.iife.js": "web-vitals.iife.js", "package/LICENSE": "LICENSE"}
 
@@ -28,30 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DESTINATION = ROOT / "static" / "vendor" / "web-vitals"
 
 
-def integrity(data: bytes) -> str:
-    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
-
-
-def fetch(directory: Path) -> Path:
-    """The package's tarball from the registry, as `npm pack` downloads it (no install, no scripts run)."""
-    npm = shutil.which("npm")
-    if npm is None:
-        raise SystemExit("npm is missing: sudo apt-get install npm")
-    spec = f"{PACKAGE}@{VERSION}"
-    command = [npm, "pack", spec, "--ignore-scripts", "--silent", "--registry", REGISTRY, "--pack-destination"]
-    subprocess.run([*command, str(directory)], check=True, stdout=subprocess.DEVNULL)
-    tarballs = list(directory.glob("*.tgz"))
-    if len(tarballs) != 1:
-        raise SystemExit(f"npm pack {spec} left {len(tarballs)} tarballs, expected one")
-    return tarballs[0]
-
-
 def version_file(files: dict[str, bytes]) -> str:
     lines = [
         f"package: {PACKAGE}",
         f"version: {VERSION}",
         "licence: Apache-2.0 (LICENSE, as shipped in the package)",
-        f"tarball: {REGISTRY}{PACKAGE}/-/{PACKAGE}-{VERSION}.tgz",
+        f"tarball: {npm.REGISTRY}{PACKAGE}/-/{PACKAGE}-{VERSION}.tgz",
         f"integrity: {INTEGRITY}",
         *(f"sha256 {name}: {hashlib.sha256(data).hexdigest()}" for name, data in sorted(files.items())),
         "source: dist/web-vitals.iife.js and LICENSE of the tarball, unchanged",
@@ -62,9 +42,9 @@ def version_file(files: dict[str, bytes]) -> str:
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as temporary:
-        tarball = fetch(Path(temporary))
+        tarball = npm.pack(f"{PACKAGE}@{VERSION}", Path(temporary))
         data = tarball.read_bytes()
-        found = integrity(data)
+        found = npm.integrity(data)
         if found != INTEGRITY:
             print(f"{tarball.name}: integrity {found}, pinned {INTEGRITY}; nothing written", file=sys.stderr)
             return 1
