@@ -29,6 +29,13 @@ INTERACTION_SEEN = """() => new Promise((resolve) => {
 })"""
 
 
+HIDE_PAGE = """() => {
+    Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
+    document.dispatchEvent(new Event("visibilitychange"));
+    window.dispatchEvent(new Event("pagehide"));
+}"""
+
+
 def _anonymous_id(page: Page) -> str | None:
     cookies = {cookie["name"]: cookie["value"] for cookie in page.context.cookies()}
     return cookies.get("wp_aid")
@@ -89,8 +96,12 @@ def test_do_not_track_sends_no_web_vitals(page: Page, live_server: LiveServer) -
     sent: list[str] = []
     page.on("request", lambda request: sent.append(request.url) if "/api/v1/track" in request.url else None)
     _visit_and_interact(page, live_server)
+    # Hide the page while it is still open, so a batch it sent would be seen by the listener (one sent while leaving
+    # the page is not reported to it). Without Do Not Track this sends the vitals (the test then fails).
+    page.evaluate(HIDE_PAGE)
+    page.wait_for_timeout(500)
     page.goto("about:blank")
-    page.wait_for_timeout(300)
+    # What left the browser is the proof. No check of the table: the session's live server may still be storing a
+    # late batch from an earlier test's page (sent at its pagehide), which would be counted here.
     assert sent == []
     assert _anonymous_id(page) is None
-    assert not TrackedEvent.objects.filter(type="web_vital").exists()
