@@ -25,6 +25,8 @@ ANSIBLE_BIN = ROOT / ".venvs" / "ansible" / "bin"
 LOG_DIR = ROOT / "test-results" / "ansible" / f"session-{os.getpid()}"
 REGION = "us-west-2"
 DR_REGION = "us-east-2"
+# site.yml runs with the staging inventory: every resource is named after it.
+STAGING_NAME = "weekend-planner-staging"
 # One site.yml run against moto takes minutes on a shared machine; pytest's default 300 s is per test.
 RUN_TIMEOUT = 1500
 RECAP = re.compile(
@@ -133,6 +135,19 @@ def aws_site(moto_endpoint: str) -> AwsSite:
     site = AwsSite(endpoint=moto_endpoint, env=ansible_env())
     site.run(name="site-first")
     return site
+
+
+@pytest.fixture(scope="session")
+def site(aws_site: AwsSite) -> AwsSite:
+    """The staging environment site.yml made (its checks fail here, with the run's log, if it never was)."""
+    assert aws_site.first_run.returncode == 0, aws_site.first_run.tail()
+    return aws_site
+
+
+@pytest.fixture(scope="session")
+def key_arn(site: AwsSite) -> str:
+    """The ARN of the environment's data key (alias <name>-<env>-data)."""
+    return str(site.client("kms").describe_key(KeyId=f"alias/{STAGING_NAME}-data")["KeyMetadata"]["Arn"])
 
 
 @pytest.hookimpl(trylast=True)

@@ -32,17 +32,6 @@ def disabled_log_types(cluster: dict[str, Any]) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def site(aws_site):  # type: ignore[no-untyped-def]
-    assert aws_site.first_run.returncode == 0, aws_site.first_run.tail()
-    return aws_site
-
-
-@pytest.fixture(scope="module")
-def key_arn(site):  # type: ignore[no-untyped-def]
-    return site.client("kms").describe_key(KeyId=f"alias/{NAME}-data")["KeyMetadata"]["Arn"]
-
-
-@pytest.fixture(scope="module")
 def cluster(site):  # type: ignore[no-untyped-def]
     return site.client("eks").describe_cluster(name=NAME)["cluster"]
 

@@ -38,17 +38,6 @@ def task_output(run_output: str, task_name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def site(aws_site):  # type: ignore[no-untyped-def]
-    assert aws_site.first_run.returncode == 0, aws_site.first_run.tail()
-    return aws_site
-
-
-@pytest.fixture(scope="module")
-def key_arn(site):  # type: ignore[no-untyped-def]
-    return site.client("kms").describe_key(KeyId=f"alias/{NAME}-data")["KeyMetadata"]["Arn"]
-
-
-@pytest.fixture(scope="module")
 def dr_key_arn(site):  # type: ignore[no-untyped-def]
     return site.client("kms", "us-east-2").describe_key(KeyId=f"alias/{NAME}-dr")["KeyMetadata"]["Arn"]
 

@@ -39,12 +39,6 @@ def groups(ec2, vpc):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def key_arn(aws_site):  # type: ignore[no-untyped-def]
-    kms = aws_site.client("kms")
-    return kms.describe_key(KeyId=f"alias/{NAME}-data")["KeyMetadata"]["Arn"]
-
-
-@pytest.fixture(scope="module")
 def rds(aws_site):  # type: ignore[no-untyped-def]
     return aws_site.client("rds")
 
