@@ -71,6 +71,23 @@ def _empty_cache() -> Iterator[None]:
 
 
 @pytest.fixture
+def smtp_server(settings):  # type: ignore[no-untyped-def]
+    """A real SMTP server on a free port of 127.0.0.1 (tests/smtp.py), with Django's SMTP backend pointed at it
+    for the test instead of the test settings' in-memory one. It also serves a Celery worker started with
+    EMAIL_URL=smtp://127.0.0.1:<port>."""
+    from tests.smtp import SMTPServer
+
+    server = SMTPServer(free_port())
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = server.host, server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
 

@@ -17,7 +17,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "planner.settings")
 app = Celery("planner")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
-QUEUES = ("default", "sync", "recommendations", "analytics")
+QUEUES = ("default", "sync", "recommendations", "analytics", "notifications")
 # Longest countdown or ETA a task may be given; the broker's visibility timeout must exceed it, or
 # Redis hands a scheduled task to a second worker before the first one runs it.
 MAX_COUNTDOWN_SECONDS = 6 * 3600
@@ -31,6 +31,7 @@ app.conf.update(
         "apps.calendars.tasks.*": {"queue": "sync"},
         "apps.recommendations.tasks.*": {"queue": "recommendations"},
         "apps.analytics.tasks.*": {"queue": "analytics"},
+        "apps.notifications.tasks.*": {"queue": "notifications"},
     },
     task_serializer="json",
     result_serializer="json",

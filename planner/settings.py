@@ -88,7 +88,9 @@ INSTALLED_APPS = [
     "apps.calendars",
     "apps.analytics",
     "apps.recommendations",
+    "apps.notifications",
     "apps.itineraries",
+    "apps.groups",
 ]
 
 GOOGLE_OAUTH_CLIENT_ID = env.str("GOOGLE_OAUTH_CLIENT_ID", default="")

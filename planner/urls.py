@@ -12,6 +12,8 @@ api_v1 = [
     path("", include("apps.analytics.api.urls")),
     path("", include("apps.recommendations.api.urls")),
     path("", include("apps.itineraries.api.urls")),
+    path("", include("apps.notifications.api.urls")),
+    path("", include("apps.groups.api.urls")),
 ]
 
 # The admin's own username/password form would skip allauth: its rate limits and the second factor. People log in
@@ -27,6 +29,8 @@ urlpatterns = [
     path("", include("apps.calendars.urls")),
     path("", include("apps.recommendations.urls")),
     path("", include("apps.itineraries.urls")),
+    path("", include("apps.notifications.urls")),
+    path("", include("apps.groups.urls")),
     path("", include("apps.analytics.urls")),  # staff only: /staff/analytics/
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -474,7 +474,7 @@ def test_config_changes_restart_the_pods() -> None:
     after_config = checksums(render(None, {"config.LOG_LEVEL": "WARNING"}))
     after_secret = checksums(render(None, {"secret.values.DJANGO_SECRET_KEY": "rotated"}))
     assert before.keys() == after_config.keys()
-    assert len(before) == 4  # web, worker-default, worker-recommendations, beat
+    assert len(before) == 5  # web, worker-default, worker-recommendations, worker-notifications, beat
     for name in before:
         assert after_config[name][0] != before[name][0], name
         assert after_config[name][1] == before[name][1], name

@@ -1,0 +1,5 @@
+"""HTML routes of groups."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,79 @@
+"""What a person wants to hear from us, and every email we owe or have sent them (an outbox).
+
+An email is a `Notification` row first, keyed by an idempotency key that names what it is about (a reminder:
+person, plan and occurrence; the digest: person and weekend), so asking twice stores one row and a task sends
+each row at most once. Lower apps ask for one through `apps.core.notify.notification_requested`.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+DEFAULT_REMINDER_MINUTES = 120
+
+
+class Preferences(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_prefs")
+    # Minutes before each plan occurrence; None: no reminders.
+    reminder_minutes = models.PositiveIntegerField(null=True, blank=True, default=DEFAULT_REMINDER_MINUTES)
+    weekly_digest = models.BooleanField(default=True)
+    group_invitations = models.BooleanField(default=True)
+    poll_updates = models.BooleanField(default=True)
+    group_plan_updates = models.BooleanField(default=True)
+    # A permanent SMTP failure (5xx) for the address: nothing is sent until the person confirms it again.
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    bounce_reason = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "preferences"
+
+    def __str__(self) -> str:
+        return f"Notification preferences of {self.user_id}"
+
+
+class Kind(models.TextChoices):
+    REMINDER = "reminder", "Reminder"
+    DIGEST = "digest", "Your weekend"
+    GROUP_INVITATION = "group_invitation", "Group invitation"
+    POLL_OPENED = "poll_opened", "Poll opened"
+    POLL_CLOSED = "poll_closed", "Poll closed"
+    GROUP_PLAN_CHANGED = "group_plan_changed", "Group plan changed"
+    ADDRESS_CONFIRMATION = "address_confirmation", "Address confirmation"
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Handed to the mail server"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Gave up"
+    SUPPRESSED = "suppressed", "Not sent (opted out, bounced or too late)"
+
+
+class Notification(models.Model):
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    # A person with an account, or only an address (an invitation to someone who has none yet).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    to_address = models.EmailField()
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    # What the message is rendered from: ids and values, never another person's titles.
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    not_before = models.DateTimeField(null=True, blank=True)  # quiet hours push a send to this instant
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_user_newest_idx"),
+            models.Index(
+                fields=["not_before"], name="notification_pending_idx", condition=Q(status__in=["pending", "sending"])
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pk} ({self.status})"

@@ -1,0 +1,5 @@
+"""HTML routes of notifications."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
