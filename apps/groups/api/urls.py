@@ -1,5 +1,8 @@
-"""API routes of groups (under /api/v1/)."""
+"""API routes of groups (under /api/v1/): groups, members, invitations and availability; polls and group plans."""
 
-from django.urls import URLPattern
+from django.urls import include, path
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", include("apps.groups.api.urls_groups")),
+    path("", include("apps.groups.api.urls_polls")),
+]
