@@ -43,5 +43,8 @@ def throwaway_production_secrets() -> dict[str, str]:
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         # Not a secret, but required the same way: media live in S3 in production. Nothing here reaches the bucket.
         "MEDIA_BUCKET": "weekendplanner-throwaway-media",
+        # Email goes somewhere real in production (apps/notifications/checks.py); nothing here sends any.
+        "EMAIL_URL": "smtp+tls://throwaway:throwaway@smtp.weekendplanner.example:587",
+        "SITE_URL": "https://weekendplanner.example",
         **throwaway_secrets(),
     }
