@@ -1,6 +1,7 @@
 """The deploy checks refuse a production that would send email nowhere or link to a non-HTTPS site."""
 
 import pytest
+from pytest_django.fixtures import SettingsWrapper
 
 from apps.notifications.checks import email_delivery_check
 
@@ -10,29 +11,29 @@ def _ids() -> set[str]:
 
 
 @pytest.fixture
-def production(settings):  # type: ignore[no-untyped-def]
+def production(settings: SettingsWrapper) -> SettingsWrapper:
     settings.PRODUCTION = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.SITE_URL = "https://weekendplanner.example"
     return settings
 
 
-def test_production_with_smtp_and_https_passes(production) -> None:
+def test_production_with_smtp_and_https_passes(production: SettingsWrapper) -> None:
     assert _ids() == set()
 
 
 @pytest.mark.parametrize("backend", ["console", "locmem", "dummy", "filebased"])
-def test_production_without_a_mail_server_is_warned(production, backend: str) -> None:
+def test_production_without_a_mail_server_is_warned(production: SettingsWrapper, backend: str) -> None:
     production.EMAIL_BACKEND = f"django.core.mail.backends.{backend}.EmailBackend"
     assert _ids() == {"notifications.W001"}
 
 
-def test_production_linking_to_plain_http_is_warned(production) -> None:
+def test_production_linking_to_plain_http_is_warned(production: SettingsWrapper) -> None:
     production.SITE_URL = "http://127.0.0.1:8000"
     assert _ids() == {"notifications.W002"}
 
 
-def test_outside_production_nothing_is_checked(settings) -> None:
+def test_outside_production_nothing_is_checked(settings: SettingsWrapper) -> None:
     settings.PRODUCTION = False
     settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
     settings.SITE_URL = "http://127.0.0.1:8000"
