@@ -1,0 +1,31 @@
+"""Notification tasks, on the `notifications` queue (planner/celery.py routes by module); beat runs what
+schedules.py declares. Every task takes ids and is safe to run twice (delivery claims a row before sending)."""
+
+from celery import Task, shared_task
+from django.utils import timezone as dj_timezone
+
+from apps.core.queueing import enqueue
+from apps.notifications import delivery
+
+
+@shared_task(bind=True, name="apps.notifications.tasks.send_notification", max_retries=delivery.MAX_ATTEMPTS)
+def send_notification(self: Task, notification_id: int) -> str:  # type: ignore[type-arg]
+    """Sends one outbox row. A temporary failure retries with exponential backoff (the row records attempts and
+    the error); the row's own state, not Celery's retry count, decides when to give up."""
+    outcome = delivery.deliver(notification_id)
+    if outcome.retry_in is not None and not self.request.is_eager:
+        # One second past the row's not_before, so the retry never arrives before it is due.
+        raise self.retry(countdown=outcome.retry_in + 1, max_retries=None)
+    return outcome.status
+
+
+def publish_send(notification_id: int) -> bool:
+    return enqueue(send_notification, notification_id)
+
+
+@shared_task(name="apps.notifications.tasks.send_due")
+def send_due() -> int:
+    """Run by beat every minute: queues the rows whose quiet hours or backoff are over, and those whose send
+    task was lost. Queueing one twice is harmless (the claim)."""
+    ids = delivery.due_ids(now=dj_timezone.now())
+    return sum(1 for pk in ids if publish_send(pk))
