@@ -117,7 +117,11 @@ def group_plan_create(
 
 
 def _locked(group_plan: GroupPlan) -> GroupPlan:
-    locked = GroupPlan.objects.select_for_update().select_related("group", "event", "organizer").get(pk=group_plan.pk)
+    locked = (
+        GroupPlan.objects.select_for_update(of=("self",))
+        .select_related("group", "event", "organizer")
+        .get(pk=group_plan.pk)
+    )
     if locked.status == GroupPlanStatus.CANCELLED:
         raise GroupPlanCancelled()
     return locked
