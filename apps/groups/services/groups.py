@@ -32,9 +32,20 @@ def lock(group: Group) -> Group:
 
 
 @transaction.atomic
-def group_create(*, owner: User, name: str, description: str = "") -> Group:
-    group = Group(name=name, description=description)
-    group.full_clean()
+def group_create(
+    *,
+    owner: User,
+    name: str,
+    description: str = "",
+    meeting_point: str = "",
+    meeting_lat: float | None = None,
+    meeting_lon: float | None = None,
+) -> Group:
+    group = Group(
+        name=name, description=description, meeting_point=meeting_point, meeting_lat=meeting_lat,
+        meeting_lon=meeting_lon,
+    )  # fmt: skip
+    _check(group)
     group.save()
     Membership.objects.create(group=group, user=owner, role=Role.OWNER)
     return group
@@ -48,12 +59,17 @@ def group_update(*, group: Group, data: dict[str, Any]) -> Group:
         raise ValueError(f"Not editable: {sorted(unknown)}")
     for name, value in data.items():
         setattr(group, name, value)
+    _check(group)
+    group.save()
+    return group
+
+
+def _check(group: Group) -> None:
+    """The model's rules, with the lat/lon pairing named by the field that is missing (ValidationError: a 400)."""
     if (group.meeting_lat is None) != (group.meeting_lon is None):
         missing = "meeting_lon" if group.meeting_lon is None else "meeting_lat"
         raise ValidationError({missing: ["Give meeting_lat and meeting_lon together (or both null)."]})
     group.full_clean()
-    group.save()
-    return group
 
 
 @transaction.atomic
