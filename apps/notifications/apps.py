@@ -7,8 +7,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        from apps.core.notify import notification_requested
         from apps.notifications import messages, receivers
 
-        notification_requested.connect(receivers.on_notification_requested, dispatch_uid="notifications.requested")
+        receivers.connect()
         messages.load()  # each kind's renderer registers itself

@@ -3,4 +3,8 @@
 BEAT_SCHEDULE = {
     # Deferred emails (quiet hours, backoffs) whose time has come, and sends whose task was lost.
     "notifications-send-due": {"task": "apps.notifications.tasks.send_due", "schedule": 60.0},
+    # Reminders due this minute (materialised rows, read through a partial index).
+    "notifications-remind-due": {"task": "apps.notifications.tasks.remind_due", "schedule": 60.0},
+    # The reminders' 48 h horizon moves on; also repairs what a bulk update changed without signals.
+    "notifications-refresh-reminders": {"task": "apps.notifications.tasks.refresh_reminders", "schedule": 3600.0},
 }

@@ -5,7 +5,7 @@ from celery import Task, shared_task
 from django.utils import timezone as dj_timezone
 
 from apps.core.queueing import enqueue
-from apps.notifications import delivery
+from apps.notifications import delivery, reminders
 
 
 @shared_task(bind=True, name="apps.notifications.tasks.send_notification", max_retries=delivery.MAX_ATTEMPTS)
@@ -29,3 +29,16 @@ def send_due() -> int:
     task was lost. Queueing one twice is harmless (the claim)."""
     ids = delivery.due_ids(now=dj_timezone.now())
     return sum(1 for pk in ids if publish_send(pk))
+
+
+@shared_task(name="apps.notifications.tasks.remind_due")
+def remind_due() -> int:
+    """Run by beat every minute: stores the reminders now due and queues their sends (reminders.tick)."""
+    return reminders.tick()
+
+
+@shared_task(name="apps.notifications.tasks.refresh_reminders")
+def refresh_reminders() -> int:
+    """Run by beat every hour: moves the reminders' horizon on and puts right what no signal announced."""
+    reminders.purge()
+    return reminders.refresh_all()
