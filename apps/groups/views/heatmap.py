@@ -6,7 +6,7 @@ Built from the windows of apps.groups.availability (free/busy only: nobody's pla
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.utils import dateformat
 
@@ -45,7 +45,7 @@ class BestWindow:
     @property
     def value(self) -> str:
         """How a poll form names this window: "<start ISO>/<end ISO>"."""
-        return f"{self.start.isoformat()}/{self.end.isoformat()}"
+        return f"{self.start.astimezone(UTC).isoformat()}/{self.end.astimezone(UTC).isoformat()}"
 
 
 def _local_hour_start(day: date, hour: int, zone: zoneinfo.ZoneInfo) -> datetime:
