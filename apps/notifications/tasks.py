@@ -1,11 +1,13 @@
 """Notification tasks, on the `notifications` queue (planner/celery.py routes by module); beat runs what
 schedules.py declares. Every task takes ids and is safe to run twice (delivery claims a row before sending)."""
 
+from datetime import date
+
 from celery import Task, shared_task
 from django.utils import timezone as dj_timezone
 
 from apps.core.queueing import enqueue
-from apps.notifications import delivery, reminders
+from apps.notifications import delivery, digest, reminders
 
 
 @shared_task(bind=True, name="apps.notifications.tasks.send_notification", max_retries=delivery.MAX_ATTEMPTS)
@@ -42,3 +44,20 @@ def refresh_reminders() -> int:
     """Run by beat every hour: moves the reminders' horizon on and puts right what no signal announced."""
     reminders.purge()
     return reminders.refresh_all()
+
+
+# --- The weekly digest (apps/notifications/digest.py) ------------------------------------------------------------
+
+
+@shared_task(name="apps.notifications.tasks.digest_send_batch")
+def digest_send_batch(user_ids: list[int], saturday: str) -> int:
+    """Builds and stores the digests of one batch of people (one zone); their sends are queued as each is stored.
+    Safe to run twice: a person with a digest for that weekend is skipped."""
+    return digest.send_batch(user_ids=user_ids, saturday=date.fromisoformat(saturday))
+
+
+@shared_task(name="apps.notifications.tasks.digest_tick")
+def digest_tick() -> int:
+    """Run by beat every 5 minutes: hands the people whose Thursday 18:00 has come, in batches, to
+    digest_send_batch."""
+    return digest.dispatch(publish=lambda user_ids, saturday: enqueue(digest_send_batch, user_ids, saturday))

@@ -1,0 +1,154 @@
+"""The weekly digest "Your weekend": on Thursday from 18:00 in each person's zone, their own plans for the coming
+Saturday and Sunday, the clashes among them to fix, and a few recommendations with their reasons.
+
+Beat runs `dispatch` every few minutes. It finds the zones where it is now Thursday 18:00 or later (or Friday: a
+tick missed for a while still sends before the weekend), and in each the people who want the digest, whose address
+has not bounced and who have no digest for that weekend yet (key `digest:<user id>:<saturday>`), and hands them
+to `send_batch` tasks in batches of one zone. A batch builds each person's context and stores it through
+`services.notify`; the outbox's key makes a second tick, or a batch run twice, send nothing more.
+
+Recommendations are served with `track=False`: an email someone may never open is not an impression, and counting
+it would skew the experiments' click-through (the click from the email lands on the event page, which counts).
+The catalogue the rankers read is one in-memory copy per worker process, shared by every person of every batch.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone as dj_timezone
+
+from apps.calendars import selectors as calendar_selectors
+from apps.core.time import local_midnight_utc
+from apps.notifications import selectors, services
+from apps.notifications.models import Kind, Notification
+from apps.recommendations import services as recommendation_services
+from apps.users.models import User
+
+logger = structlog.get_logger(__name__)
+
+THURSDAY, FRIDAY, SATURDAY = 3, 4, 5
+DIGEST_HOUR = 18
+BATCH_SIZE = 200
+RECOMMENDATIONS = 5
+
+
+def digest_saturday(tz: str, now: datetime) -> date | None:
+    """The Saturday whose digest is due in zone `tz` at `now` (Thursday from 18:00 until Friday ends); else None."""
+    local = now.astimezone(ZoneInfo(tz))
+    weekday = local.weekday()
+    if (weekday == THURSDAY and local.hour >= DIGEST_HOUR) or weekday == FRIDAY:
+        return local.date() + timedelta(days=SATURDAY - weekday)
+    return None
+
+
+def digest_key(user_id: int, saturday: date) -> str:
+    return f"digest:{user_id}:{saturday.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Batch:
+    timezone: str
+    saturday: date
+    user_ids: list[int]
+
+
+def due_batches(*, now: datetime, batch_size: int = BATCH_SIZE) -> Iterable[Batch]:
+    """Every batch of people whose digest is due at `now` and not stored yet, one zone per batch."""
+    for tz in selectors.digest_timezones():
+        saturday = digest_saturday(tz, now)
+        if saturday is None:
+            continue
+        after = 0
+        while True:
+            ids = selectors.digest_recipients(timezone=tz, saturday=saturday, after_id=after, limit=batch_size)
+            if not ids:
+                break
+            yield Batch(tz, saturday, ids)
+            after = ids[-1]
+
+
+def dispatch(*, now: datetime | None = None, publish: Callable[[list[int], str], bool]) -> int:
+    """Hands each due batch to `publish(user_ids, saturday ISO)` (the task's enqueue); the number of people."""
+    now = now or dj_timezone.now()
+    handed = 0
+    for batch in due_batches(now=now):
+        if publish(batch.user_ids, batch.saturday.isoformat()):
+            handed += len(batch.user_ids)
+    logger.info("digest_dispatched", people=handed)
+    return handed
+
+
+def send_batch(*, user_ids: list[int], saturday: date, now: datetime | None = None) -> int:
+    """Stores (and so queues) the digest of each person of the batch who has none for `saturday` yet; the number
+    stored. A person whose digest cannot be built is logged and left for the next tick."""
+    now = now or dj_timezone.now()
+    keys = {digest_key(pk, saturday): pk for pk in user_ids}
+    done = set(Notification.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+    people = User.objects.filter(pk__in=[pk for key, pk in keys.items() if key not in done]).select_related("profile")
+    stored = 0
+    for user in people.order_by("pk"):
+        try:
+            context = digest_context(user=user, saturday=saturday, now=now)
+            services.notify(kind=Kind.DIGEST, key=digest_key(user.pk, saturday), context=context, user=user, now=now)
+        except Exception:  # one person's broken data must not hold back everyone else's digest
+            logger.exception("digest_failed", user_id=user.pk, saturday=saturday.isoformat())
+            continue
+        stored += 1
+    return stored
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(ZoneInfo("UTC")).isoformat().replace("+00:00", "Z")
+
+
+def digest_context(*, user: User, saturday: date, now: datetime) -> dict[str, Any]:
+    """Everything the email shows, as JSON: the person's own plans and clashes for the weekend, and the
+    recommendations with their reasons. Nothing of anyone else."""
+    tz = user.profile.timezone
+    zone = ZoneInfo(tz)
+    start, end = local_midnight_utc(saturday, zone), local_midnight_utc(saturday + timedelta(days=2), zone)
+    calendar_ids = list(calendar_selectors.calendars_of(owner=user).values_list("pk", flat=True))
+    plans = [
+        {
+            "title": item.title,
+            "start": _iso(item.occurrence.start_utc),
+            "end": _iso(item.occurrence.end_utc),
+            "all_day": item.occurrence.all_day,
+            "location": item.plan.location,
+            "cancelled": item.status == "cancelled",
+        }
+        for item in calendar_selectors.weekend_occurrences(calendar_ids=calendar_ids, start=start, end=end)
+    ]
+    clashes = [
+        {"first": clash.first.title, "second": clash.second.title, "reason": clash.second.reason, "kind": clash.kind}
+        for clash in calendar_selectors.conflicts_of(owner=user, start=start, end=end)
+    ]
+    served = recommendation_services.recommendations_serve(
+        user=user, start=start, end=end, tz=tz, limit=RECOMMENDATIONS, track=False, now=now
+    )
+    recommendations = [
+        {
+            "title": item.event.title,
+            "start": _iso(item.event.start_utc),
+            "all_day": item.event.all_day,
+            "venue": item.event.venue.name if item.event.venue else "",
+            "url": settings.SITE_URL + reverse("event-detail", kwargs={"event_id": item.event.pk}),
+            "reasons": list(item.reasons),
+        }
+        for item in served.results
+    ]
+    return {
+        "saturday": saturday.isoformat(),
+        "timezone": tz,
+        "plans": plans,
+        "clashes": clashes,
+        "recommendations": recommendations,
+        "weekend_url": settings.SITE_URL + reverse("my-weekend"),
+        "plan_url": settings.SITE_URL + reverse("plan-my-weekend"),
+    }
