@@ -1,22 +1,18 @@
 """Reads of group plans and the members' answers to them (the iTIP PARTSTAT of each attendee)."""
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import QuerySet
 from django.http import Http404
 
 from apps.calendars import selectors as calendar_selectors
 from apps.calendars.conflicts import Conflict
-from apps.groups.models import Answer, Attendance, Group, GroupPlan, Membership, Role
+from apps.groups.models import Answer, Attendance, Group, GroupPlan, Membership
+from apps.groups.selectors import groups as group_selectors
 from apps.users.models import User
 
 
 def memberships(*, group: Group) -> QuerySet[Membership]:
     """The current members with their users and profiles, the owner first, then by who joined first."""
-    owner_first = Case(When(role=Role.OWNER, then=Value(0)), default=Value(1), output_field=IntegerField())
-    return (
-        Membership.objects.filter(group=group)
-        .select_related("user", "user__profile")
-        .order_by(owner_first, "joined_at", "pk")
-    )
+    return group_selectors.members_of(group=group)
 
 
 def is_member(*, user: User, group: Group | int) -> bool:
@@ -24,11 +20,7 @@ def is_member(*, user: User, group: Group | int) -> bool:
     return Membership.objects.filter(group_id=group_id, user=user).exists()
 
 
-def display_name(user: User) -> str:
-    """What other members see of a person: their display name, else the part of the address before the @."""
-    profile = getattr(user, "profile", None)
-    name = profile.display_name if profile is not None else ""
-    return name or user.email.split("@")[0]
+display_name = group_selectors.display_name  # what other members see of a person
 
 
 def group_plans_of(*, group: Group) -> QuerySet[GroupPlan]:

@@ -75,12 +75,16 @@ def _option(index: int, raw: Any, zone: str) -> PollOption:
     prefix = f"options[{index}]"
     if not isinstance(raw, dict):
         raise PollInputError(prefix, 'An object: {"event_id": ...} or {"start": ..., "end": ..., "label"?: ...}.')
+    unknown = sorted(set(raw) - {"event_id", "start", "end", "label"})
+    if unknown:
+        raise PollInputError(f"{prefix}.{unknown[0]}", "Not a field of an option (event_id, or start, end, label).")
     label = str(raw.get("label") or "").strip()[:300]
     if raw.get("event_id") is not None:
         if "start" in raw or "end" in raw:
             raise PollInputError(prefix, "Either a catalogue event (event_id) or a time window (start, end), not both.")
         event_id = raw["event_id"]
-        event = Event.objects.filter(pk=event_id).first() if isinstance(event_id, int) else None
+        is_id = isinstance(event_id, int) and not isinstance(event_id, bool)
+        event = Event.objects.filter(pk=event_id).first() if is_id and 0 < event_id < 2**63 else None
         if event is None:
             raise PollInputError(f"{prefix}.event_id", f"No catalogue event with id {event_id!r}.")
         if event.status == EventStatus.CANCELLED:
