@@ -18,7 +18,10 @@ from planner.settings import *  # noqa: F403
 
 # Hashing passwords slowly is the point in production and a waste of minutes in the suite.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# In memory, unless the process was given a mail server: a worker a test starts with EMAIL_URL=smtp://127.0.0.1:<port>
+# (the smtp_server fixture's) sends there.
+if not os.environ.get("EMAIL_URL"):
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
     **STORAGES,  # noqa: F405
     "models": {

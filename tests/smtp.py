@@ -2,9 +2,11 @@
 
 `smtp_server` (conftest.py) starts one on a free port and points Django's SMTP backend at it. A test can make it
 refuse: `server.refuse(address, code=550)` answers RCPT TO for that address with a permanent failure (5xx, a
-bounce), `server.fail_next(count, code=451)` answers the next `count` messages' DATA with a temporary one (4xx).
+bounce), `server.fail_next(count, code=451)` answers the next `count` messages' DATA with a temporary one (4xx),
+and `server.slow(seconds)` delays each answer to DATA, so that a test can stop a client in the middle of a send.
 """
 
+import asyncio
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -38,6 +40,8 @@ class _Handler:
     received: list[Received] = field(default_factory=list)
     refused: dict[str, int] = field(default_factory=dict)
     failures: list[int] = field(default_factory=list)
+    delay: float = 0.0
+    data_started: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
@@ -49,6 +53,13 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.data_started += 1
+            delay = self.delay
+        if delay:
+            # A slow server: the message is only accepted (and recorded) after the delay; a client that goes away
+            # meanwhile cancels this handler, and the message is not received.
+            await asyncio.sleep(delay)
         with self.lock:
             if self.failures:
                 return f"{self.failures.pop(0)} 4.3.0 Try again later"
@@ -86,6 +97,17 @@ class SMTPServer:
     def fail_next(self, count: int = 1, *, code: int = 451) -> None:
         with self.handler.lock:
             self.handler.failures.extend([code] * count)
+
+    def slow(self, seconds: float) -> None:
+        """Each message's DATA is answered (and the message recorded) `seconds` after it arrived."""
+        with self.handler.lock:
+            self.handler.delay = seconds
+
+    @property
+    def data_started(self) -> int:
+        """How many messages' DATA the server has started to handle (received or not)."""
+        with self.handler.lock:
+            return self.handler.data_started
 
     def clear(self) -> None:
         with self.handler.lock:
