@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone as dj_timezone
 
 from apps.calendars import selectors as calendar_selectors
@@ -266,7 +267,7 @@ def _poll_context(poll: Poll, options: list[PollOption]) -> dict[str, object]:
         "question": poll.question,
         "options": [_option_label(o) for o in options],
         "winner": _option_label(poll.winner) if poll.winner is not None else "",
-        "url": _url(f"/groups/{poll.group_id}/polls/{poll.pk}"),
+        "url": _url(reverse("group-poll", args=[poll.group_id, poll.pk])),
     }
 
 
@@ -304,7 +305,7 @@ def notify_plan_changed(*, group_plan: GroupPlan, change: str) -> None:
         "timezone": group_plan.timezone,
         "location": group_plan.location,
         "change": change,
-        "url": _url(f"/groups/{group_plan.group_id}/plans/{group_plan.pk}"),
+        "url": _url(reverse("group", args=[group_plan.group_id]) + f"#plan-{group_plan.pk}"),
         "ics": itip.invitation_ics(group_plan=group_plan).decode(),
     }
     for membership in selectors.memberships(group=group_plan.group):
