@@ -40,6 +40,27 @@ SIGNED_IN_PAGES = ["/weekend/", "/weekend/plans/new/", "/weekend/plans/{plan}/ed
                    "/calendars/", "/for-you/",
                    "/profile/", "/profile/delete/", "/discover/"]  # fmt: skip
 
+GROUP_PAGES = ["/groups/", "/groups/{group}/", "/groups/{group}/?night=1&weekend=next", "/groups/join/{token}/"]
+
+
+def _group_with_everything(owner: Any) -> tuple[int, str]:
+    """A group `owner` owns with a second member, an open poll, a group plan and an invitation link."""
+    from datetime import timedelta
+
+    from apps.groups.services import groups, invites, plans, polls
+
+    group = groups.group_create(owner=owner, name="Climbing crew")
+    other = UserFactory()
+    invites.invite_join(token=invites.invite_create(group=group, by=owner).token, user=other)
+    start = timezone.now() + timedelta(days=3)
+    windows = [{"start": start, "end": start + timedelta(hours=2)}, {"start": start + timedelta(days=1),
+               "end": start + timedelta(days=1, hours=2)}]  # fmt: skip
+    polls.poll_create(group=group, by=owner, question="Climb when?", options=windows)
+    plans.group_plan_create(
+        group=group, by=owner, title="Bouldering", start_utc=start, end_utc=start + timedelta(hours=2)
+    )
+    return group.pk, invites.invite_create(group=group, by=other).token
+
 
 def _violations(page: Page) -> list[dict[str, Any]]:
     if not AXE.exists():
@@ -86,6 +107,10 @@ def test_every_page_has_no_serious_or_critical_violation(page: Page, live_server
     cookie = {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value}
     page.context.add_cookies([{**cookie, "url": live_server.url}])
     problems += "\n" + _scan(page, live_server.url, SIGNED_IN_PAGES, event=event.pk, plan=plan.pk)
+
+    # Groups: my groups, a group with another member, an open poll, a plan and an invitation link, joining by it.
+    group, token = _group_with_everything(user)
+    problems += "\n" + _scan(page, live_server.url, GROUP_PAGES, group=group, token=token)
 
     # A weekend plan (itineraries): made from My weekend, as a person with interests and a home does.
     planner = person(interests=["music", "food-drink", "markets"], budget=100, travel_mode="bike")
