@@ -66,6 +66,9 @@ def member_remove(request: HttpRequest, group_id: int, user_id: int) -> HttpResp
 @require_POST
 def ownership_hand_over(request: HttpRequest, group_id: int, user_id: int) -> HttpResponse:
     group = _owned(request, group_id)
+    if user_id == request_user(request).pk:
+        messages.info(request, "You are the owner already.")
+        return _back(group, "members")
     try:
         group_services.ownership_transfer(group=group, to_user_id=user_id)
     except group_services.NotAMember:

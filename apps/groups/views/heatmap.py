@@ -23,6 +23,7 @@ class Cell:
     free: int
     shade: int  # 0..SHADES
     text: str  # "2 of 3 free" (what a screen reader says)
+    shown: str  # what the cell shows: the count, or "–" for the hour a DST change skips
 
 
 @dataclass(frozen=True)
@@ -49,19 +50,21 @@ class BestWindow:
 
 
 def _local_hour_start(day: date, hour: int, zone: zoneinfo.ZoneInfo) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=zone)
+    """In UTC: Python compares two datetimes of the same zone by their wall clocks, which a DST change breaks."""
+    return datetime(day.year, day.month, day.day, hour, tzinfo=zone).astimezone(UTC)
 
 
 def _free_during(pieces: Sequence[Window], start: datetime, end: datetime) -> int:
     """Members free for all of [start, end): the fewest free among the windows it overlaps; 0 if some part of it
     is in no window (nobody free there)."""
-    overlapping = sorted((w for w in pieces if w.start < end and w.end > start), key=lambda w: w.start)
+    spans = sorted((w.start.astimezone(UTC), w.end.astimezone(UTC), len(w.free)) for w in pieces)
+    overlapping = [(begin, finish, free) for begin, finish, free in spans if begin < end and finish > start]
     cursor, fewest = start, None
-    for window in overlapping:
-        if window.start > cursor:
+    for begin, finish, free in overlapping:
+        if begin > cursor:
             return 0
-        fewest = len(window.free) if fewest is None else min(fewest, len(window.free))
-        cursor = max(cursor, window.end)
+        fewest = free if fewest is None else min(fewest, free)
+        cursor = max(cursor, finish)
     if cursor < end or fewest is None:
         return 0
     return fewest
@@ -82,10 +85,13 @@ def grid(pieces: Sequence[Window], *, days: Sequence[date], tz: str, sharing: in
                 if hour < 23
                 else _local_hour_start(day + timedelta(days=1), 0, zone)
             )
-            free = _free_during(pieces, start, end) if end > start else 0
+            if end <= start:  # the hour the clocks skip when they go forward
+                cells.append(Cell(free=0, shade=0, text="no such hour: the clocks go forward", shown="–"))
+                continue
+            free = _free_during(pieces, start, end)
             shade = round(SHADES * free / sharing) if sharing else 0
             shade = max(shade, 1) if free else 0  # one free person is never shown as nobody
-            cells.append(Cell(free=free, shade=shade, text=f"{free} of {sharing} free"))
+            cells.append(Cell(free=free, shade=shade, text=f"{free} of {sharing} free", shown=str(free)))
         rows.append(Row(hour=hour, label=f"{hour:02d}:00", night=hour in NIGHT_HOURS, cells=cells))
     return rows
 
@@ -101,7 +107,7 @@ def best_windows(
         day_start = _local_hour_start(day, DAY_START_HOUR, zone)
         day_end = _local_hour_start(day, DAY_END_HOUR, zone)
         for window in pieces:
-            start, end = max(window.start, day_start), min(window.end, day_end)
+            start, end = max(window.start.astimezone(UTC), day_start), min(window.end.astimezone(UTC), day_end)
             if end - start < timedelta(minutes=min_minutes) or not window.free:
                 continue
             local_start, local_end = start.astimezone(zone), end.astimezone(zone)
