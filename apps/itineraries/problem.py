@@ -9,6 +9,7 @@ exhibitions, all-day fairs) are visited for VISIT at any time they are open with
 
 import math
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -89,9 +90,11 @@ def days_of(ask: Ask, *, now: datetime) -> list[Day]:
     return days
 
 
-def build(*, user: User, ask: Ask, now: datetime, scorer: scoring.Scorer | None = None) -> Problem:
+def build(
+    *, user: User, ask: Ask, now: datetime, scorer: scoring.Scorer | None = None, companions: Sequence[User] = ()
+) -> Problem:
     """The instance to solve for `ask`. Raises nothing for must-includes that cannot go in: they are in
-    `left_out` with the reason."""
+    `left_out` with the reason. `companions` (a group going together) are busy when any of them is."""
     days = days_of(ask, now=now)
     near = ask.origin
     scores = (scorer or scoring.SCORER)(user=user, start=ask.start, end=ask.end, near=near, tz=ask.timezone, now=now)
@@ -124,7 +127,7 @@ def build(*, user: User, ask: Ask, now: datetime, scorer: scoring.Scorer | None 
         added = _add_event(problem, events[event_id], score=score, row=row if row >= 0 else None, required=required)
         if required and not added:
             problem.left_out[event_id] = "It does not fall within the hours of the days asked for."
-    _add_busy(problem, user=user)
+    _add_busy(problem, users=[user, *companions])
     problem.travel = _travel_matrix(problem)
     problem.instance = Instance(
         nodes=tuple(problem.nodes),
@@ -206,10 +209,10 @@ def _add_event(problem: Problem, event: dict[str, Any], *, score: float, row: in
     return added
 
 
-def _add_busy(problem: Problem, *, user: User) -> None:
-    """The person's plans in the day hours as locked nodes (overlapping ones merged); one that covers a day's
-    first or last hour shortens that day instead."""
-    calendar_ids = list(calendar_selectors.calendars_of(owner=user).values_list("pk", flat=True))
+def _add_busy(problem: Problem, *, users: Sequence[User]) -> None:
+    """The people's plans in the day hours as locked nodes (overlapping ones merged, whoever's they are); one that
+    covers a day's first or last hour shortens that day instead. Only times and places are read, never titles."""
+    calendar_ids = [c.pk for user in users for c in calendar_selectors.calendars_of(owner=user)]
     items = calendar_selectors.occurrences(calendar_ids=calendar_ids, start=problem.ask.start, end=problem.ask.end)
     blocks: list[list[Any]] = []  # [start, end, place]
     for item in items:

@@ -5,7 +5,7 @@ variant, else the default: learned, content or popularity), untracked and undive
 same signature is a one-line switch in SCORER.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -42,6 +42,32 @@ def score_candidates(
 
 
 SCORER: Scorer = score_candidates
+
+
+def shared_scorer(companions: Sequence[User]) -> Scorer:
+    """A scorer for the person with `companions` (a group going together): each event's mean over all of them of
+    their own rank score (solver_scores: 1 to 100; 0 for someone whose candidates it is not), so the plan suits the
+    group rather than whoever asked."""
+
+    def score(*, user: User, start: datetime, end: datetime, near: LatLon | None, tz: str, now: datetime) -> Scores:
+        people = [user, *companions]
+        each = [SCORER(user=p, start=start, end=end, near=near, tz=tz, now=now) for p in people]
+        event_ids = np.unique(np.concatenate([s.event_ids for s in each])).astype(np.int64)
+        total = np.zeros(len(event_ids))
+        keen = np.zeros(len(event_ids), dtype=np.int64)  # how many of them rank it in their better half
+        for scores in each:
+            rows = np.searchsorted(event_ids, scores.event_ids)
+            values = solver_scores(scores.values)
+            total[rows] += values
+            keen[rows] += values >= 25.75  # 1 + 99 * 0.5**2: the better half by rank
+        count = len(people)
+
+        def explain(rows: NDArray[np.int64]) -> list[list[str]]:
+            return [[f"Suits {int(keen[row])} of the {count} of you"] for row in rows]
+
+        return Scores(event_ids, total / count, each[0].ranker, explain)
+
+    return score
 
 
 def solver_scores(values: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -2,6 +2,7 @@
 the calendar, and let old drafts go. Showing, accepting and swapping are tracked through analytics."""
 
 import itertools
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ from apps.calendars.conflicts import Conflict
 from apps.core import geo
 from apps.core.geo import LatLon
 from apps.itineraries import problem as problems
-from apps.itineraries import selectors, solver
+from apps.itineraries import scoring, selectors, solver
 from apps.itineraries.ask import Ask
 from apps.itineraries.layout import lay_out
 from apps.itineraries.models import Itinerary, ItineraryStatus, Stop
@@ -112,10 +113,15 @@ def _track(user: User, itinerary: Itinerary, kind: str, *, track: bool, **contex
 
 
 @transaction.atomic
-def itinerary_create(*, owner: User, ask: Ask, now: datetime | None = None, track: bool = True) -> Itinerary:
-    """Plans the ask and stores it as a draft that expires after DRAFT_LIFETIME."""
+def itinerary_create(
+    *, owner: User, ask: Ask, now: datetime | None = None, track: bool = True, companions: Sequence[User] = ()
+) -> Itinerary:
+    """Plans the ask and stores it as a draft that expires after DRAFT_LIFETIME. With `companions` (a group
+    planning together) the stops fit everyone's free time and are scored for all of them (scoring.shared_scorer);
+    the itinerary is the owner's, and a replan of it plans for the owner alone."""
     now = now or timezone.now()
-    problem = problems.build(user=owner, ask=ask, now=now)
+    scorer = scoring.shared_scorer(companions) if companions else None
+    problem = problems.build(user=owner, ask=ask, now=now, scorer=scorer, companions=companions)
     solution = solve(problem)
     itinerary = Itinerary.objects.create(
         owner=owner, request=ask.as_json(), timezone=ask.timezone, currency=ask.currency,

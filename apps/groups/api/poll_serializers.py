@@ -290,3 +290,28 @@ class AnswerOut(serializers.Serializer[Any]):
         allow_null=True, help_text="The plan on your default calendar (null when declined, or saved by you before)."
     )
     conflicts = ClashOut(many=True, help_text="What the accepted plan clashes with on your calendar (it was added).")
+
+
+# --- Plan our weekend -----------------------------------------------------------------------------------------
+
+
+class WeekendIn(serializers.Serializer[Any]):
+    weekend = serializers.ChoiceField(choices=["this", "next"], default="this", help_text="This weekend or the next.")
+
+
+class WeekendStopOut(serializers.Serializer[Any]):
+    event_id = serializers.IntegerField()
+    title = serializers.CharField()
+    day = serializers.DateField()
+    start_utc = serializers.CharField()
+    end_utc = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class WeekendOut(serializers.Serializer[Any]):
+    itinerary_id = serializers.IntegerField(help_text="Your draft itinerary: GET /api/v1/itineraries/{id}.")
+    url = serializers.CharField(help_text="The itinerary in the API.")
+    start_utc = serializers.CharField(help_text="The weekend planned (as you see it).")
+    end_utc = serializers.CharField()
+    meeting_point = serializers.ListField(child=serializers.FloatField(), help_text="[lat, lon] tours start from.")
+    stops = WeekendStopOut(many=True)

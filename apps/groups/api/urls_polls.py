@@ -1,8 +1,8 @@
-"""API routes of groups (under /api/v1/): polls and group plans."""
+"""API routes of groups (under /api/v1/): polls, group plans and "Plan our weekend"."""
 
 from django.urls import path
 
-from apps.groups.api import plans, polls
+from apps.groups.api import plans, polls, weekend
 
 GROUP = "groups/<int:group_id>"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path(f"{GROUP}/plans", plans.PlanListView.as_view(), name="api-group-plans"),
     path(f"{GROUP}/plans/<int:plan_id>", plans.PlanDetailView.as_view(), name="api-group-plan"),
     path(f"{GROUP}/plans/<int:plan_id>/answer", plans.AnswerView.as_view(), name="api-group-plan-answer"),
+    path(f"{GROUP}/weekend", weekend.WeekendView.as_view(), name="api-group-weekend"),
     path(
         f"{GROUP}/plans/<int:plan_id>/invitation.ics", plans.InvitationView.as_view(), name="api-group-plan-invitation"
     ),
