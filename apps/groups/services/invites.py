@@ -14,7 +14,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.groups.models import INVITE_DAYS, Group, Invite, Membership, Role
+from apps.groups.selectors.groups import display_name
 from apps.groups.services.groups import lock
+from apps.notifications import services as notifications
+from apps.notifications.models import Kind
 from apps.users.models import User
 
 MAX_INVITE_DAYS = 30
@@ -45,7 +48,29 @@ def invite_create(
         raise ValueError(f"days must be 1 to {MAX_INVITE_DAYS}")
     now = now or timezone.now()
     invite = Invite.objects.create(group=group, created_by=by, email=email, expires_at=now + timedelta(days=days))
+    if email:
+        _email(invite, by=by, now=now)
     return invite
+
+
+def _email(invite: Invite, *, by: User, now: datetime) -> None:
+    """Asks notifications for the invitation email (once per invite: the key). A person with an account at that
+    address gets it as theirs, so their preferences (opted out of invitations, a bounced address) apply."""
+    invitee = User.objects.filter(email__iexact=invite.email).first()
+    context: dict[str, object] = {
+        "group_name": invite.group.name,
+        "inviter_name": display_name(by),
+        "url": invite_url(invite.token),
+        "expires": invite.expires_at.isoformat(),
+    }
+    notifications.notify(
+        kind=Kind.GROUP_INVITATION,
+        key=f"group-invite:{invite.pk}",
+        context=context,
+        user=invitee,
+        to_address=invite.email,
+        now=now,
+    )
 
 
 @transaction.atomic
