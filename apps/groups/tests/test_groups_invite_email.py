@@ -4,10 +4,10 @@ person's own preferences apply when the address has an account."""
 from collections.abc import Iterator
 
 import pytest
+from celery import current_app
 
 from apps.groups.tests.factories import GroupFactory
 from apps.notifications import services as notification_services
-from apps.notifications import tasks
 from apps.notifications.models import Kind, Notification, Status
 from apps.users.tests.factories import UserFactory
 
@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def eager() -> Iterator[None]:
     """The send task runs in this process when the request commits, so the email reaches the SMTP server."""
-    tasks.send_notification.app.conf.task_always_eager = True
+    current_app.conf.task_always_eager = True
     yield
-    tasks.send_notification.app.conf.task_always_eager = False
+    current_app.conf.task_always_eager = False
 
 
 def test_an_emailed_invitation_carries_the_link(client_for, user, smtp_server, eager, settings,
