@@ -28,6 +28,7 @@ from apps.groups.models import (
     Group,
     GroupPlan,
     GroupPlanStatus,
+    Membership,
     Poll,
     PollOption,
 )
@@ -271,28 +272,27 @@ def _poll_context(poll: Poll, options: list[PollOption]) -> dict[str, object]:
     }
 
 
+def _notify_members(kind: str, memberships: list[Membership], key: str, context: dict[str, object]) -> None:
+    """One email of `kind` per member, stored in one batch (notify_many: a constant number of queries);
+    `key` is formatted with each member's user id."""
+    requests = [
+        notification_services.NotifyRequest(key=key.format(user=m.user_id), user=m.user, context=context)
+        for m in memberships
+    ]
+    if requests:
+        notification_services.notify_many(kind=kind, requests=requests)
+
+
 def notify_poll_opened(*, poll: Poll) -> None:
     """Every member but the proposer is asked to vote."""
     context = _poll_context(poll, list(poll.options.select_related("event")))
-    for membership in selectors.memberships(group=poll.group):
-        if membership.user_id != poll.created_by_id:
-            notification_services.notify(
-                kind=Kind.POLL_OPENED,
-                key=f"poll-opened:{poll.pk}:{membership.user_id}",
-                context=context,
-                user=membership.user,
-            )
+    others = [m for m in selectors.memberships(group=poll.group) if m.user_id != poll.created_by_id]
+    _notify_members(Kind.POLL_OPENED, others, f"poll-opened:{poll.pk}:{{user}}", context)
 
 
 def notify_poll_closed(*, poll: Poll, options: list[PollOption]) -> None:
-    context = _poll_context(poll, options)
-    for membership in selectors.memberships(group=poll.group):
-        notification_services.notify(
-            kind=Kind.POLL_CLOSED,
-            key=f"poll-closed:{poll.pk}:{membership.user_id}",
-            context=context,
-            user=membership.user,
-        )
+    members = list(selectors.memberships(group=poll.group))
+    _notify_members(Kind.POLL_CLOSED, members, f"poll-closed:{poll.pk}:{{user}}", _poll_context(poll, options))
 
 
 def notify_plan_changed(*, group_plan: GroupPlan, change: str) -> None:
@@ -308,10 +308,6 @@ def notify_plan_changed(*, group_plan: GroupPlan, change: str) -> None:
         "url": _url(reverse("group", args=[group_plan.group_id]) + f"#plan-{group_plan.pk}"),
         "ics": itip.invitation_ics(group_plan=group_plan).decode(),
     }
-    for membership in selectors.memberships(group=group_plan.group):
-        notification_services.notify(
-            kind=Kind.GROUP_PLAN_CHANGED,
-            key=f"group-plan:{group_plan.pk}:{group_plan.sequence}:{membership.user_id}",
-            context=context,
-            user=membership.user,
-        )
+    members = list(selectors.memberships(group=group_plan.group))
+    key = f"group-plan:{group_plan.pk}:{group_plan.sequence}:{{user}}"
+    _notify_members(Kind.GROUP_PLAN_CHANGED, members, key, context)

@@ -157,10 +157,13 @@ def votes_set(*, poll: Poll, user: User, votes: Iterable[tuple[int, str]], repla
         wanted[option_id] = _choice(choice, f"votes[{index}].choice")
     if replace:
         Vote.objects.filter(option__poll=locked, user=user).exclude(option_id__in=wanted).delete()
-    return [
-        Vote.objects.update_or_create(option_id=option_id, user=user, defaults={"choice": choice})[0]
-        for option_id, choice in wanted.items()
-    ]
+    # One upsert on the (option, user) constraint; PostgreSQL and SQLite both take ON CONFLICT DO UPDATE.
+    return Vote.objects.bulk_create(
+        [Vote(option_id=option_id, user=user, choice=choice) for option_id, choice in wanted.items()],
+        update_conflicts=True,
+        unique_fields=["option", "user"],
+        update_fields=["choice", "updated_at"],
+    )
 
 
 @dataclass(frozen=True)
