@@ -93,8 +93,7 @@ class Reminder(models.Model):
     occurrence_end = models.DateTimeField()
     title = models.CharField(max_length=500)
     remind_at = models.DateTimeField()
-    done = models.BooleanField(default=False)
-    notification = models.ForeignKey(Notification, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    done = models.BooleanField(default=False)  # handled: its Notification (key: reminders.key_of) stored, or too late
 
     class Meta:
         constraints = [

@@ -28,7 +28,20 @@ logger = structlog.get_logger(__name__)
 
 HORIZON = timedelta(hours=48)  # rows exist for reminders due before now + HORIZON; the hourly refresh extends it
 TICK_BATCH = 500
-REFRESH_CHUNK = 200  # people whose occurrences are expanded in one read
+REFRESH_CHUNK = 200
+# What the tick reads of each due row and its relations (rows are many; their other columns are not needed).
+TICK_FIELDS = (
+    "user_id",
+    "plan_id",
+    "recurrence_id",
+    "occurrence_start",
+    "occurrence_end",
+    "title",
+    "remind_at",
+    "user__email",
+    "user__profile__timezone",
+    "plan__location",
+)  # people whose occurrences are expanded in one read
 
 
 def key_of(reminder: Reminder) -> str:
@@ -141,7 +154,7 @@ def purge(*, now: datetime | None = None, keep: timedelta = timedelta(days=2)) -
     return deleted
 
 
-def _context(reminder: Reminder, user: User, lead: int) -> dict[str, object]:
+def _context(reminder: Reminder, user: User, lead: int, url: str) -> dict[str, object]:
     profile = getattr(user, "profile", None)
     return {
         "title": reminder.title,
@@ -150,7 +163,7 @@ def _context(reminder: Reminder, user: User, lead: int) -> dict[str, object]:
         "timezone": getattr(profile, "timezone", "") or settings.TIME_ZONE,
         "location": reminder.plan.location,
         "minutes": lead,
-        "url": settings.SITE_URL + reverse("my-weekend"),
+        "url": url,
     }
 
 
@@ -167,25 +180,22 @@ def tick(*, now: datetime | None = None, batch: int = TICK_BATCH) -> int:
                 Reminder.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(done=False, remind_at__lte=now)
                 .select_related("user__profile", "plan")
+                .only(*TICK_FIELDS)
                 .order_by("remind_at")[:batch]
             )
             if not rows:
                 return stored
             on_time = [row for row in rows if row.occurrence_start > now]
             leads = _lead_minutes({row.user_id for row in on_time})
+            url = settings.SITE_URL + reverse("my-weekend")
             requests = [
                 services.NotifyRequest(
-                    key=key_of(row),
-                    user=row.user,
-                    context=_context(row, row.user, leads[row.user_id] or 0),
+                    key=key_of(row), user=row.user, context=_context(row, row.user, leads[row.user_id] or 0, url)
                 )
                 for row in on_time
             ]
-            stored_rows = services.notify_many(kind=Kind.REMINDER, requests=requests, now=now)
-            for row in rows:
-                row.done = True
-                row.notification = stored_rows.get(key_of(row)) if row.occurrence_start > now else None
-            Reminder.objects.bulk_update(rows, ["done", "notification"])
+            services.notify_many(kind=Kind.REMINDER, requests=requests, now=now)
+            Reminder.objects.filter(pk__in=[row.pk for row in rows]).update(done=True)
             stored += len(on_time)
         if len(rows) < batch:
             return stored

@@ -25,6 +25,17 @@ def publish_send(notification_id: int) -> bool:
     return enqueue(send_notification, notification_id)
 
 
+@shared_task(name="apps.notifications.tasks.send_many")
+def send_many(notification_ids: list[int]) -> int:
+    """Fans a batch out into one send task per row, so that each retries on its own and a worker killed in a
+    batch loses at most the send in flight (the others wait in the queue for the next worker)."""
+    return sum(1 for pk in notification_ids if publish_send(pk))
+
+
+def publish_sends(notification_ids: list[int]) -> bool:
+    return enqueue(send_many, notification_ids)
+
+
 @shared_task(name="apps.notifications.tasks.send_due")
 def send_due() -> int:
     """Run by beat every minute: queues the rows whose quiet hours or backoff are over, and those whose send
