@@ -165,6 +165,21 @@ def test_a_bad_vote_is_refused_without_a_change(user) -> None:
     assert not Vote.objects.exists()
 
 
+def test_a_vote_on_a_poll_closed_meanwhile_shows_the_closed_card_saying_so(user, other_user) -> None:
+    group = make_group(user, other_user)
+    poll = poll_services.poll_create(group=group, by=user, question="When?", options=[window(0), window(4)])
+    first = poll.options.first()
+    poll_services.poll_close(poll=poll, by=user)
+    response = _client(other_user).post(
+        f"/groups/{group.pk}/polls/{poll.pk}/vote/", {"option": first.pk, "choice": "yes"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "This poll is closed: votes can no longer change." in html
+    assert "hx-trigger" not in html  # a closed card stops refreshing
+    assert not Vote.objects.exists()
+
+
 def test_only_the_owner_closes_and_the_winner_becomes_a_plan_members_accept(user, other_user) -> None:
     _in_berlin(user, other_user)
     group = make_group(user, other_user)

@@ -151,19 +151,19 @@ def vote(request: HttpRequest, group_id: int, poll_id: int) -> HttpResponse:
     group = _group(request, group_id)
     poll = poll_selectors.poll_of(group=group, poll_id=poll_id)
     option_id, choice = request.POST.get("option", ""), request.POST.get("choice", "")
-    problem = ""
+    problem, status = "", 200
     if not option_id.isdigit() or choice not in VoteChoice.values:
-        problem = "Choose yes, maybe or no for one of the options."
+        problem, status = "Choose yes, maybe or no for one of the options.", 400
     else:
         try:
             poll_services.vote_cast(poll=poll, user=request_user(request), option_id=int(option_id), choice=choice)
-        except (poll_services.PollInputError, poll_services.PollClosed) as exc:
-            problem = str(exc)
+        except poll_services.PollInputError as exc:
+            problem, status = str(exc), 400
+        except poll_services.PollClosed as exc:
+            problem = str(exc)  # closed while the person looked: the card, now closed, says so in place
     if request.headers.get("HX-Request"):
-        response = render_poll(request, group, poll.pk)
-        if problem:
-            response.status_code = 400  # htmx keeps the page as it is; the card says nothing new
-        return response
+        # htmx swaps no 4xx: input our own buttons never send keeps the card as it was.
+        return render_poll(request, group, poll.pk, problem=problem, status=status)
     if problem:
         messages.warning(request, problem)
     return _back(group, f"poll-{poll.pk}")

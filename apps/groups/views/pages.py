@@ -156,7 +156,9 @@ def poll_results(request: HttpRequest, group_id: int, poll_id: int) -> HttpRespo
     return render_poll(request, group, poll_id)
 
 
-def render_poll(request: HttpRequest, group: Group, poll_id: int) -> HttpResponse:
+def render_poll(
+    request: HttpRequest, group: Group, poll_id: int, *, problem: str = "", status: int = 200
+) -> HttpResponse:
     viewer = request_user(request)
     tz = user_selectors.profile_for(user=viewer).timezone
     members = list(group_selectors.members_of(group=group))
@@ -165,8 +167,8 @@ def render_poll(request: HttpRequest, group: Group, poll_id: int) -> HttpRespons
     if poll is None:
         raise Http404("No such poll.")
     is_owner = any(m.user_id == viewer.pk and m.role == Role.OWNER for m in members)
-    context = {"group": group, "p": poll, "is_owner": is_owner, "vote_choices": VoteChoice.choices}
-    return render(request, "groups/_poll.html", context)
+    context = {"group": group, "p": poll, "is_owner": is_owner, "vote_choices": VoteChoice.choices, "problem": problem}
+    return render(request, "groups/_poll.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
