@@ -196,6 +196,11 @@ class AnswerView(APIView):
 class InvitationView(APIView):
     permission_classes = [IsAuthenticated]
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The body is text/calendar whatever DRF's JSON renderers say, so a calendar app's `Accept: text/calendar`
+        # is not a 406; errors stay JSON.
+        return super().perform_content_negotiation(request, force=True)
+
     @extend_schema(
         responses={
             (200, "text/calendar"): OpenApiResponse(

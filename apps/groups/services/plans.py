@@ -20,6 +20,7 @@ from apps.calendars import selectors as calendar_selectors
 from apps.calendars import services as calendar_services
 from apps.calendars.ical import PlanData
 from apps.calendars.models import Plan
+from apps.core.time import FIRST_YEAR, LAST_YEAR
 from apps.events.models import Event
 from apps.groups import itip
 from apps.groups.models import (
@@ -57,13 +58,19 @@ class GroupPlanInputError(ValueError):
 
 
 class NotAMember(Exception):
+    """Only the group's members propose, vote and answer (the API has answered 404 before it gets here)."""
+
     def __init__(self) -> None:
         super().__init__("Only members of the group can do this.")
 
 
 def _validated(plan: GroupPlan) -> None:
     """The model's own checks (time zone, coordinates, end after start), as a field-named error."""
-    if plan.start_utc is not None and plan.end_utc is not None and plan.end_utc <= plan.start_utc:
+    for name in ("start_utc", "end_utc"):
+        moment = getattr(plan, name)
+        if not isinstance(moment, datetime) or moment.tzinfo is None or not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            raise GroupPlanInputError(name, f"A date-time with its offset, years {FIRST_YEAR} to {LAST_YEAR}.")
+    if plan.end_utc <= plan.start_utc:
         raise GroupPlanInputError("end_utc", "The plan ends after it starts.")
     if (plan.lat is None) != (plan.lon is None):
         raise GroupPlanInputError("lat" if plan.lat is None else "lon", "Give both lat and lon, or neither.")

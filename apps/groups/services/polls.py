@@ -15,10 +15,12 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from apps.core.time import DATE_TIME_PATTERN, FIRST_YEAR, LAST_YEAR, matches
 from apps.events.models import Event, EventStatus
 from apps.groups.models import Group, GroupPlan, Poll, PollOption, PollStatus, Vote, VoteChoice
 from apps.groups.selectors import plans as plan_selectors
 from apps.groups.services import plans as plan_services
+from apps.groups.services.plans import NotAMember
 from apps.users import selectors as user_selectors
 from apps.users.models import User
 
@@ -42,23 +44,15 @@ class PollClosed(Exception):
         super().__init__("This poll is closed: votes can no longer change.")
 
 
-class NotAMember(Exception):
-    """Only the group's members vote and answer."""
-
-    def __init__(self) -> None:
-        super().__init__("Only members of the group can do this.")
-
-
 def _aware(value: Any, field: str) -> datetime:
+    """A date-time with its offset within the years plans may take (apps.core.time), from ISO text or as given."""
+    message = f"An ISO 8601 date-time with its offset, e.g. 2026-06-20T14:00:00+02:00 (years {FIRST_YEAR}-{LAST_YEAR})."
     if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise PollInputError(
-                field, "An ISO 8601 date-time with its offset, e.g. 2026-06-20T14:00:00+02:00."
-            ) from None
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise PollInputError(field, "An ISO 8601 date-time with its offset, e.g. 2026-06-20T14:00:00+02:00.")
+        if not matches(DATE_TIME_PATTERN, value):
+            raise PollInputError(field, message)
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime) or value.tzinfo is None or not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise PollInputError(field, message)
     return value
 
 
@@ -78,7 +72,10 @@ def _option(index: int, raw: Any, zone: str) -> PollOption:
     unknown = sorted(set(raw) - {"event_id", "start", "end", "label"})
     if unknown:
         raise PollInputError(f"{prefix}.{unknown[0]}", "Not a field of an option (event_id, or start, end, label).")
-    label = str(raw.get("label") or "").strip()[:300]
+    label = raw.get("label") or ""
+    if not isinstance(label, str) or "\x00" in label or len(label) > 300:
+        raise PollInputError(f"{prefix}.label", "Text of at most 300 characters.")
+    label = label.strip()
     if raw.get("event_id") is not None:
         if "start" in raw or "end" in raw:
             raise PollInputError(prefix, "Either a catalogue event (event_id) or a time window (start, end), not both.")

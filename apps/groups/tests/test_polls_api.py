@@ -154,6 +154,12 @@ def test_a_poll_is_proposed_read_voted_and_closed(crew, auth_client, client_for)
         ({"question": "", "options": [window(), window(3)]}, "question"),
         ({"options": [window(), window(3)]}, "question"),
         ({"question": "?", "options": "two"}, "options"),
+        ({"question": "?", "options": [window(), {**window(), "label": "a\u0000b"}]}, "options[1].label"),
+        ({"question": "?", "options": [window(), {**window(), "label": 7}]}, "options[1].label"),
+        ({"question": "?", "options": [window(), {"start": "9999-12-31T23:00:00-14:00", "end": "9999-12-31T23:30:00-14:00"}]},
+         "options[1].start"),
+        ({"question": "?", "options": [window(), {"start": 20260620, "end": "2026-06-20T10:00:00+02:00"}]},
+         "options[1].start"),
     ],
 )  # fmt: skip
 def test_a_bad_poll_is_a_400_naming_the_field(crew, auth_client, body, field):
@@ -256,7 +262,8 @@ def test_plans_are_updated_answered_cancelled_and_listed(crew, auth_client, clie
     assert auth_client.get(url).json()["status"] == "cancelled"
     assert auth_client.patch(url, {"title": "Again"}, format="json").status_code == 409
     assert client_for(member).post(f"{url}/answer", {"answer": "declined"}, format="json").status_code == 409
-    ics = auth_client.get(f"{url}/invitation.ics")
+    ics = auth_client.get(f"{url}/invitation.ics", HTTP_ACCEPT="text/calendar")
+    assert ics.status_code == 200
     assert ics["Content-Type"].startswith("text/calendar")
     assert "method=CANCEL" in ics["Content-Type"]
 
