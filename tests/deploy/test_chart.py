@@ -660,7 +660,7 @@ def test_the_prometheus_rule_carries_the_seed_alerts_and_ours() -> None:
     rules = prometheus_rules(render(PRODUCTION, namespace="weekend-planner-prod"))
     assert set(rules) == {
         "HighErrorRate", "HighResponseTime", "DatabaseConnectionsHigh", "PodCrashLooping", "ServiceDown",
-        "SourceNotSynced", "QueueBacklogGrowing", "BeatSilent", "AnalyticsRollupLate",
+        "SourceNotSynced", "QueueBacklogGrowing", "BeatSilent", "AnalyticsRollupLate", "EmailDeliveryFailing",
     }  # fmt: skip
     expected_metrics = {
         "HighErrorRate": "django_http_responses_total_by_status_view_method_total",
@@ -672,6 +672,7 @@ def test_the_prometheus_rule_carries_the_seed_alerts_and_ours() -> None:
         "QueueBacklogGrowing": "planner_celery_queue_length",
         "BeatSilent": "planner_celery_beat_last_tick_timestamp_seconds",
         "AnalyticsRollupLate": "planner_analytics_rollup_lag_seconds",
+        "EmailDeliveryFailing": "planner_notifications_emails_total",
     }
     for alert, metric in expected_metrics.items():
         rule = rules[alert]
