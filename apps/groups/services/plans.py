@@ -163,16 +163,20 @@ def _calendar_data(plan: GroupPlan, *, uid: str) -> PlanData:
 @transaction.atomic
 def group_plan_update(*, group_plan: GroupPlan, data: dict[str, Any]) -> GroupPlan:
     """Changes the plan (the owner or organizer decides; the API checks), bumps its iTIP SEQUENCE, rewrites the
-    accepted members' calendar plans and tells every member. Raises GroupPlanInputError, GroupPlanCancelled."""
+    accepted members' calendar plans and tells every member; a change to the same values does none of that.
+    Raises GroupPlanInputError, GroupPlanCancelled."""
     unknown = set(data) - set(EDITABLE)
     if unknown:
         raise GroupPlanInputError(sorted(unknown)[0], "This field cannot be changed.")
     plan = _locked(group_plan)
+    before = {name: getattr(plan, name) for name in EDITABLE}
     for name, value in data.items():
         setattr(plan, name, value.strip() if isinstance(value, str) else value)
     if "title" in data and not plan.title:
         raise GroupPlanInputError("title", "Give the plan a title.")
     _validated(plan)
+    if all(getattr(plan, name) == value for name, value in before.items()):
+        return plan  # nothing members would see changed: no new SEQUENCE, no email
     plan.sequence += 1
     plan.save()
     for attendance in _accepted(plan):

@@ -149,6 +149,11 @@ def test_an_update_bumps_the_sequence_and_moves_the_accepted_members_plans(crew)
     assert refused.value.field == "ical_uid"
     plan.refresh_from_db()
     assert (plan.sequence, plan.title) == (1, "Climbing")
+    # The same values again: no new version, no email.
+    services.group_plan_update(group_plan=plan, data={"title": "Climbing", "start_utc": later})
+    plan.refresh_from_db()
+    assert plan.sequence == 1
+    assert not Notification.objects.filter(idempotency_key__startswith=f"group-plan:{plan.pk}:2:").exists()
 
 
 def test_cancelling_takes_it_off_every_calendar_once(crew):
