@@ -12,6 +12,7 @@ it would skew the experiments' click-through (the click from the email lands on 
 The catalogue the rankers read is one in-memory copy per worker process, shared by every person of every batch.
 """
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -24,6 +25,8 @@ from django.urls import reverse
 from django.utils import timezone as dj_timezone
 
 from apps.calendars import selectors as calendar_selectors
+from apps.calendars.models import Calendar
+from apps.calendars.selectors import PlanOccurrence
 from apps.core.time import local_midnight_utc
 from apps.notifications import selectors, services
 from apps.notifications.models import Kind, Notification
@@ -90,11 +93,16 @@ def send_batch(*, user_ids: list[int], saturday: date, now: datetime | None = No
     now = now or dj_timezone.now()
     keys = {digest_key(pk, saturday): pk for pk in user_ids}
     done = set(Notification.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
-    people = User.objects.filter(pk__in=[pk for key, pk in keys.items() if key not in done]).select_related("profile")
+    people = list(
+        User.objects.filter(pk__in=[pk for key, pk in keys.items() if key not in done])
+        .select_related("profile")
+        .order_by("pk")
+    )
+    plans = _weekend_plans_by_zone(people, saturday)
     stored = 0
-    for user in people.order_by("pk"):
+    for user in people:
         try:
-            context = digest_context(user=user, saturday=saturday, now=now)
+            context = digest_context(user=user, saturday=saturday, now=now, occurrences=plans.get(user.pk, []))
             services.notify(kind=Kind.DIGEST, key=digest_key(user.pk, saturday), context=context, user=user, now=now)
         except Exception:  # one person's broken data must not hold back everyone else's digest
             logger.exception("digest_failed", user_id=user.pk, saturday=saturday.isoformat())
@@ -103,17 +111,41 @@ def send_batch(*, user_ids: list[int], saturday: date, now: datetime | None = No
     return stored
 
 
+def _window(saturday: date, tz: str) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(tz)
+    return local_midnight_utc(saturday, zone), local_midnight_utc(saturday + timedelta(days=2), zone)
+
+
+def _weekend_plans_by_zone(people: list[User], saturday: date) -> dict[int, list[PlanOccurrence]]:
+    """Each person's weekend occurrences, read for all the people of a zone at once (a batch is one zone, so one
+    window): two queries for the batch instead of three per person."""
+    by_zone: dict[str, list[int]] = defaultdict(list)
+    for user in people:
+        by_zone[user.profile.timezone].append(user.pk)
+    found: dict[int, list[PlanOccurrence]] = defaultdict(list)
+    for tz, ids in by_zone.items():
+        owner_of = dict(Calendar.objects.filter(owner_id__in=ids).values_list("pk", "owner_id"))
+        start, end = _window(saturday, tz)
+        for item in calendar_selectors.weekend_occurrences(calendar_ids=list(owner_of), start=start, end=end):
+            found[owner_of[item.plan.calendar_id]].append(item)
+    return found
+
+
 def _iso(value: datetime) -> str:
     return value.astimezone(ZoneInfo("UTC")).isoformat().replace("+00:00", "Z")
 
 
-def digest_context(*, user: User, saturday: date, now: datetime) -> dict[str, Any]:
+def digest_context(
+    *, user: User, saturday: date, now: datetime, occurrences: list[PlanOccurrence] | None = None
+) -> dict[str, Any]:
     """Everything the email shows, as JSON: the person's own plans and clashes for the weekend, and the
-    recommendations with their reasons. Nothing of anyone else."""
+    recommendations with their reasons. Nothing of anyone else. `occurrences`: the person's weekend, when the
+    batch read it already."""
     tz = user.profile.timezone
-    zone = ZoneInfo(tz)
-    start, end = local_midnight_utc(saturday, zone), local_midnight_utc(saturday + timedelta(days=2), zone)
-    calendar_ids = list(calendar_selectors.calendars_of(owner=user).values_list("pk", flat=True))
+    start, end = _window(saturday, tz)
+    if occurrences is None:
+        calendar_ids = list(calendar_selectors.calendars_of(owner=user).values_list("pk", flat=True))
+        occurrences = calendar_selectors.weekend_occurrences(calendar_ids=calendar_ids, start=start, end=end)
     plans = [
         {
             "title": item.title,
@@ -123,7 +155,7 @@ def digest_context(*, user: User, saturday: date, now: datetime) -> dict[str, An
             "location": item.plan.location,
             "cancelled": item.status == "cancelled",
         }
-        for item in calendar_selectors.weekend_occurrences(calendar_ids=calendar_ids, start=start, end=end)
+        for item in occurrences
     ]
     clashes = [
         {"first": clash.first.title, "second": clash.second.title, "reason": clash.second.reason, "kind": clash.kind}
