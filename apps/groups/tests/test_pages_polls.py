@@ -4,7 +4,8 @@ into a group plan, accepting it onto the calendar and the .ics; and that the gro
 queries whatever the number of members, polls and plans."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -75,8 +76,9 @@ def test_propose_a_poll_from_two_windows(user, other_user) -> None:
     assert response.status_code == 302
     assert response["Location"] == f"/groups/{group.pk}/#poll-{poll.pk}"
     assert poll.question == "Hike when?"
-    saturday = weekend_window("this", BERLIN, now=timezone.now())[0]
-    assert [o.start_utc for o in poll.options.all()] == [saturday + timedelta(hours=8), saturday + timedelta(hours=32)]
+    saturday = weekend_window("this", BERLIN, now=timezone.now())[0].astimezone(ZoneInfo(BERLIN)).date()
+    eight = [datetime.combine(saturday + timedelta(days=d), time(8), tzinfo=ZoneInfo(BERLIN)) for d in (0, 1)]
+    assert [o.start_utc for o in poll.options.all()] == eight  # 08:00 local each day, whatever DST does
 
 
 @pytest.mark.parametrize(
