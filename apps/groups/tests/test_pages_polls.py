@@ -285,3 +285,14 @@ def test_group_page_queries_do_not_grow_with_members_apart_from_reading_their_ca
     assert _queries(_client(user), one, leave_out=calendars) == _queries(
         _client(other_user), seven, leave_out=calendars
     )
+
+
+def test_plans_ended_within_a_day_stay_older_ones_go(user) -> None:
+    group = make_group(user)
+    now = timezone.now()
+    for title, ended in (("This morning", timedelta(hours=1)), ("Last week", timedelta(days=2))):
+        plan_services.group_plan_create(group=group, by=user, title=title, start_utc=now - ended - timedelta(hours=2),
+                                        end_utc=now - ended)  # fmt: skip
+    html = _client(user).get(f"/groups/{group.pk}/").content.decode()
+    assert "This morning" in html
+    assert "Last week" not in html

@@ -5,7 +5,7 @@ the services."""
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Prefetch
 from django.utils import dateformat, timezone
@@ -14,6 +14,7 @@ from apps.events.models import Event, EventStatus
 from apps.groups.models import Answer, Attendance, GroupPlan, GroupPlanStatus, Poll, PollOption, PollStatus, Vote
 
 RECENT_CLOSED_POLLS = 3
+RECENT_PLANS = timedelta(days=1)
 CHOICES = ("yes", "maybe", "no")
 
 
@@ -112,10 +113,11 @@ class PlanView:
 
 
 def plans_for_page(*, group_id: int, viewer_id: int, tz: str, names: dict[int, str]) -> list[PlanView]:
-    """The group's plans that have not ended yet, soonest first."""
+    """The group's plans that have not ended, or ended within the last day (the weekend under way keeps its
+    morning's plan), soonest first."""
     attendances = Prefetch("attendances", queryset=Attendance.objects.order_by("id"))
     plans = (
-        GroupPlan.objects.filter(group_id=group_id, end_utc__gt=timezone.now())
+        GroupPlan.objects.filter(group_id=group_id, end_utc__gt=timezone.now() - RECENT_PLANS)
         .prefetch_related(attendances)
         .order_by("start_utc", "id")
     )
