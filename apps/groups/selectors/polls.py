@@ -6,21 +6,22 @@ calendar, so no private plan title can show.
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from apps.groups.models import Group, Poll, PollOption, Vote, VoteChoice
+from apps.groups.models import Group, Membership, Poll, PollOption, Vote, VoteChoice
 from apps.groups.selectors.plans import display_name
 from apps.users.models import User
 
 
 def polls_of(*, group: Group) -> QuerySet[Poll]:
-    """The group's polls, newest first, each with its options and `vote_count` (distinct voters)."""
+    """The group's polls, newest first, each with its options and `voter_count` (current members who voted)."""
+    members = Membership.objects.filter(group=group).values("user_id")
     return (
         Poll.objects.filter(group=group)
         .select_related("created_by", "created_by__profile", "winner", "group_plan")
         .prefetch_related(Prefetch("options", queryset=PollOption.objects.select_related("event")))
-        .annotate(voter_count=Count("options__votes__user", distinct=True))
+        .annotate(voter_count=Count("options__votes__user", distinct=True, filter=Q(options__votes__user__in=members)))
         .order_by("-pk")
     )
 
@@ -51,9 +52,13 @@ class OptionResult:
 
 
 def poll_results(*, poll: Poll, user: User) -> list[OptionResult]:
-    """Each option in order with its yes / maybe / no counts, who chose what, and the caller's own choice."""
+    """Each option in order with its yes / maybe / no counts, who chose what, and the caller's own choice; from the
+    current members' votes (the same votes the close counts)."""
     options = list(PollOption.objects.filter(poll=poll).select_related("event").order_by("position", "pk"))
-    votes = Vote.objects.filter(option__poll=poll).select_related("user", "user__profile").order_by("pk")
+    members = Membership.objects.filter(group_id=poll.group_id).values("user_id")
+    votes = (
+        Vote.objects.filter(option__poll=poll, user__in=members).select_related("user", "user__profile").order_by("pk")
+    )
     by_option: dict[int, list[Vote]] = {o.pk: [] for o in options}
     for vote in votes:
         by_option[vote.option_id].append(vote)

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from apps.core.time import DATE_TIME_PATTERN, FIRST_YEAR, LAST_YEAR, matches
 from apps.events.models import Event, EventStatus
-from apps.groups.models import Group, GroupPlan, Poll, PollOption, PollStatus, Vote, VoteChoice
+from apps.groups.models import Group, GroupPlan, Membership, Poll, PollOption, PollStatus, Vote, VoteChoice
 from apps.groups.selectors import plans as plan_selectors
 from apps.groups.services import plans as plan_services
 from apps.groups.services.plans import NotAMember
@@ -172,10 +172,12 @@ class Tally:
 
 
 def tallies(poll: Poll) -> list[Tally]:
+    """Each option's counts from the current members' votes (someone who left the group no longer decides)."""
+    members = Membership.objects.filter(group_id=poll.group_id).values("user_id")
     counts = PollOption.objects.filter(poll=poll).annotate(
-        yes=Count("votes", filter=Q(votes__choice=VoteChoice.YES)),
-        maybe=Count("votes", filter=Q(votes__choice=VoteChoice.MAYBE)),
-        no=Count("votes", filter=Q(votes__choice=VoteChoice.NO)),
+        yes=Count("votes", filter=Q(votes__choice=VoteChoice.YES, votes__user_id__in=members)),
+        maybe=Count("votes", filter=Q(votes__choice=VoteChoice.MAYBE, votes__user_id__in=members)),
+        no=Count("votes", filter=Q(votes__choice=VoteChoice.NO, votes__user_id__in=members)),
     )
     return [Tally(o, o.yes, o.maybe, o.no) for o in counts.select_related("event", "event__venue")]
 

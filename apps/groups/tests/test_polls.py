@@ -3,7 +3,7 @@
 import pytest
 from django.http import Http404
 
-from apps.groups.models import Answer, Attendance, GroupPlan, PollStatus, Vote
+from apps.groups.models import Answer, Attendance, GroupPlan, Membership, PollStatus, Vote
 from apps.groups.selectors import polls as selectors
 from apps.groups.services import polls as services
 from apps.groups.tests.poll_factories import SATURDAY, add_member, make_event, make_group, window
@@ -229,3 +229,16 @@ def test_a_poll_is_found_only_in_its_own_group(crew, other_user):
     with pytest.raises(Http404):
         selectors.poll_of(group=elsewhere, poll_id=poll.pk)
     assert list(selectors.polls_of(group=elsewhere)) == []
+
+
+def test_someone_who_left_no_longer_counts(crew):
+    group, owner, member, third = crew
+    poll = _poll(group, owner)
+    _vote(poll, {owner: ["no", "yes", "no"], third: ["yes", "no", "no"], member: ["yes", "no", "no"]})
+    Membership.objects.filter(group=group, user=member).delete()
+    results = selectors.poll_results(poll=poll, user=owner)
+    assert [(r.yes, r.no) for r in results] == [(1, 1), (1, 1), (0, 2)]
+    assert selectors.poll_of(group=group, poll_id=poll.pk).voter_count == 2
+    services.poll_close(poll=poll)
+    # A tie on yes and yes+maybe between the first two: the earliest wins, as if the leaver had never voted.
+    assert poll.winner == poll.options.all()[0]
