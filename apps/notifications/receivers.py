@@ -31,9 +31,10 @@ def _refresh_owner_of(calendar_id: int) -> None:
 
 def on_plan_changed(sender: Any, instance: Plan, **kwargs: Any) -> None:
     """A plan written, moved or removed: its owner's pending reminders are rewritten once the write commits
-    (a rolled-back write changes nothing). Bulk `update()`s send no signal; the hourly refresh catches those."""
+    (a rolled-back write changes nothing). Bulk `update()`s send no signal; the hourly refresh catches those.
+    Robust: a refresh that fails is logged and never fails the write that was already committed."""
     calendar_id = instance.calendar_id
-    transaction.on_commit(lambda: _refresh_owner_of(calendar_id))
+    transaction.on_commit(lambda: _refresh_owner_of(calendar_id), robust=True)
 
 
 def on_override_changed(sender: Any, instance: PlanOverride, **kwargs: Any) -> None:
@@ -44,12 +45,12 @@ def on_override_changed(sender: Any, instance: PlanOverride, **kwargs: Any) -> N
         if calendar_id is not None:
             _refresh_owner_of(calendar_id)
 
-    transaction.on_commit(refresh)
+    transaction.on_commit(refresh, robust=True)
 
 
 def on_preferences_changed(sender: Any, instance: Preferences, **kwargs: Any) -> None:
     user_id = instance.user_id
-    transaction.on_commit(lambda: reminders.refresh_users([user_id]))
+    transaction.on_commit(lambda: reminders.refresh_users([user_id]), robust=True)
 
 
 def connect() -> None:
