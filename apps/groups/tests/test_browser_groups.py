@@ -89,7 +89,7 @@ def test_create_invite_join_poll_vote_close_accept(
 
         # Ada proposes a poll from the two best windows.
         page.reload()
-        members = page.get_by_role("region", name="Members")
+        members = page.get_by_role("region", name="Members", exact=True)
         expect(members).to_contain_text("Bo")
         expect(page.get_by_role("region", name="When we are free")).to_contain_text("Everyone free: Sat 08:00–23:00")
         page.get_by_label("Question").fill("Climb when?")
