@@ -222,11 +222,14 @@ def test_invite_by_email_with_a_bad_address_shows_the_error_next_to_the_field(us
     assert not Invite.objects.exists()
 
 
-def test_invite_by_email_makes_an_invitation_for_that_address(user) -> None:
+def test_invite_by_email_makes_an_invitation_and_asks_for_its_email(user) -> None:
+    from apps.notifications.models import Notification
+
     group = make_group(user)
     response = _client(user).post(f"/groups/{group.pk}/invites/email/", {"email": "friend@example.com"}, follow=True)
     assert "Invitation sent to friend@example.com." in _messages(response)
-    assert Invite.objects.filter(group=group, email="friend@example.com", revoked_at__isnull=True).count() == 1
+    invite = Invite.objects.get(group=group, email="friend@example.com", revoked_at__isnull=True)
+    assert Notification.objects.filter(idempotency_key=f"group-invite:{invite.pk}").count() == 1
 
 
 def test_sharing_pause_and_resume(user, other_user) -> None:

@@ -103,7 +103,9 @@ def group_context(
     viewer = request_user(request)
     now = timezone.now()
     members = list(group_selectors.members_of(group=group))
-    me = next(m for m in members if m.user_id == viewer.pk)
+    me = next((m for m in members if m.user_id == viewer.pk), None)
+    if me is None:  # removed between the group's read and this one
+        raise Http404("No such group.")
     names = {m.user_id: group_selectors.display_name(m.user) for m in members}
     weekend = weekend_for(request, group, members)
     is_owner = me.role == Role.OWNER
