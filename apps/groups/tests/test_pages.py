@@ -350,3 +350,18 @@ def test_unusable_link_says_so_without_group_details(client: Client, user, other
         assert b"Climbers" not in response.content
         assert who.post(f"/groups/join/{token}/").status_code in (302, 404)
     assert not Membership.objects.filter(group=group, user=other_user).exists()
+
+
+def test_signing_up_from_an_invitation_comes_back_to_it_and_joins(client: Client, user) -> None:
+    group = make_group(user, name="Climbers")
+    invite = _invite(group, user)
+    back = f"/groups/join/{invite.token}/"
+    response = client.post(
+        f"/accounts/signup/?next={back}",
+        {"email": "new@example.test", "password1": "a-long-passphrase-1", "password2": "a-long-passphrase-1"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == back
+    assert "Join “Climbers”" in _text(client.get(back).content)
+    client.post(back)
+    assert Membership.objects.filter(group=group, user__email="new@example.test").exists()
