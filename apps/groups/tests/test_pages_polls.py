@@ -296,3 +296,29 @@ def test_plans_ended_within_a_day_stay_older_ones_go(user) -> None:
     html = _client(user).get(f"/groups/{group.pk}/").content.decode()
     assert "This morning" in html
     assert "Last week" not in html
+
+
+def test_a_poll_for_next_weekend_takes_next_weekends_windows(user) -> None:
+    _in_berlin(user)
+    group = make_group(user)
+    client = _client(user)
+    html = client.get(f"/groups/{group.pk}/?weekend=next").content.decode()
+    assert f'action="/groups/{group.pk}/polls/new/?weekend=next"' in html
+    offered = _offered(html)
+    response = client.post(f"/groups/{group.pk}/polls/new/?weekend=next", {"question": "Next?", "options": offered[:2]})
+    assert response.status_code == 302
+    next_saturday = weekend_window("next", BERLIN, now=timezone.now())[0]
+    assert Poll.objects.get().options.first().start_utc == next_saturday + timedelta(hours=8)
+
+
+def test_nothing_to_propose_when_nobody_is_free_and_there_are_no_events(user) -> None:
+    from apps.calendars.tests.factories import PlanFactory
+
+    _in_berlin(user)
+    saturday = weekend_window("this", BERLIN, now=timezone.now())[0].astimezone(ZoneInfo(BERLIN)).replace(tzinfo=None)
+    away = 50 * 60  # the whole weekend, an hour longer when the clocks go back
+    PlanFactory(calendar=user.calendars.get(is_default=True), title="Away", timezone=BERLIN, start=saturday, minutes=away)
+    group = make_group(user)
+    html = _client(user).get(f"/groups/{group.pk}/").content.decode()
+    assert "Nothing to propose for this weekend" in html
+    assert 'name="options"' not in html
