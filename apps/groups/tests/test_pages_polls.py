@@ -317,7 +317,8 @@ def test_nothing_to_propose_when_nobody_is_free_and_there_are_no_events(user) ->
     _in_berlin(user)
     saturday = weekend_window("this", BERLIN, now=timezone.now())[0].astimezone(ZoneInfo(BERLIN)).replace(tzinfo=None)
     away = 50 * 60  # the whole weekend, an hour longer when the clocks go back
-    PlanFactory(calendar=user.calendars.get(is_default=True), title="Away", timezone=BERLIN, start=saturday, minutes=away)
+    calendar = user.calendars.get(is_default=True)
+    PlanFactory(calendar=calendar, title="Away", timezone=BERLIN, start=saturday, minutes=away)
     group = make_group(user)
     html = _client(user).get(f"/groups/{group.pk}/").content.decode()
     assert "Nothing to propose for this weekend" in html
