@@ -96,15 +96,12 @@ def _desired(user_ids: list[int], now: datetime) -> dict[int, list[Reminder]]:
     return wanted
 
 
+IDENTITY = ("plan_id", "recurrence_id", "occurrence_start", "occurrence_end", "title", "remind_at")
+
+
 def _identity(reminder: Reminder) -> tuple[object, ...]:
-    return (
-        reminder.plan_id,
-        reminder.recurrence_id,
-        reminder.occurrence_start,
-        reminder.occurrence_end,
-        reminder.title,
-        reminder.remind_at,
-    )
+    """What makes a pending row right as it is: any difference replaces the row."""
+    return tuple(getattr(reminder, name) for name in IDENTITY)
 
 
 def refresh_users(user_ids: Iterable[int], *, now: datetime | None = None) -> int:
@@ -119,7 +116,10 @@ def refresh_users(user_ids: Iterable[int], *, now: datetime | None = None) -> in
         wanted = _desired(chunk, now)
         with transaction.atomic():
             upcoming = Reminder.objects.filter(user_id__in=chunk, occurrence_start__gt=now)
-            existing = {(row.user_id, _identity(row)): row.pk for row in upcoming.filter(done=False)}
+            existing = {
+                (user_id, tuple(identity)): pk
+                for pk, user_id, *identity in upcoming.filter(done=False).values_list("pk", "user_id", *IDENTITY)
+            }
             # An occurrence whose reminder is done keeps its row and gets no other (also by the unique key).
             done = set(
                 upcoming.filter(done=True).values_list("user_id", "plan_id", "recurrence_id", "occurrence_start")

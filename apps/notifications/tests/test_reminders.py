@@ -4,6 +4,7 @@ storing each due reminder once (run twice, late, opted out, bounced)."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import transaction
 
 from apps.calendars import selectors as calendar_selectors
 from apps.calendars import services as calendar_services
@@ -150,3 +151,37 @@ def test_the_beat_tasks_run_the_tick_and_the_refresh(person, clock):
     assert tasks.refresh_reminders.apply().get() == 1
     clock.move_to(datetime(2026, 6, 17, 14, 0, 5, tzinfo=UTC))
     assert tasks.remind_due.apply().get() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_writes_in_one_transaction_refresh_once_and_a_rollback_refreshes_nothing(person, monkeypatch):
+    calls = []
+    original = reminders.refresh_users
+
+    def counted(user_ids, **kwargs):
+        calls.append(list(user_ids))
+        return original(user_ids, **kwargs)
+
+    monkeypatch.setattr(reminders, "refresh_users", counted)
+    calendar = calendar_of(person)
+    with transaction.atomic():
+        for hour in range(12, 22):
+            PlanFactory(calendar=calendar, start=datetime(2026, 6, 18, hour, 0))
+    assert calls == [[person.pk]]
+    assert len(rows(person)) == 10
+
+    class RolledBack(Exception):
+        pass
+
+    @transaction.atomic
+    def write_then_fail() -> None:
+        PlanFactory(calendar=calendar, start=datetime(2026, 6, 18, 23, 0))
+        raise RolledBack
+
+    with pytest.raises(RolledBack):
+        write_then_fail()
+    assert calls == [[person.pk]]
+    # The key the rolled-back write left behind costs at most one refresh more, never one less.
+    PlanFactory(calendar=calendar, start=datetime(2026, 6, 18, 23, 30))
+    assert calls == [[person.pk], [person.pk]]
+    assert len(rows(person)) == 11
