@@ -10,8 +10,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
@@ -130,3 +132,39 @@ def test_create_invite_join_poll_vote_close_accept(
         )
     finally:
         other.close()
+
+
+def test_heat_map_shows_free_hours_in_words_and_night_hours_on_request(
+    page: Page, live_server: LiveServer, screenshot: Screenshot
+) -> None:
+    from apps.calendars.tests.factories import PlanFactory
+    from apps.core.time import weekend_window
+    from apps.groups.tests.poll_factories import make_group
+
+    ada, bo = _person("Ada"), _person("Bo")
+    saturday = weekend_window("this", BERLIN, now=timezone.now())[0].astimezone(ZoneInfo(BERLIN)).replace(tzinfo=None)
+    PlanFactory(calendar=bo.calendars.get(is_default=True), title="Dentist", timezone=BERLIN,
+                start=saturday.replace(hour=10), minutes=60)  # fmt: skip
+    group = make_group(ada, bo)
+    page.context.add_cookies([_session_cookie(ada, live_server)])
+    page.goto(f"{live_server.url}/groups/{group.pk}/")
+
+    grid = page.get_by_role("table")
+    expect(grid.get_by_role("row", name=re.compile(r"^10:00"))).to_contain_text("1 of 2 free")
+    expect(grid.get_by_role("row", name=re.compile(r"^11:00"))).to_contain_text("2 of 2 free")
+    expect(grid.get_by_role("row", name=re.compile(r"^03:00"))).to_have_count(0)
+    expect(page.get_by_text("Dentist")).to_have_count(0)
+    # The table fits the phone's width or scrolls inside its own region, never the page.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot("1-heat-map")
+
+    page.get_by_role("link", name="Show night hours (00:00–08:00)").click()
+    expect(grid.get_by_role("row", name=re.compile(r"^03:00"))).to_contain_text("2 of 2 free")
+    expect(page.get_by_role("link", name="Hide night hours")).to_be_visible()
+
+    # Ada pauses her sharing: she is no longer counted.
+    page.get_by_role("button", name="Pause sharing").click()
+    expect(page.get_by_role("status")).to_contain_text("Sharing paused")
+    expect(grid.get_by_role("row", name=re.compile(r"^11:00"))).to_contain_text("1 of 1 free")
+    expect(grid.get_by_role("row", name=re.compile(r"^10:00"))).to_contain_text("0 of 1 free")
+    screenshot("2-paused")
