@@ -162,6 +162,7 @@ bench: install-dev services tools
 	$(BIN)/python bench/groups_polls.py
 	$(TEST_ENV) $(BIN)/python bench/groups_page.py
 	$(BIN)/python bench/notifications_reminders.py
+	$(BIN)/python bench/notifications_digest.py
 	$(BIN)/python bench/optw_solver.py
 
 # Locust from its own virtualenv (.venvs/load); the driver (bench/load_mixed.py) runs in the app's.
