@@ -99,7 +99,8 @@ def poll_form_for(request: HttpRequest, group: Group, data: Any = None) -> PollF
 def group_context(
     request: HttpRequest, group: Group, *, poll_form: PollForm | None = None, email_form: InviteEmailForm | None = None
 ) -> dict[str, Any]:
-    """Everything the group page shows, in a fixed number of queries (availability apart: see docs/groups.md)."""
+    """Everything the group page shows, in a fixed number of queries but the availability selector's one per
+    sharing member (docs/benchmarks.md, "Groups: the group page")."""
     viewer = request_user(request)
     now = timezone.now()
     members = list(group_selectors.members_of(group=group))
