@@ -3,7 +3,7 @@
 Members only (anyone else: 404 for every method). Any member makes a plan and answers; the owner or the plan's
 organizer changes or cancels it (anyone else: 403)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -54,7 +54,9 @@ def _refused(exc: services.GroupPlanInputError) -> exceptions.ValidationError:
 
 
 def _moment(value: str) -> datetime:
-    return datetime.fromisoformat(value)  # the serializer's pattern admits only ISO date-times with an offset
+    # The serializer's pattern admits only ISO date-times with an offset; in UTC, as PostgreSQL refuses offsets
+    # beyond ±15:59 that ISO 8601 allows up to ±23:59.
+    return datetime.fromisoformat(value).astimezone(UTC)
 
 
 def _managed(request: Request, group: Group, plan: GroupPlan) -> None:

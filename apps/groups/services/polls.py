@@ -7,7 +7,7 @@ per person and option whatever happens.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,7 +53,8 @@ def _aware(value: Any, field: str) -> datetime:
         value = datetime.fromisoformat(value)
     if not isinstance(value, datetime) or value.tzinfo is None or not FIRST_YEAR <= value.year <= LAST_YEAR:
         raise PollInputError(field, message)
-    return value
+    # In UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 (and so the pattern) allows up to ±23:59.
+    return value.astimezone(UTC)
 
 
 def window_label(start: datetime, end: datetime, zone: str) -> str:
@@ -69,9 +70,7 @@ def _option(index: int, raw: Any, zone: str) -> PollOption:
     prefix = f"options[{index}]"
     if not isinstance(raw, dict):
         raise PollInputError(prefix, 'An object: {"event_id": ...} or {"start": ..., "end": ..., "label"?: ...}.')
-    unknown = sorted(set(raw) - {"event_id", "start", "end", "label"})
-    if unknown:
-        raise PollInputError(f"{prefix}.{unknown[0]}", "Not a field of an option (event_id, or start, end, label).")
+    # Other keys are ignored, as the API ignores fields it does not know everywhere else.
     label = raw.get("label") or ""
     if not isinstance(label, str) or "\x00" in label or len(label) > 300:
         raise PollInputError(f"{prefix}.label", "Text of at most 300 characters.")
