@@ -4,8 +4,8 @@ Saturday and Sunday, the clashes among them to fix, and a few recommendations wi
 Beat runs `dispatch` every few minutes. It finds the zones where it is now Thursday 18:00 or later (or Friday: a
 tick missed for a while still sends before the weekend), and in each the people who want the digest, whose address
 has not bounced and who have no digest for that weekend yet (key `digest:<user id>:<saturday>`), and hands them
-to `send_batch` tasks in batches of one zone. A batch builds each person's context and stores it through
-`services.notify`; the outbox's key makes a second tick, or a batch run twice, send nothing more.
+to `send_batch` tasks in batches of one zone. A batch builds each person's context and stores them all through
+`services.notify_many`; the outbox's key makes a second tick, or a batch run twice, send nothing more.
 
 Recommendations are served with `track=False`: an email someone may never open is not an impression, and counting
 it would skew the experiments' click-through (the click from the email lands on the event page, which counts).
@@ -99,16 +99,17 @@ def send_batch(*, user_ids: list[int], saturday: date, now: datetime | None = No
         .order_by("pk")
     )
     plans = _weekend_plans_by_zone(people, saturday)
-    stored = 0
+    requests = []
     for user in people:
         try:
             context = digest_context(user=user, saturday=saturday, now=now, occurrences=plans.get(user.pk, []))
-            services.notify(kind=Kind.DIGEST, key=digest_key(user.pk, saturday), context=context, user=user, now=now)
         except Exception:  # one person's broken data must not hold back everyone else's digest
             logger.exception("digest_failed", user_id=user.pk, saturday=saturday.isoformat())
             continue
-        stored += 1
-    return stored
+        requests.append(services.NotifyRequest(key=digest_key(user.pk, saturday), user=user, context=context))
+    # The whole batch's rows in a few statements, their sends published as fan-out messages after commit.
+    services.notify_many(kind=Kind.DIGEST, requests=requests, now=now)
+    return len(requests)
 
 
 def _window(saturday: date, tz: str) -> tuple[datetime, datetime]:
