@@ -230,3 +230,28 @@ def test_the_receiver_of_the_core_signal_stores_a_notification(django_capture_on
     notification_requested.send(sender=None, kind=Kind.REMINDER, key="signal:2", context={}, user_id=10**9)
     row = Notification.objects.get()
     assert (row.idempotency_key, row.user_id, row.to_address) == ("signal:1", person.pk, person.email)
+
+
+def test_the_send_task_asks_celery_for_a_retry_after_the_backoff(smtp_server):
+    """As a worker runs it (not eagerly): a temporary failure raises Celery's Retry with the row's backoff, one
+    second past its not_before; the retry message goes to the real broker (purged after)."""
+    from celery.exceptions import Retry
+
+    row = ask(UserFactory())
+    smtp_server.fail_next(1, code=451)
+    task = tasks.send_notification
+    task.push_request(
+        id="test-retry", args=[row.pk], kwargs={}, retries=0, is_eager=False, called_directly=False,
+        delivery_info={"routing_key": "notifications"},
+    )  # fmt: skip
+    try:
+        with pytest.raises(Retry) as raised:
+            task.run(row.pk)
+    finally:
+        task.pop_request()
+        with task.app.connection_for_write() as broker:
+            broker.default_channel.queue_purge("notifications")
+    assert raised.value.when == delivery.backoff(1) + 1
+    assert list(raised.value.sig.args) == [row.pk]  # the retry sends the same row again
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.PENDING, 1)
