@@ -161,6 +161,7 @@ bench: install-dev services tools
 	$(TEST_ENV) $(BIN)/python bench/calendars_occurrences.py
 	$(BIN)/python bench/groups_polls.py
 	$(TEST_ENV) $(BIN)/python bench/groups_page.py
+	$(TEST_ENV) $(BIN)/python bench/groups_availability.py
 	$(BIN)/python bench/notifications_reminders.py
 	$(BIN)/python bench/notifications_digest.py
 	$(BIN)/python bench/optw_solver.py
