@@ -21,7 +21,14 @@ from apps.core.api.schema import error_response
 from apps.core.api.views import APIView, validated
 from apps.events.models import Event, EventStatus
 from apps.groups import itip
-from apps.groups.api.poll_serializers import AnswerIn, AnswerOut, GroupPlanChangeIn, GroupPlanIn, GroupPlanOut
+from apps.groups.api.poll_serializers import (
+    MOMENT_MESSAGE,
+    AnswerIn,
+    AnswerOut,
+    GroupPlanChangeIn,
+    GroupPlanIn,
+    GroupPlanOut,
+)
 from apps.groups.models import Group, GroupPlan, GroupPlanStatus
 from apps.groups.selectors import groups as group_selectors
 from apps.groups.selectors import plans as selectors
@@ -53,10 +60,13 @@ def _refused(exc: services.GroupPlanInputError) -> exceptions.ValidationError:
     return exceptions.ValidationError({names.get(exc.field, exc.field): [str(exc)]})
 
 
-def _moment(value: str) -> datetime:
-    # The serializer's pattern admits only ISO date-times with an offset; in UTC, as PostgreSQL refuses offsets
-    # beyond ±15:59 that ISO 8601 allows up to ±23:59.
-    return datetime.fromisoformat(value).astimezone(UTC)
+def _moment(value: str, field: str) -> datetime:
+    """The serializer's pattern admits only ISO date-times with an offset, but not every one is a day that exists
+    (2026-02-31). In UTC, as PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows up to ±23:59."""
+    try:
+        return datetime.fromisoformat(value).astimezone(UTC)
+    except ValueError:
+        raise exceptions.ValidationError({field: [MOMENT_MESSAGE]}) from None
 
 
 def _managed(request: Request, group: Group, plan: GroupPlan) -> None:
@@ -115,9 +125,9 @@ class PlanListView(APIView):
             if name not in data and name not in values and f"{name}_utc" not in values:
                 raise exceptions.ValidationError({name: ["This field is required (or give an event_id)."]})
         if "start" in data:
-            values["start_utc"] = _moment(data["start"])
+            values["start_utc"] = _moment(data["start"], "start")
         if "end" in data:
-            values["end_utc"] = _moment(data["end"])
+            values["end_utc"] = _moment(data["end"], "end")
         values |= {name: data[name] for name in ("title", "timezone", "location", "lat", "lon") if name in data}
         try:
             plan = services.group_plan_create(group=group, by=user, **values)
@@ -147,7 +157,7 @@ class PlanDetailView(APIView):
         data = dict(validated(GroupPlanChangeIn, request.data))
         for name in ("start", "end"):
             if name in data:
-                data[f"{name}_utc"] = _moment(data.pop(name))
+                data[f"{name}_utc"] = _moment(data.pop(name), name)
         try:
             services.group_plan_update(group_plan=plan, data=data)
         except services.GroupPlanInputError as exc:

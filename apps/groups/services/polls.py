@@ -50,7 +50,10 @@ def _aware(value: Any, field: str) -> datetime:
     if isinstance(value, str):
         if not matches(DATE_TIME_PATTERN, value):
             raise PollInputError(field, message)
-        value = datetime.fromisoformat(value)
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:  # the pattern admits days that do not exist (2026-02-31)
+            raise PollInputError(field, message) from None
     if not isinstance(value, datetime) or value.tzinfo is None or not FIRST_YEAR <= value.year <= LAST_YEAR:
         raise PollInputError(field, message)
     # In UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 (and so the pattern) allows up to ±23:59.
