@@ -175,8 +175,10 @@ class SharingView(APIView):
     def patch(self, request: Request, group_id: int) -> Response:
         user = request_user(request)
         membership = selectors.membership_of(user=user, group=_group(request, group_id))
-        data = validated(SharingIn, request.data)
-        return Response(MemberOut(services.sharing_set(membership=membership, paused=data["paused"])).data)
+        data = validated(SharingIn, request.data, partial=True)
+        if "paused" in data:  # a PATCH without it changes nothing
+            membership = services.sharing_set(membership=membership, paused=data["paused"])
+        return Response(MemberOut(membership).data)
 
 
 class InviteListView(APIView):

@@ -81,6 +81,8 @@ class InviteIn(serializers.Serializer[Any]):
 class InviteOut(serializers.ModelSerializer[Invite]):
     url = serializers.SerializerMethodField(help_text="The join page: whoever opens it signed in joins the group.")
     expires = serializers.DateTimeField(source="expires_at")
+    # Not an EmailField: a link-only invitation has "" here, which is no email address.
+    email = serializers.CharField(help_text="The address the link was emailed to; empty for a link only.")
 
     class Meta:
         model = Invite

@@ -95,6 +95,8 @@ def test_pausing_sharing_changes_only_the_callers_membership(client_for, user, o
     assert response.status_code == 200
     assert (response.json()["user_id"], response.json()["sharing_paused"]) == (other_user.pk, True)
     assert Membership.objects.get(group=group, user=user).sharing_paused is False
+    unchanged = client_for(other_user).patch(f"/api/v1/groups/{group.pk}/sharing", {}, format="json")
+    assert (unchanged.status_code, unchanged.json()["sharing_paused"]) == (200, True)
     bad = client_for(other_user).patch(f"/api/v1/groups/{group.pk}/sharing", {"paused": "yes"}, format="json")
     assert bad.status_code == 400
     assert "paused" in bad.json()["error"]["fields"]
