@@ -7,7 +7,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        from apps.notifications import messages, receivers
+        from apps.notifications import checks, messages, receivers  # noqa: F401  (checks register themselves)
 
         receivers.connect()
         messages.load()  # each kind's renderer registers itself

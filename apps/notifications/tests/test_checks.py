@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from django.core.checks import registry
 
 from apps.notifications.checks import email_delivery_check
 
@@ -39,3 +40,8 @@ def test_outside_production_nothing_is_checked(settings: Any) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
     settings.SITE_URL = "http://127.0.0.1:8000"
     assert _ids() == set()
+
+
+def test_the_check_runs_with_manage_py_check_deploy() -> None:
+    assert email_delivery_check in registry.registry.get_checks(include_deployment_checks=True)
+    assert email_delivery_check not in registry.registry.get_checks(include_deployment_checks=False)
