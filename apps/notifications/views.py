@@ -32,6 +32,9 @@ def preferences_edit(request: HttpRequest) -> HttpResponse:
 @require_POST
 def address_confirmation_send(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
+    if services.preferences_for(user=user).bounced_at is None:
+        messages.info(request, "Your address is working: there is nothing to confirm.")
+        return redirect("notification-settings")
     preferences.address_confirmation_request(user=user)
     messages.success(request, f"We sent a link to {user.email}. Open it to start receiving our emails again.")
     return redirect("notification-settings")

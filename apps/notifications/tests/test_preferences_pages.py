@@ -115,3 +115,9 @@ def test_a_confirmation_link_expires_after_a_week(user, clock):
     assert Client().post(f"/email/confirm/{token}/").status_code == 400
     assert Preferences.objects.get(user=user).bounced_at is not None
     assert not mail.outbox
+
+
+def test_nothing_is_sent_to_confirm_an_address_that_works(browser_client, user):
+    response = browser_client.post("/settings/notifications/confirm-address/", follow=True)
+    assert "nothing to confirm" in response.content.decode()
+    assert not Notification.objects.filter(kind=Kind.ADDRESS_CONFIRMATION).exists()
