@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 from django.conf import settings
@@ -42,8 +42,14 @@ RECOMMENDATIONS = 5
 
 
 def digest_saturday(tz: str, now: datetime) -> date | None:
-    """The Saturday whose digest is due in zone `tz` at `now` (Thursday from 18:00 until Friday ends); else None."""
-    local = now.astimezone(ZoneInfo(tz))
+    """The Saturday whose digest is due in zone `tz` at `now` (Thursday from 18:00 until Friday ends); else None,
+    also for a zone this machine does not know (a profile saved around validation must not stop everyone's tick)."""
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.warning("digest_unknown_timezone", timezone=tz)
+        return None
+    local = now.astimezone(zone)
     weekday = local.weekday()
     if (weekday == THURSDAY and local.hour >= DIGEST_HOUR) or weekday == FRIDAY:
         return local.date() + timedelta(days=SATURDAY - weekday)

@@ -173,3 +173,14 @@ def test_the_digest_is_not_an_impression(tick, eager, smtp_server):
     (received,) = smtp_server.messages
     assert "Jazz night in Berlin" in received.text()
     assert not TrackedEvent.objects.filter(type="impression").exists()
+
+
+def test_a_profile_with_an_unknown_zone_does_not_stop_the_tick(tick, eager, smtp_server):
+    from apps.users.models import Profile
+
+    broken = person(timezone="Europe/Berlin")
+    Profile.objects.filter(user=broken).update(timezone="Mars/Olympus_Mons")  # saved around validation
+    fine = person(timezone="Europe/Berlin")
+    assert tick(CITIES["Europe/Berlin"][1]) == 1
+    assert len(smtp_server.to(fine.email)) == 1
+    assert not smtp_server.to(broken.email)
