@@ -2,13 +2,15 @@
 only the owner may act, the owner OK; and nothing a member sees carries another member's plans."""
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from apps.calendars import services as calendar_services
 from apps.calendars.tests.factories import PlanFactory
 from apps.groups.models import Group, Invite, Membership, Role
+from apps.groups.services import plans as plan_services
+from apps.groups.services import polls as poll_services
 from apps.groups.tests.factories import GroupFactory, InviteFactory, MembershipFactory
 from apps.users.tests.factories import UserFactory
 
@@ -130,6 +132,25 @@ def test_no_groups_endpoint_shows_another_members_plans(client_for, world):
         assert response.status_code in (200, 201)
         text = json.dumps(response.json())
         assert not any(marker in text for marker in secrets), (method, url)
+    base = f"/api/v1/groups/{world['group'].pk}"
+    # A poll and a group plan of the group's own, so the other groups endpoints have something to show.
+    window = {"start": "2026-06-20T14:00:00+02:00", "end": "2026-06-20T17:00:00+02:00"}
+    poll = poll_services.poll_create(group=world["group"], by=world["third"], question="When?",
+                                     options=[window, {**window, "start": "2026-06-20T13:00:00+02:00"}])  # fmt: skip
+    saturday = datetime(2026, 6, 20, 12, 0, tzinfo=UTC)
+    group_plan = plan_services.group_plan_create(group=world["group"], by=world["owner"], title="Lake day",
+                                                 start_utc=saturday, end_utc=saturday + timedelta(hours=3))  # fmt: skip
+    urls = [
+        "/api/v1/groups",
+        f"{base}/polls",
+        f"{base}/polls/{poll.pk}",
+        f"{base}/plans",
+        f"{base}/plans/{group_plan.pk}",
+    ]
+    for url in urls:
+        response = member.get(url)
+        assert response.status_code == 200, url
+        assert not any(marker in json.dumps(response.json()) for marker in secrets), url
     availability = member.get(f"/api/v1/groups/{world['group'].pk}/availability?{WINDOW}").json()
     assert availability["windows"], "the members have free time in the weekend"
     assert all(set(window) == {"start", "end", "free", "busy_count"} for window in availability["windows"])
