@@ -27,8 +27,16 @@ class NotAMember(Exception):
 
 
 def lock(group: Group) -> Group:
-    """The group's row, locked until the transaction ends (SQLite locks the whole database on write anyway)."""
+    """The group's row, locked until the transaction ends (SQLite locks the whole database on write anyway).
+    Raises Group.DoesNotExist when it was deleted in the meantime."""
     return Group.objects.select_for_update().get(pk=group.pk)
+
+
+def _locked_or_404(group: Group) -> Group:
+    try:
+        return lock(group)
+    except Group.DoesNotExist:
+        raise Http404("No such group.") from None
 
 
 @transaction.atomic
@@ -81,7 +89,10 @@ def group_delete(*, group: Group) -> None:
 def member_leave(*, group: Group, user: User) -> Group | None:
     """The person leaves. None when nobody is left (the group was deleted); an owner leaving hands ownership to
     the member who joined first. Leaving a group one is not in is a no-op."""
-    group = lock(group)
+    try:
+        group = lock(group)
+    except Group.DoesNotExist:  # its last member left in the meantime: nothing left to leave
+        return None
     membership = Membership.objects.filter(group=group, user=user).first()
     if membership is None:
         return group
@@ -99,7 +110,7 @@ def member_leave(*, group: Group, user: User) -> Group | None:
 @transaction.atomic
 def member_remove(*, group: Group, user_id: int) -> None:
     """The owner removes a member (the caller checks that the caller is the owner). Removing oneself is leaving."""
-    group = lock(group)
+    group = _locked_or_404(group)
     membership = Membership.objects.filter(group=group, user_id=user_id).select_related("user").first()
     if membership is None:
         raise Http404("No such member.")
@@ -109,7 +120,7 @@ def member_remove(*, group: Group, user_id: int) -> None:
 @transaction.atomic
 def ownership_transfer(*, group: Group, to_user_id: int) -> None:
     """The owner hands ownership to another member, and becomes a member. Raises NotAMember."""
-    group = lock(group)
+    group = _locked_or_404(group)
     target = Membership.objects.filter(group=group, user_id=to_user_id).first()
     if target is None:
         raise NotAMember(f"User {to_user_id} is not a member of this group.")

@@ -56,6 +56,17 @@ def test_the_last_member_leaving_deletes_the_group(user):
     assert not Invite.objects.exists()
 
 
+def test_leaving_or_changing_a_group_deleted_in_the_meantime(user, other_user):
+    group = services.group_create(owner=user, name="G")
+    stale = Group.objects.get(pk=group.pk)
+    services.member_leave(group=group, user=user)
+    assert services.member_leave(group=stale, user=other_user) is None
+    with pytest.raises(Http404):
+        services.member_remove(group=stale, user_id=other_user.pk)
+    with pytest.raises(Http404):
+        services.ownership_transfer(group=stale, to_user_id=other_user.pk)
+
+
 def test_the_owner_removes_a_member_and_hands_over(user, other_user):
     group = services.group_create(owner=user, name="G")
     third = UserFactory()
