@@ -26,10 +26,12 @@ def test_beat_runs_what_each_app_declares_in_its_schedules_module():
     from apps.calendars.schedules import BEAT_SCHEDULE as calendars
     from apps.events.schedules import BEAT_SCHEDULE as events
     from apps.itineraries.schedules import BEAT_SCHEDULE as itineraries
+    from apps.notifications.schedules import BEAT_SCHEDULE as notifications
     from apps.recommendations.schedules import BEAT_SCHEDULE as recommendations
     from apps.users.schedules import BEAT_SCHEDULE as users
 
-    assert app.conf.beat_schedule == {**users, **events, **calendars, **analytics, **recommendations, **itineraries}
+    declared = {**users, **events, **calendars, **analytics, **recommendations, **notifications, **itineraries}
+    assert app.conf.beat_schedule == declared
     for entry in app.conf.beat_schedule.values():
         module, _ = entry["task"].rsplit(".", 1)
         importlib.import_module(module)  # registers the app's tasks, as the worker's autodiscovery does
