@@ -13,7 +13,7 @@ The catalogue the rankers read is one in-memory copy per worker process, shared 
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 from django.conf import settings
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone as dj_timezone
 
@@ -39,6 +40,8 @@ THURSDAY, FRIDAY, SATURDAY = 3, 4, 5
 DIGEST_HOUR = 18
 BATCH_SIZE = 200
 RECOMMENDATIONS = 5
+HANDED_MEMORY_SECONDS = 3600
+HANDED_KEY_SECONDS = 3 * 24 * 3600  # the marks outlive the weekend's digests, then go
 
 
 def digest_saturday(tz: str, now: datetime) -> date | None:
@@ -67,13 +70,14 @@ class Batch:
     user_ids: list[int]
 
 
-def due_batches(*, now: datetime, batch_size: int = BATCH_SIZE) -> Iterable[Batch]:
-    """Every batch of people whose digest is due at `now` and not stored yet, one zone per batch."""
+def due_batches(*, now: datetime, batch_size: int = BATCH_SIZE, resume: bool = False) -> Iterator[Batch]:
+    """Every batch of people whose digest is due at `now` and not stored yet, one zone per batch. With `resume`,
+    a zone starts after the last person a recent tick already handed over (see `dispatch`)."""
     for tz in selectors.digest_timezones():
         saturday = digest_saturday(tz, now)
         if saturday is None:
             continue
-        after = 0
+        after = _handed_until(tz, saturday, now) if resume else 0
         while True:
             ids = selectors.digest_recipients(timezone=tz, saturday=saturday, after_id=after, limit=batch_size)
             if not ids:
@@ -82,13 +86,36 @@ def due_batches(*, now: datetime, batch_size: int = BATCH_SIZE) -> Iterable[Batc
             after = ids[-1]
 
 
+def _handed_key(tz: str, saturday: date) -> str:
+    return f"notifications:digest-handed:{tz}:{saturday.isoformat()}"
+
+
+def _handed_until(tz: str, saturday: date, now: datetime) -> int:
+    """The last person a tick handed over in the zone less than HANDED_MEMORY_SECONDS before `now` (0: none). The
+    moment is kept in the value, not left to the cache's expiry, so it follows the `now` the tick is given."""
+    remembered = cache.get(_handed_key(tz, saturday))
+    if not remembered:
+        return 0
+    last_id, handed_at = remembered
+    return int(last_id) if now.timestamp() - float(handed_at) < HANDED_MEMORY_SECONDS else 0
+
+
 def dispatch(*, now: datetime | None = None, publish: Callable[[list[int], str], bool]) -> int:
-    """Hands each due batch to `publish(user_ids, saturday ISO)` (the task's enqueue); the number of people."""
+    """Hands each due batch to `publish(user_ids, saturday ISO)` (the task's enqueue); the number of people.
+
+    Batches still waiting in the queue have no digest yet, so the next tick would find their people again and
+    build everything twice (no second email: the key; but twice the work, when the queue is longest). The tick
+    therefore remembers, per zone and weekend, the last person it handed over, and the next ticks start after
+    them; after HANDED_MEMORY_SECONDS without handing anyone over in that zone, a tick looks at everyone still
+    without a digest again (a batch that failed, someone who moved into the zone)."""
     now = now or dj_timezone.now()
     handed = 0
-    for batch in due_batches(now=now):
-        if publish(batch.user_ids, batch.saturday.isoformat()):
-            handed += len(batch.user_ids)
+    for batch in due_batches(now=now, resume=True):
+        if not publish(batch.user_ids, batch.saturday.isoformat()):
+            break  # the broker is away: the next tick starts again from here
+        handed += len(batch.user_ids)
+        remembered = (batch.user_ids[-1], now.timestamp())
+        cache.set(_handed_key(batch.timezone, batch.saturday), remembered, timeout=HANDED_KEY_SECONDS)
     logger.info("digest_dispatched", people=handed)
     return handed
 

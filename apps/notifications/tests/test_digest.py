@@ -184,3 +184,32 @@ def test_a_profile_with_an_unknown_zone_does_not_stop_the_tick(tick, eager, smtp
     assert tick(CITIES["Europe/Berlin"][1]) == 1
     assert len(smtp_server.to(fine.email)) == 1
     assert not smtp_server.to(broken.email)
+
+
+def test_people_whose_batch_still_waits_are_not_handed_twice_until_an_hour_passed(clock):
+    waiting = [person(timezone="Europe/Berlin").pk for _ in range(3)]
+    handed: list[list[int]] = []
+
+    def queue(user_ids: list[int], saturday: str) -> bool:  # a broker that takes the batch; no worker runs it yet
+        handed.append(user_ids)
+        return True
+
+    thursday = CITIES["Europe/Berlin"][1]
+    clock.move_to(thursday)
+    assert digest.dispatch(publish=queue) == 3
+    clock.move_to(thursday + timedelta(minutes=5))
+    assert digest.dispatch(publish=queue) == 0  # still queued: not built twice
+    newcomer = person(timezone="Europe/Berlin").pk
+    assert digest.dispatch(publish=queue) == 1  # someone new is handed over at once
+    clock.move_to(thursday + timedelta(minutes=70))
+    assert digest.dispatch(publish=queue) == 4  # an hour on, nobody's digest exists: the batches were lost
+    assert handed == [waiting, [newcomer], [*waiting, newcomer]]
+
+
+def test_a_broker_that_refuses_leaves_the_people_for_the_next_tick(clock):
+    people = [person(timezone="Europe/Berlin").pk for _ in range(2)]
+    clock.move_to(CITIES["Europe/Berlin"][1])
+    assert digest.dispatch(publish=lambda user_ids, saturday: False) == 0
+    seen: list[int] = []
+    assert digest.dispatch(publish=lambda user_ids, saturday: seen.extend(user_ids) is None) == 2
+    assert seen == people
