@@ -9,9 +9,13 @@ apps.core.geo's cache or its offline estimate (never a wait on Google), in the m
 MAX_TRAVEL each way. A member who paused sharing is left out altogether.
 """
 
+import hashlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import NamedTuple
+
+from django.core.cache import cache
+from django.db.models import Count, Max, Sum
 
 from apps.calendars import recurrence, window_slots
 from apps.calendars.models import Calendar, Plan, PlanStatus
@@ -28,13 +32,39 @@ MAX_TRAVEL = timedelta(hours=12)
 def availability(*, group: Group, start: datetime, end: datetime, min_minutes: int = 60) -> list[Window]:
     """The group's windows in [start, end) (apps.groups.availability.windows gives the rules)."""
     sharing = list(Membership.objects.filter(group=group, sharing_paused=False).select_related("user", "user__profile"))
+    return windows(_busy(group, sharing, start, end), start=start, end=end, min_minutes=min_minutes)
+
+
+# The busy intervals of a group's window are cached under a key that changes with everything they are made of: the
+# window, the meeting point, each sharing member's home and travel mode, their calendars, and the count, ids, latest
+# change and sequences of the plans that reach the window (a plan's edit, an occurrence's change, a new or deleted
+# plan all move one of these). Only travel times may be older than this (a Google answer arriving for a trip).
+BUSY_CACHE_SECONDS = 300
+
+
+def _busy(
+    group: Group, sharing: list[Membership], start: datetime, end: datetime
+) -> dict[int, list[tuple[datetime, datetime]]]:
+    read_start, read_end = start - MAX_TRAVEL, end + MAX_TRAVEL
+    calendars = dict(
+        Calendar.objects.filter(owner_id__in=[m.user_id for m in sharing]).order_by("pk").values_list("pk", "owner_id")
+    )
+    reach = window_slots.reaching(Plan.objects.filter(calendar_id__in=list(calendars)), read_start, read_end)
+    stamp = reach.aggregate(n=Count("pk"), ids=Sum("pk"), latest=Max("updated_at"), sequences=Sum("sequence"))
+    profiles = [user_selectors.profile_for(user=m.user) for m in sharing]
+    people = [(m.user_id, p.home_lat, p.home_lon, p.travel_mode) for m, p in zip(sharing, profiles, strict=True)]
+    fingerprint = (read_start, read_end, group.meeting_lat, group.meeting_lon, people, calendars, sorted(stamp.items()))
+    key = "groups:busy:v1:" + hashlib.sha256(repr(fingerprint).encode()).hexdigest()
+    cached: dict[int, list[tuple[datetime, datetime]]] | None = cache.get(key)
+    if cached is not None:
+        return cached
+
+    occurrences = _occurrences(calendars, read_start, read_end)
     group_point = _point(group.meeting_lat, group.meeting_lon)
-    occurrences = _occurrences([m.user_id for m in sharing], start - MAX_TRAVEL, end + MAX_TRAVEL)
     busy: dict[int, list[tuple[datetime, datetime]]] = {}
     # Placed occurrences wait for their travel times, asked in one cache read per travel mode.
     placed: dict[str, list[tuple[int, _Busy, LatLon, LatLon]]] = defaultdict(list)
-    for membership in sharing:
-        profile = user_selectors.profile_for(user=membership.user)
+    for membership, profile in zip(sharing, profiles, strict=True):
         origin = group_point or _point(profile.home_lat, profile.home_lon)
         intervals = busy[membership.user_id] = []
         for item in occurrences.get(membership.user_id, ()):
@@ -44,7 +74,8 @@ def availability(*, group: Group, start: datetime, end: datetime, min_minutes: i
                 intervals.append((item.start, item.end))
     for mode, items in placed.items():
         _add_travel(busy, items, mode)
-    return windows(busy, start=start, end=end, min_minutes=min_minutes)
+    cache.set(key, busy, BUSY_CACHE_SECONDS)
+    return busy
 
 
 class _Busy(NamedTuple):
@@ -53,10 +84,10 @@ class _Busy(NamedTuple):
     place: LatLon | None
 
 
-def _occurrences(owner_ids: list[int], start: datetime, end: datetime) -> dict[int, list[_Busy]]:
-    """Every member's occurrences overlapping [start, end) that are not cancelled, by owner: what calendars'
-    slots_in_window gives one person, for all of them in one read (its window query and compiled-series cache)."""
-    calendars = dict(Calendar.objects.filter(owner_id__in=owner_ids).values_list("pk", "owner_id"))
+def _occurrences(calendars: dict[int, int], start: datetime, end: datetime) -> dict[int, list[_Busy]]:
+    """The occurrences on these calendars ({calendar id: owner id}) overlapping [start, end) that are not cancelled,
+    by owner: what calendars' slots_in_window gives one person, for everyone in one read (its window query and
+    compiled-series cache)."""
     if not calendars:
         return {}
     plans, _ = window_slots.plan_rows(window_slots.reaching(Plan.objects.filter(calendar_id__in=calendars), start, end))

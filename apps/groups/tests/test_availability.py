@@ -1,8 +1,10 @@
 """Availability by example: the window rules (pure), then what the selector reads from members' calendars."""
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.cache import cache
 
 from apps.calendars import services as calendar_services
 from apps.calendars.tests.factories import CalendarFactory, PlanFactory
@@ -172,3 +174,42 @@ def test_a_bigger_group_orders_most_free_first(db):
     assert counts == sorted(counts, reverse=True)
     assert found[0].free == tuple(sorted(p.pk for p in people))
     assert all(w.busy_count == 4 - len(w.free) for w in found)
+
+
+def test_the_busy_cache_follows_every_change(pair):
+    """Each change below alters the answer; a cached answer must never outlive it (compared with a fresh one)."""
+    group, a, b = pair
+
+    def check() -> list[Window]:
+        served = availability(group=group, start=at(0), end=at(24), min_minutes=1)
+        cache.clear()
+        fresh = availability(group=group, start=at(0), end=at(24), min_minutes=1)
+        assert served == fresh
+        return served
+
+    answers = [check()]
+    weekly = plan(a, start=datetime(2026, 11, 28, 10, 0), minutes=120, rrule="FREQ=WEEKLY;COUNT=4")
+    answers.append(check())
+    calendar_services.occurrence_change(plan=weekly, recurrence_id="2026-12-05T10:00:00",
+                                        changes={"start_local": datetime(2026, 12, 5, 12, 0),
+                                                 "end_local": datetime(2026, 12, 5, 13, 0)})  # fmt: skip
+    answers.append(check())
+    calendar_services.occurrence_change(plan=weekly, recurrence_id="2026-12-05T10:00:00", cancelled=True)
+    answers.append(check())
+    single = plan(b, start=datetime(2026, 12, 5, 15, 0), minutes=60, lat=52.40, lon=13.06)
+    answers.append(check())
+    profile = b.profile
+    profile.home_lat, profile.home_lon = 52.52, 13.40
+    profile.save()
+    answers.append(check())  # travel from home now
+    profile.travel_mode = "walk"
+    profile.save()
+    answers.append(check())
+    group.meeting_lat, group.meeting_lon = 52.45, 13.30
+    group.save()
+    answers.append(check())
+    calendar_services.plan_delete(plan=single)
+    answers.append(check())
+    Membership.objects.filter(group=group, user=a).update(sharing_paused=True)
+    answers.append(check())
+    assert all(before != after for before, after in itertools.pairwise(answers))
