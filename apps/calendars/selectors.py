@@ -251,13 +251,48 @@ def conflicts_for_plan(*, owner: User, plan: Plan, horizon_end: datetime | None 
     return conflicts.conflicts_for_candidate(_slots(own), others, travel_minutes=conflicts.travel_minutes_for(mode))
 
 
+Conflict = conflicts.Conflict  # what the conflict reads give, named for the apps that read them
+
+
+def conflicts_of_many(*, owners: list[User], start: datetime, end: datetime) -> dict[int, list[conflicts.Conflict]]:
+    """conflicts_of for several people at once (the weekly digest's batch): the same conflicts per person, from
+    two queries for everyone."""
+    slots = window_slots.slots_in_window_of(owner_ids=[owner.pk for owner in owners], start=start, end=end)
+    return {
+        owner.pk: conflicts.find_conflicts(
+            slots[owner.pk],
+            travel_minutes=conflicts.travel_minutes_for(user_selectors.profile_for(user=owner).travel_mode),
+        )
+        for owner in owners
+    }
+
+
+def saved_event_ids_of(*, owner_ids: list[int]) -> dict[int, set[int]]:
+    """saved_event_ids for several people in one query."""
+    found: dict[int, set[int]] = {pk: set() for pk in owner_ids}
+    rows = Plan.objects.filter(calendar__owner_id__in=owner_ids, event__isnull=False)
+    for owner_id, event_id in rows.values_list("calendar__owner_id", "event_id").distinct():
+        found[owner_id].add(event_id)
+    return found
+
+
+def freebusy_of(*, owner_ids: list[int], start: datetime, end: datetime) -> dict[int, list[tuple[datetime, datetime]]]:
+    """freebusy for several people at once: their occurrences read together (two queries), merged per person."""
+    owner_of = dict(Calendar.objects.filter(owner_id__in=owner_ids).values_list("pk", "owner_id"))
+    items: dict[int, list[PlanOccurrence]] = {pk: [] for pk in owner_ids}
+    for item in occurrences(calendar_ids=list(owner_of), start=start, end=end):
+        items[owner_of[item.plan.calendar_id]].append(item)
+    return {pk: _merged_busy(found, start, end) for pk, found in items.items()}
+
+
 def freebusy(*, owner: User, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """Busy intervals merged across all the person's calendars (cancelled occurrences are free)."""
     calendar_ids = list(calendars_of(owner=owner).values_list("pk", flat=True))
-    spans = sorted(
-        (max(item.occurrence.start_utc, start), min(item.occurrence.end_utc, end))
-        for item in occurrences(calendar_ids=calendar_ids, start=start, end=end)
-    )
+    return _merged_busy(occurrences(calendar_ids=calendar_ids, start=start, end=end), start, end)
+
+
+def _merged_busy(items: list[PlanOccurrence], start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    spans = sorted((max(item.occurrence.start_utc, start), min(item.occurrence.end_utc, end)) for item in items)
     merged: list[tuple[datetime, datetime]] = []
     for begin, finish in spans:
         if merged and begin <= merged[-1][1]:

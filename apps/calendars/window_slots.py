@@ -22,7 +22,7 @@ from django.db.models.functions import Cast
 
 from apps.calendars import recurrence, series_cache
 from apps.calendars.conflicts import Slot
-from apps.calendars.models import Plan, PlanOverride, PlanStatus
+from apps.calendars.models import Calendar, Plan, PlanOverride, PlanStatus
 from apps.core import queries
 from apps.users.models import User
 
@@ -150,8 +150,23 @@ def _dates(text: str) -> tuple[str, ...]:
 def slots_in_window(*, owner: User, start: datetime, end: datetime, exclude_plan_id: int | None = None) -> list[Slot]:
     """One slot per occurrence of the owner's plans overlapping [start, end), cancelled ones left out: what
     selectors.occurrences gives, as the conflict checks take it. One query."""
+    return _expanded(_grouped(window_rows(owner.pk, start, end, exclude_plan_id))[0], start, end)
+
+
+def slots_in_window_of(*, owner_ids: list[int], start: datetime, end: datetime) -> dict[int, list[Slot]]:
+    """slots_in_window for several people at once (the weekly digest's batch), each person's list as that gives
+    it (plans in id order): two queries for everyone instead of one per person."""
+    owner_of = dict(Calendar.objects.filter(owner_id__in=owner_ids).values_list("pk", "owner_id"))
+    plans = reaching(Plan.objects.filter(calendar_id__in=list(owner_of)), start, end)
+    by_owner: dict[int, list[PlanRow]] = {pk: [] for pk in owner_ids}
+    for plan in _grouped(list(_values(plans)))[0]:
+        by_owner[owner_of[plan.calendar_id]].append(plan)
+    return {pk: _expanded(rows, start, end) for pk, rows in by_owner.items()}
+
+
+def _expanded(plans: list[PlanRow], start: datetime, end: datetime) -> list[Slot]:
     slots = []
-    for plan in _grouped(window_rows(owner.pk, start, end, exclude_plan_id))[0]:
+    for plan in plans:
         recurring = plan.recurring
         for o in recurrence.expand(plan.series, start, end):
             if o.cancelled or (o.status or plan.status) == PlanStatus.CANCELLED:

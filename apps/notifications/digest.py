@@ -131,38 +131,55 @@ def send_batch(*, user_ids: list[int], saturday: date, now: datetime | None = No
         .select_related("profile")
         .order_by("pk")
     )
-    plans = _weekend_plans_by_zone(people, saturday)
-    requests = []
-    for user in people:
-        try:
-            context = digest_context(user=user, saturday=saturday, now=now, occurrences=plans.get(user.pk, []))
-        except Exception:  # one person's broken data must not hold back everyone else's digest
-            logger.exception("digest_failed", user_id=user.pk, saturday=saturday.isoformat())
-            continue
-        requests.append(services.NotifyRequest(key=digest_key(user.pk, saturday), user=user, context=context))
+    requests = [
+        services.NotifyRequest(key=digest_key(user.pk, saturday), user=user, context=context)
+        for user, context in _contexts(people, saturday, now)
+    ]
     # The whole batch's rows in a few statements, their sends published as fan-out messages after commit.
     services.notify_many(kind=Kind.DIGEST, requests=requests, now=now)
     return len(requests)
 
 
+def _contexts(people: list[User], saturday: date, now: datetime) -> Iterator[tuple[User, dict[str, Any]]]:
+    """Each person's digest context, the batch's reads shared: per zone, everyone's weekend plans, clashes and
+    recommendations in a few queries (the same as digest_context gives each alone). Should the shared path
+    fail, each person is built alone, so that one person's broken data holds back nobody else's digest."""
+    by_zone: dict[str, list[User]] = defaultdict(list)
+    for user in people:
+        by_zone[user.profile.timezone].append(user)
+    for tz, users in by_zone.items():
+        try:
+            built = _zone_contexts(users, saturday, tz, now)
+        except Exception:
+            logger.exception("digest_batch_failed", timezone=tz, saturday=saturday.isoformat(), people=len(users))
+            built = None
+        for user in users:
+            if built is not None:
+                yield user, built[user.pk]
+                continue
+            try:
+                yield user, digest_context(user=user, saturday=saturday, now=now)
+            except Exception:  # one person's broken data must not hold back everyone else's digest
+                logger.exception("digest_failed", user_id=user.pk, saturday=saturday.isoformat())
+
+
+def _zone_contexts(users: list[User], saturday: date, tz: str, now: datetime) -> dict[int, dict[str, Any]]:
+    start, end = _window(saturday, tz)
+    ids = [user.pk for user in users]
+    owner_of = dict(Calendar.objects.filter(owner_id__in=ids).values_list("pk", "owner_id"))
+    plans: dict[int, list[PlanOccurrence]] = {pk: [] for pk in ids}
+    for item in calendar_selectors.weekend_occurrences(calendar_ids=list(owner_of), start=start, end=end):
+        plans[owner_of[item.plan.calendar_id]].append(item)
+    clashes = calendar_selectors.conflicts_of_many(owners=users, start=start, end=end)
+    served = recommendation_services.recommendations_serve_many(
+        users=users, start=start, end=end, tz=tz, limit=RECOMMENDATIONS, now=now
+    )
+    return {user.pk: _context(saturday, tz, plans[user.pk], clashes[user.pk], served[user.pk]) for user in users}
+
+
 def _window(saturday: date, tz: str) -> tuple[datetime, datetime]:
     zone = ZoneInfo(tz)
     return local_midnight_utc(saturday, zone), local_midnight_utc(saturday + timedelta(days=2), zone)
-
-
-def _weekend_plans_by_zone(people: list[User], saturday: date) -> dict[int, list[PlanOccurrence]]:
-    """Each person's weekend occurrences, read for all the people of a zone at once (a batch is one zone, so one
-    window): two queries for the batch instead of three per person."""
-    by_zone: dict[str, list[int]] = defaultdict(list)
-    for user in people:
-        by_zone[user.profile.timezone].append(user.pk)
-    found: dict[int, list[PlanOccurrence]] = defaultdict(list)
-    for tz, ids in by_zone.items():
-        owner_of = dict(Calendar.objects.filter(owner_id__in=ids).values_list("pk", "owner_id"))
-        start, end = _window(saturday, tz)
-        for item in calendar_selectors.weekend_occurrences(calendar_ids=list(owner_of), start=start, end=end):
-            found[owner_of[item.plan.calendar_id]].append(item)
-    return found
 
 
 def _iso(value: datetime) -> str:
@@ -180,6 +197,20 @@ def digest_context(
     if occurrences is None:
         calendar_ids = list(calendar_selectors.calendars_of(owner=user).values_list("pk", flat=True))
         occurrences = calendar_selectors.weekend_occurrences(calendar_ids=calendar_ids, start=start, end=end)
+    clashes = calendar_selectors.conflicts_of(owner=user, start=start, end=end)
+    served = recommendation_services.recommendations_serve(
+        user=user, start=start, end=end, tz=tz, limit=RECOMMENDATIONS, track=False, now=now
+    )
+    return _context(saturday, tz, occurrences, clashes, served)
+
+
+def _context(
+    saturday: date,
+    tz: str,
+    occurrences: list[PlanOccurrence],
+    clashes: list[calendar_selectors.Conflict],
+    served: recommendation_services.RecommendationList,
+) -> dict[str, Any]:
     plans = [
         {
             "title": item.title,
@@ -191,13 +222,10 @@ def digest_context(
         }
         for item in occurrences
     ]
-    clashes = [
+    clash_items = [
         {"first": clash.first.title, "second": clash.second.title, "reason": clash.second.reason, "kind": clash.kind}
-        for clash in calendar_selectors.conflicts_of(owner=user, start=start, end=end)
+        for clash in clashes
     ]
-    served = recommendation_services.recommendations_serve(
-        user=user, start=start, end=end, tz=tz, limit=RECOMMENDATIONS, track=False, now=now
-    )
     recommendations = [
         {
             "title": item.event.title,
@@ -213,7 +241,7 @@ def digest_context(
         "saturday": saturday.isoformat(),
         "timezone": tz,
         "plans": plans,
-        "clashes": clashes,
+        "clashes": clash_items,
         "recommendations": recommendations,
         "weekend_url": settings.SITE_URL + reverse("my-weekend"),
         "plan_url": settings.SITE_URL + reverse("plan-my-weekend"),

@@ -11,9 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from numpy.typing import NDArray
 
 from apps.analytics import selectors as analytics_selectors
+from apps.analytics.models import TrackedEvent, TrackedObjectType
 from apps.calendars import selectors as calendar_selectors
 from apps.core.db_router import replica_reads
 from apps.core.geo import LatLon
@@ -75,6 +78,61 @@ def person_for(
     )
 
 
+def persons_for(*, users: list[User], start: datetime, end: datetime, now: datetime) -> dict[int, Person]:
+    """person_for of each of `users` (their profiles loaded with them), read together: feedback, history and busy
+    time in a few queries for everyone rather than a few per person (the weekly digest's batch)."""
+    ids = [user.pk for user in users]
+    feedback = feedback_of_many(user_ids=ids)
+    histories = histories_of(user_ids=ids, until=now)
+    busy = calendar_selectors.freebusy_of(owner_ids=ids, start=start, end=end)
+    found = {}
+    for user in users:
+        profile = user_selectors.profile_for(user=user)
+        home = None
+        if profile.home_lat is not None and profile.home_lon is not None:
+            home = LatLon(profile.home_lat, profile.home_lon)
+        summary = feedback[user.pk]
+        found[user.pk] = Person(
+            user_id=user.pk,
+            home=home,
+            timezone=profile.timezone,
+            interests=frozenset(profile.interests),
+            budget=float(profile.budget) if profile.budget is not None else None,
+            currency=profile.currency,
+            travel_mode=profile.travel_mode,
+            max_distance_km=float(profile.max_distance_km),
+            history=histories[user.pk],
+            category_feedback=summary.categories,
+            venue_feedback=summary.venues,
+            dismissed=frozenset(summary.dismissed),
+            busy=tuple((a.timestamp(), b.timestamp()) for a, b in busy[user.pk]),
+        )
+    return found
+
+
+def histories_of(
+    *, user_ids: list[int], until: datetime, limit: int = HISTORY_LIMIT
+) -> dict[int, tuple[HistoryItem, ...]]:
+    """history_of for several people in two queries: each one's newest `limit` positive interactions (a window
+    function, which SQLite has too), oldest first, as analytics' event_interactions gives them one by one."""
+    newest = Window(RowNumber(), partition_by=[F("user_id")], order_by=[F("at").desc(), F("pk").desc()])
+    rows = (
+        TrackedEvent.objects.filter(
+            type__in=POSITIVE_TYPES, object_type=TrackedObjectType.EVENT, user_id__in=user_ids, at__lt=until
+        )
+        .annotate(newest=newest)
+        .filter(newest__lte=limit)
+        .values_list("user_id", "object_id", "type", "at", "pk")
+    )
+    picked = sorted((row for row in rows if row[1].isdigit()), key=lambda row: (row[3], row[4]))
+    described = event_descriptions(event_ids={int(row[1]) for row in picked})
+    found: dict[int, list[HistoryItem]] = {pk: [] for pk in user_ids}
+    for user_id, object_id, kind, at, _ in picked:
+        if user_id is not None and int(object_id) in described:  # user_id: the filter holds it to the people
+            found[user_id].append(HistoryItem(int(object_id), kind, at, *described[int(object_id)]))
+    return {pk: tuple(items) for pk, items in found.items()}
+
+
 def history_of(*, user_id: int, until: datetime | None = None, limit: int = HISTORY_LIMIT) -> tuple[HistoryItem, ...]:
     rows = analytics_selectors.event_interactions(types=POSITIVE_TYPES, user_id=user_id, until=until, limit=limit)
     described = event_descriptions(event_ids={row.event_id for row in rows})
@@ -126,6 +184,25 @@ def feedback_of(*, user_id: int) -> FeedbackSummary:
         if venue_id is not None:
             summary.venues[venue_id] = summary.venues.get(venue_id, 0.0) + signs[action]
     return summary
+
+
+def feedback_of_many(*, user_ids: list[int]) -> dict[int, FeedbackSummary]:
+    """feedback_of for several people in one query."""
+    found = {pk: FeedbackSummary({}, {}, set()) for pk in user_ids}
+    signs: dict[str, float] = {FeedbackAction.MORE_LIKE_THIS: 1.0, FeedbackAction.LESS_LIKE_THIS: -1.0}
+    rows = Feedback.objects.filter(user_id__in=user_ids).order_by("pk")
+    for user_id, action, event_id, category, venue_id in rows.values_list(
+        "user_id", "action", "event_id", "category", "venue_id"
+    ):
+        summary = found[user_id]
+        if action == FeedbackAction.DISMISS:
+            summary.dismissed.add(event_id)
+            continue
+        if category:
+            summary.categories[category] = summary.categories.get(category, 0.0) + signs[action]
+        if venue_id is not None:
+            summary.venues[venue_id] = summary.venues.get(venue_id, 0.0) + signs[action]
+    return found
 
 
 def feedback_export(*, user_id: int) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """Writes of recommendations: serving a list (its impressions are tracked through analytics), a person's
 feedback, and training (apps.recommendations.training)."""
 
+import copy
 import math
 import uuid
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from numpy.typing import NDArray
 
 from apps.analytics import services as analytics_services
 from apps.analytics.models import TrackedEventType, TrackedObjectType
+from apps.calendars import selectors as calendar_selectors
 from apps.core.geo import LatLon
 from apps.events.models import Event
 from apps.recommendations import diversity, rankers, selectors
@@ -123,6 +125,48 @@ def recommendations_serve(
         queued = settings.RECOMMENDATIONS_QUEUE_IMPRESSIONS if queue_impressions is None else queue_impressions
         _track_impressions(served, user=user, now=now, queued=queued)
     return served
+
+
+def recommendations_serve_many(
+    *, users: list[User], start: datetime, end: datetime, tz: str, limit: int, now: datetime
+) -> dict[int, RecommendationList]:
+    """recommendations_serve(user=..., track=False) for each of `users` (profiles loaded with them) and the same
+    window: the same list per person, with what is the same for everyone read once. The people's feedback,
+    history, busy time and saved events come in a few queries for all of them, the catalogue copy and popularity
+    are shared, and the listed events are loaded together; each person is then scored on their own candidate
+    columns (numpy) and only their listed few are explained. Never tracked: the weekly digest's batch."""
+    persons = selectors.persons_for(users=users, start=start, end=end, now=now)
+    saved = calendar_selectors.saved_event_ids_of(owner_ids=[user.pk for user in users])
+    picked: dict[int, tuple[str | None, ScoredCandidates, NDArray[np.int64]]] = {}
+    for user in users:
+        person = persons[user.pk]
+        excluded = saved[user.pk] | set(person.dismissed)
+        candidates = selectors.candidates_for(person=person, start=start, end=end, now=now, exclude=excluded)
+        variant, variant_ranker = _variant_ranker(user)
+        ranking = _ranking(variant_ranker or _default_ranker(person), person, candidates, now=now)
+        scores = np.asarray(ranking.scores, dtype=np.float64)
+        rows = diversity.diversify(candidates, scores, limit=min(limit, MAX_LIMIT))
+        picked[user.pk] = (variant, ScoredCandidates(candidates, scores, ranking.ranker, person, ranking), rows)
+    wanted = {int(scored.candidates.event_ids[row]) for _, scored, rows in picked.values() for row in rows}
+    events = selectors.events_by_id(event_ids=sorted(wanted))
+    return {pk: _listed(variant, scored, rows, events) for pk, (variant, scored, rows) in picked.items()}
+
+
+def _listed(
+    variant: str | None, scored: "ScoredCandidates", rows: NDArray[np.int64], events: dict[int, Event]
+) -> RecommendationList:
+    """One person's list from their diversified rows, with events loaded for the whole batch (each person gets
+    their own copy, which carries their distance)."""
+    candidates = scored.candidates
+    rows = np.asarray([row for row in rows if int(candidates.event_ids[row]) in events], dtype=np.int64)  # deleted
+    results = []
+    for position, (row, why) in enumerate(zip(rows, scored.reasons(rows), strict=True), start=1):
+        event = copy.copy(events[int(candidates.event_ids[row])])
+        distance = float(candidates.distance_km[row])
+        event.distance_km = None if math.isnan(distance) else distance  # type: ignore[attr-defined]
+        results.append(Recommendation(position, round(float(scored.scores[row]), 4), why, event))
+    ranking = scored.ranking
+    return RecommendationList(uuid.uuid4().hex, ranking.ranker, variant, ranking.model_version, results)
 
 
 @dataclass(frozen=True)
