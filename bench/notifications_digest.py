@@ -15,11 +15,15 @@ Then, at Thursday 18:05 Berlin time:
    dummy email backend (no SMTP round trip: the mail server's speed is not ours to measure).
 3. A second tick: it must find nobody.
 A sample of BENCH_SAMPLE people (default 300) is also timed through digest_context alone, to split the cost.
+The contexts' building (what digest_send_batch computes) is timed apart from storing and sending them; with
+BENCH_PROFILE=1 the generation and sending run under cProfile (slower) and the top functions are printed.
 
 Run: .venv/bin/python bench/notifications_digest.py   (DATABASE_URL/REDIS_URL of the test env are not used)
 """
 
+import cProfile
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -40,6 +44,7 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0
 PEOPLE = int(os.environ.get("BENCH_PEOPLE", "10000"))
 EVENTS = int(os.environ.get("BENCH_EVENTS", "20000"))
 SAMPLE = int(os.environ.get("BENCH_SAMPLE", "300"))
+PROFILE = os.environ.get("BENCH_PROFILE") == "1"
 TARGET_PEOPLE = 100_000
 TARGET_S = 600.0
 ZONE = ZoneInfo("Europe/Berlin")
@@ -121,15 +126,36 @@ def main() -> None:
     figures["context_p95_ms"] = round(float(np.percentile(context_ms, 95)), 1)
     figures["sample_recommendations_mean"] = round(len(context["recommendations"]), 1)
 
+    # The building of the contexts (digest._contexts: plans, clashes, recommendations) timed apart from storing
+    # and sending them, which the worker's send tasks do (rendering, the outbox row's claim and record).
+    generation = [0.0]
+    build_contexts = digest._contexts
+
+    def timed_contexts(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        built = list(build_contexts(*args, **kwargs))
+        generation[0] += time.perf_counter() - started
+        return iter(built)
+
+    digest._contexts = timed_contexts
+    profiler = cProfile.Profile() if PROFILE else None
     cpu_before = time.process_time()
     began = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
     # Each batch as digest_send_batch runs it, at the bench's Thursday evening rather than the wall clock's (whose
     # hour may be inside quiet hours, which would hold the sends back).
     handed = digest.dispatch(
         now=now, publish=lambda ids, day: digest.send_batch(user_ids=ids, saturday=date.fromisoformat(day), now=now) > 0
     )
     elapsed = time.perf_counter() - began
+    if profiler is not None:
+        profiler.disable()
+    digest._contexts = build_contexts
     figures["handed"] = handed
+    figures["generation_s"] = round(generation[0], 1)
+    figures["generation_per_person_ms"] = round(generation[0] / max(handed, 1) * 1000, 2)
+    figures["store_and_send_per_person_ms"] = round((elapsed - generation[0]) / max(handed, 1) * 1000, 2)
     figures["generate_and_send_s"] = round(elapsed, 1)
     figures["generate_and_send_cpu_s"] = round(time.process_time() - cpu_before, 1)
     figures["per_person_ms"] = round(elapsed / max(handed, 1) * 1000, 2)
@@ -147,10 +173,13 @@ def main() -> None:
     one_worker = per_person * TARGET_PEOPLE
     figures["extrapolated_100k_one_worker_s"] = round(one_worker, 0)
     figures["workers_for_100k_in_10_min"] = int(np.ceil(one_worker / TARGET_S))
+    figures["extrapolated_100k_generation_only_s"] = round(generation[0] / max(handed, 1) * TARGET_PEOPLE, 0)
     figures["machine"] = machine.describe()
     figures["load_average"] = os.getloadavg()
     for key, value in figures.items():
         print(f"{key}: {value}")
+    if profiler is not None:  # BENCH_PROFILE=1: where the generation and sending time goes
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"apps/|django/template/base", 30)
 
 
 if __name__ == "__main__":

@@ -285,6 +285,20 @@ def freebusy_of(*, owner_ids: list[int], start: datetime, end: datetime) -> dict
     return {pk: _merged_busy(found, start, end) for pk, found in items.items()}
 
 
+def weekend_occurrences_of(*, owner_ids: list[int], start: datetime, end: datetime) -> dict[int, list[PlanOccurrence]]:
+    """weekend_occurrences of each person's calendars, for several people in two queries."""
+    owner_of = dict(Calendar.objects.filter(owner_id__in=owner_ids).values_list("pk", "owner_id"))
+    found: dict[int, list[PlanOccurrence]] = {pk: [] for pk in owner_ids}
+    for item in weekend_occurrences(calendar_ids=list(owner_of), start=start, end=end):
+        found[owner_of[item.plan.calendar_id]].append(item)
+    return found
+
+
+def freebusy_from(items: list[PlanOccurrence], start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """freebusy from a person's occurrences already read (weekend_occurrences' hold cancelled ones: free)."""
+    return _merged_busy([item for item in items if item.status != PlanStatus.CANCELLED], start, end)
+
+
 def freebusy(*, owner: User, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """Busy intervals merged across all the person's calendars (cancelled occurrences are free)."""
     calendar_ids = list(calendars_of(owner=owner).values_list("pk", flat=True))

@@ -26,7 +26,6 @@ from django.urls import reverse
 from django.utils import timezone as dj_timezone
 
 from apps.calendars import selectors as calendar_selectors
-from apps.calendars.models import Calendar
 from apps.calendars.selectors import PlanOccurrence
 from apps.core.time import local_midnight_utc
 from apps.notifications import selectors, services
@@ -165,14 +164,11 @@ def _contexts(people: list[User], saturday: date, now: datetime) -> Iterator[tup
 
 def _zone_contexts(users: list[User], saturday: date, tz: str, now: datetime) -> dict[int, dict[str, Any]]:
     start, end = _window(saturday, tz)
-    ids = [user.pk for user in users]
-    owner_of = dict(Calendar.objects.filter(owner_id__in=ids).values_list("pk", "owner_id"))
-    plans: dict[int, list[PlanOccurrence]] = {pk: [] for pk in ids}
-    for item in calendar_selectors.weekend_occurrences(calendar_ids=list(owner_of), start=start, end=end):
-        plans[owner_of[item.plan.calendar_id]].append(item)
+    plans = calendar_selectors.weekend_occurrences_of(owner_ids=[user.pk for user in users], start=start, end=end)
     clashes = calendar_selectors.conflicts_of_many(owners=users, start=start, end=end)
+    busy = {pk: calendar_selectors.freebusy_from(items, start, end) for pk, items in plans.items()}
     served = recommendation_services.recommendations_serve_many(
-        users=users, start=start, end=end, tz=tz, limit=RECOMMENDATIONS, now=now
+        users=users, start=start, end=end, tz=tz, limit=RECOMMENDATIONS, now=now, busy=busy
     )
     return {user.pk: _context(saturday, tz, plans[user.pk], clashes[user.pk], served[user.pk]) for user in users}
 

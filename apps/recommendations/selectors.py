@@ -78,13 +78,22 @@ def person_for(
     )
 
 
-def persons_for(*, users: list[User], start: datetime, end: datetime, now: datetime) -> dict[int, Person]:
+def persons_for(
+    *,
+    users: list[User],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    busy: dict[int, list[tuple[datetime, datetime]]] | None = None,
+) -> dict[int, Person]:
     """person_for of each of `users` (their profiles loaded with them), read together: feedback, history and busy
-    time in a few queries for everyone rather than a few per person (the weekly digest's batch)."""
+    time in a few queries for everyone rather than a few per person (the weekly digest's batch). `busy`: each
+    one's freebusy for the window, when the caller read their calendars already."""
     ids = [user.pk for user in users]
     feedback = feedback_of_many(user_ids=ids)
     histories = histories_of(user_ids=ids, until=now)
-    busy = calendar_selectors.freebusy_of(owner_ids=ids, start=start, end=end)
+    if busy is None:
+        busy = calendar_selectors.freebusy_of(owner_ids=ids, start=start, end=end)
     found = {}
     for user in users:
         profile = user_selectors.profile_for(user=user)

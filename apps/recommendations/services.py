@@ -128,14 +128,22 @@ def recommendations_serve(
 
 
 def recommendations_serve_many(
-    *, users: list[User], start: datetime, end: datetime, tz: str, limit: int, now: datetime
+    *,
+    users: list[User],
+    start: datetime,
+    end: datetime,
+    tz: str,
+    limit: int,
+    now: datetime,
+    busy: dict[int, list[tuple[datetime, datetime]]] | None = None,
 ) -> dict[int, RecommendationList]:
     """recommendations_serve(user=..., track=False) for each of `users` (profiles loaded with them) and the same
     window: the same list per person, with what is the same for everyone read once. The people's feedback,
     history, busy time and saved events come in a few queries for all of them, the catalogue copy and popularity
     are shared, and the listed events are loaded together; each person is then scored on their own candidate
-    columns (numpy) and only their listed few are explained. Never tracked: the weekly digest's batch."""
-    persons = selectors.persons_for(users=users, start=start, end=end, now=now)
+    columns (numpy) and only their listed few are explained. Never tracked: the weekly digest's batch. `busy`:
+    each person's freebusy of the window, when the caller read their calendars already."""
+    persons = selectors.persons_for(users=users, start=start, end=end, now=now, busy=busy)
     saved = calendar_selectors.saved_event_ids_of(owner_ids=[user.pk for user in users])
     picked: dict[int, tuple[str | None, ScoredCandidates, NDArray[np.int64]]] = {}
     for user in users:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from apps.calendars import selectors as calendar_selectors
 from apps.calendars import services as calendar_services
 from apps.calendars.tests.factories import PlanFactory
 from apps.notifications import digest
@@ -122,3 +123,20 @@ def test_served_together_equals_served_alone(clock):
             (r.rank, r.score, r.reasons, r.event.pk) for r in alone.results
         ]
         assert [r.event.distance_km for r in mine.results] == [r.event.distance_km for r in alone.results]
+
+
+def test_histories_and_freebusy_read_together_equal_each_read_alone(clock):
+    people = _people(clock)
+    ids = [user.pk for user in people]
+    now = THURSDAY_EVENING
+    start, end = datetime(2026, 6, 19, 22, 0, tzinfo=UTC), datetime(2026, 6, 21, 22, 0, tzinfo=UTC)
+
+    histories = recommendation_selectors.histories_of(user_ids=ids, until=now, limit=3)  # the newest 3 of 6
+    busy = calendar_selectors.freebusy_of(owner_ids=ids, start=start, end=end)
+
+    for user in people:
+        assert histories[user.pk] == recommendation_selectors.history_of(user_id=user.pk, until=now, limit=3)
+        assert busy[user.pk] == calendar_selectors.freebusy(owner=user, start=start, end=end)
+    assert len(histories[people[0].pk]) == 3
+    # The run (9:00-10:00 Berlin) and the climbing (9:30-11:30) merged; the cancelled picnic is free time.
+    assert busy[people[3].pk] == [(datetime(2026, 6, 20, 7, 0, tzinfo=UTC), datetime(2026, 6, 20, 9, 30, tzinfo=UTC))]
