@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.calendars import selectors as calendar_selectors
 from apps.calendars import services as calendar_services
@@ -140,3 +142,19 @@ def test_histories_and_freebusy_read_together_equal_each_read_alone(clock):
     assert len(histories[people[0].pk]) == 3
     # The run (9:00-10:00 Berlin) and the climbing (9:30-11:30) merged; the cancelled picnic is free time.
     assert busy[people[3].pk] == [(datetime(2026, 6, 20, 7, 0, tzinfo=UTC), datetime(2026, 6, 20, 9, 30, tzinfo=UTC))]
+
+
+def test_a_batch_reads_in_as_many_statements_for_four_people_as_for_one(clock, settings):
+    # As in production, the catalogue's version and the experiment are asked at most once a second per process
+    # (the test settings ask on every list).
+    settings.SERVING_CHECK_SECONDS = 60.0
+    people = _people(clock)
+    now = THURSDAY_EVENING
+    list(digest._contexts(people, SATURDAY, now))  # the catalogue copy and popularity, built once per process
+
+    def statements(batch: list[User]) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            list(digest._contexts(batch, SATURDAY, now))
+        return len(captured.captured_queries)
+
+    assert statements(people) == statements(people[:1]) <= 12
