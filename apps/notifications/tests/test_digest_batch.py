@@ -4,6 +4,7 @@ batch must get exactly the digest they would get built alone."""
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -13,6 +14,7 @@ from apps.calendars import selectors as calendar_selectors
 from apps.calendars import services as calendar_services
 from apps.calendars.tests.factories import PlanFactory
 from apps.notifications import digest
+from apps.notifications.models import Kind, Notification
 from apps.recommendations import catalogue
 from apps.recommendations import selectors as recommendation_selectors
 from apps.recommendations import services as recommendation_services
@@ -158,3 +160,29 @@ def test_a_batch_reads_in_as_many_statements_for_four_people_as_for_one(clock, s
         return len(captured.captured_queries)
 
     assert statements(people) == statements(people[:1]) <= 12
+
+
+def test_when_the_shared_path_fails_each_person_is_built_alone(clock, monkeypatch):
+    people = _people(clock)
+    now = THURSDAY_EVENING
+    alone = {user.pk: digest.digest_context(user=user, saturday=SATURDAY, now=now) for user in people}
+    serve_alone = recommendation_services.recommendations_serve
+
+    def broken_batch(**kwargs: object) -> None:
+        raise RuntimeError("a shared read failed")
+
+    def broken_for_one(**kwargs: Any) -> recommendation_services.RecommendationList:
+        if kwargs["user"].pk == people[1].pk:
+            raise RuntimeError("this person's data is broken")
+        return serve_alone(**kwargs)
+
+    monkeypatch.setattr(recommendation_services, "recommendations_serve_many", broken_batch)
+    monkeypatch.setattr(recommendation_services, "recommendations_serve", broken_for_one)
+
+    stored = digest.send_batch(user_ids=[user.pk for user in people], saturday=SATURDAY, now=now)
+
+    assert stored == 3
+    contexts = {row.user_id: row.context for row in Notification.objects.filter(kind=Kind.DIGEST)}
+    assert set(contexts) == {people[0].pk, people[2].pk, people[3].pk}
+    for pk, context in contexts.items():
+        assert context == alone[pk]
