@@ -57,6 +57,20 @@ class Seeded:
     spare_itinerary: int
     stop: int
     spare_stop: int
+    groups: "SeededGroups"
+
+
+@dataclass(frozen=True)
+class SeededGroups:
+    group: int
+    spare_group: int
+    handover_group: int
+    spare_member: int
+    invite: int
+    spare_invite: int
+    poll: int
+    plan: int
+    spare_plan: int
 
 
 def seed() -> Seeded:
@@ -91,6 +105,7 @@ def seed() -> Seeded:
         source=make_source(name="contract"), items=[item("contract-1", start=datetime(2026, 6, 13, 18, tzinfo=UTC))]
     )
     itinerary, spare_itinerary, stop, spare_stop = seed_itineraries(user, calendar, result.touched_event_ids[0])
+    groups = seed_groups(user, result.touched_event_ids[0])
     subscription = calendar_services.subscription_create(calendar=calendar, url="https://93.184.215.14/public.ics")
     spare_subscription = calendar_services.subscription_create(calendar=calendar, url="https://93.184.215.14/spare.ics")
     return Seeded(
@@ -107,6 +122,51 @@ def seed() -> Seeded:
         spare_itinerary=spare_itinerary,
         stop=stop,
         spare_stop=spare_stop,
+        groups=groups,
+    )
+
+
+def seed_groups(user, event_id: int) -> SeededGroups:  # type: ignore[no-untyped-def]
+    """A group the person owns with two more members (one the spare a member DELETE removes), an invitation link, an
+    open poll, a group plan; a spare of the group, the link and the plan for the DELETEs; and a group to hand over."""
+    from apps.groups.services import groups as group_services
+    from apps.groups.services import invites as invite_services
+    from apps.groups.services import plans as plan_services
+    from apps.groups.services import polls as poll_services
+    from apps.users import services as user_services
+
+    group = group_services.group_create(owner=user, name="Contract crew")
+    spare_group = group_services.group_create(owner=user, name="Spare crew")
+    handover_group = group_services.group_create(owner=user, name="Handover crew")
+    invite = invite_services.invite_create(group=group, by=user)
+    spare_invite = invite_services.invite_create(group=group, by=user)
+    friend = user_services.user_create(email="friend@example.test", password=PASSWORD, timezone="Europe/Berlin")
+    spare_member = user_services.user_create(email="spare@example.test", password=PASSWORD, timezone="UTC")
+    for member in (friend, spare_member):
+        invite_services.invite_join(token=invite.token, user=member)
+    invite_services.invite_join(token=invite_services.invite_create(group=handover_group, by=user).token, user=friend)
+    saturday = datetime(2026, 6, 13, 10, tzinfo=UTC)
+    options = [
+        {"event_id": event_id},
+        {"start": saturday.isoformat(), "end": (saturday + timedelta(hours=3)).isoformat()},
+    ]
+    poll = poll_services.poll_create(group=group, by=friend, question="Which?", options=options)
+    plan, spare_plan = (
+        plan_services.group_plan_create(
+            group=group, by=user, title=title, start_utc=saturday, end_utc=saturday + timedelta(hours=2)
+        )
+        for title in ("Picnic", "Spare picnic")
+    )
+    return SeededGroups(
+        group=group.pk,
+        spare_group=spare_group.pk,
+        handover_group=handover_group.pk,
+        spare_member=spare_member.pk,
+        invite=invite.pk,
+        spare_invite=spare_invite.pk,
+        poll=poll.pk,
+        plan=plan.pk,
+        spare_plan=spare_plan.pk,
     )
 
 
@@ -161,6 +221,17 @@ def config_file(directory: Path, ids: Seeded) -> Path:
         "calendars_subscriptions_destroy": {"path.subscription_id": ids.spare_subscription},
         "itineraries_destroy": {"path.itinerary_id": ids.spare_itinerary},
         "itineraries_stops_destroy": {"path.itinerary_id": ids.itinerary, "path.stop_id": ids.spare_stop},
+        "groups_destroy": {"path.group_id": ids.groups.spare_group},
+        # A body naming a member (ids are small) hands the group over: not the group the owner-only operations use.
+        "groups_owner_create": {"path.group_id": ids.groups.handover_group},
+        "groups_members_destroy": {"path.user_id": ids.groups.spare_member},
+        "groups_invites_destroy": {"path.invite_id": ids.groups.spare_invite},
+        "groups_plans_destroy": {"path.plan_id": ids.groups.spare_plan},
+        # plan_id above names the calendars' plan; a group plan's operations name theirs.
+        **{
+            f"groups_plans_{name}": {"path.plan_id": ids.groups.plan}
+            for name in ("retrieve", "partial_update", "answer_create", "invitation.ics_retrieve")
+        },
     }
     lines = [
         (ROOT / "schemathesis.toml").read_text(),
@@ -173,6 +244,9 @@ def config_file(directory: Path, ids: Seeded) -> Path:
         f'"path.subscription_id" = {ids.subscription}',
         f'"path.itinerary_id" = {ids.itinerary}',
         f'"path.stop_id" = {ids.stop}',
+        f'"path.group_id" = {ids.groups.group}',
+        f'"path.invite_id" = {ids.groups.invite}',
+        f'"path.poll_id" = {ids.groups.poll}',
     ]
     for operation_id, parameters in per_operation.items():
         values = ", ".join(f'"{name}" = {value}' for name, value in parameters.items())
