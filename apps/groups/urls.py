@@ -17,6 +17,7 @@ urlpatterns = [
     path("groups/<int:group_id>/invites/link/", actions.invite_link, name="group-invite-link"),
     path("groups/<int:group_id>/invites/email/", actions.invite_email, name="group-invite-email"),
     path("groups/<int:group_id>/invites/<int:invite_id>/revoke/", actions.invite_revoke, name="group-invite-revoke"),
+    path("groups/<int:group_id>/weekend/", actions.weekend_plan, name="group-weekend-plan"),
     path("groups/<int:group_id>/polls/new/", actions.poll_create, name="group-poll-create"),
     path("groups/<int:group_id>/polls/<int:poll_id>/", pages.poll_results, name="group-poll"),
     path("groups/<int:group_id>/polls/<int:poll_id>/vote/", actions.vote, name="group-poll-vote"),

@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.core.privacy import asks_not_to_be_tracked
 from apps.groups import itip
 from apps.groups.forms import InviteEmailForm
 from apps.groups.models import Answer, Group, Role, VoteChoice
@@ -20,6 +21,7 @@ from apps.groups.services import groups as group_services
 from apps.groups.services import invites as invite_services
 from apps.groups.services import plans as plan_services
 from apps.groups.services import polls as poll_services
+from apps.groups.services import weekend as weekend_services
 from apps.groups.views.pages import poll_form_for, render_group, render_poll
 from apps.users.auth import request_user
 
@@ -143,6 +145,22 @@ def poll_create(request: HttpRequest, group_id: int) -> HttpResponse:
             messages.success(request, "Poll opened: the members are asked to vote.")
             return _back(group, f"poll-{poll.pk}")
     return render_group(request, group, status=400, poll_form=form)
+
+
+@login_required
+@require_POST
+def weekend_plan(request: HttpRequest, group_id: int) -> HttpResponse:
+    """Plan our weekend: the group's itinerary as the asker's draft, shown on the itinerary page (apps.itineraries)."""
+    group = _group(request, group_id)
+    which = "next" if request.POST.get("weekend") == "next" else "this"
+    try:
+        itinerary = weekend_services.group_weekend_plan(
+            group=group, by=request_user(request), weekend=which, track=not asks_not_to_be_tracked(request)
+        )
+    except (weekend_services.NoMeetingPoint, weekend_services.NothingLeft) as exc:
+        messages.warning(request, str(exc))
+        return redirect(reverse("group", args=[group.pk]) + f"?weekend={which}#availability")
+    return redirect("itinerary", itinerary_id=itinerary.pk)
 
 
 @login_required
