@@ -35,46 +35,82 @@ def availability(*, group: Group, start: datetime, end: datetime, min_minutes: i
     return windows(_busy(group, sharing, start, end), start=start, end=end, min_minutes=min_minutes)
 
 
-# The busy intervals of a group's window are cached under a key that changes with everything they are made of: the
-# window, the meeting point, each sharing member's home and travel mode, their calendars, and the count, ids, latest
-# change and sequences of the plans that reach the window (a plan's edit, an occurrence's change, a new or deleted
-# plan all move one of these). Only travel times may be older than this (a Google answer arriving for a trip).
+# Each member's busy intervals in a window are cached under a key that changes with everything they are made of:
+# the window, where their travel starts (the meeting point, else their home), their travel mode, their calendars,
+# and the count, ids, latest change and sequences of their plans that reach the window (a plan's edit, an
+# occurrence's change, a new or deleted plan all move one of these). So when one member's plans change, the next
+# call reads that member's plans again and takes the others from the cache. Only travel times may be older than
+# this (a Google answer arriving for a trip).
 BUSY_CACHE_SECONDS = 300
 
+Busy = dict[int, list[tuple[datetime, datetime]]]
 
-def _busy(
-    group: Group, sharing: list[Membership], start: datetime, end: datetime
-) -> dict[int, list[tuple[datetime, datetime]]]:
+
+def _busy(group: Group, sharing: list[Membership], start: datetime, end: datetime) -> Busy:
     read_start, read_end = start - MAX_TRAVEL, end + MAX_TRAVEL
     calendars = dict(
         Calendar.objects.filter(owner_id__in=[m.user_id for m in sharing]).order_by("pk").values_list("pk", "owner_id")
     )
-    reach = window_slots.reaching(Plan.objects.filter(calendar_id__in=list(calendars)), read_start, read_end)
-    stamp = reach.aggregate(n=Count("pk"), ids=Sum("pk"), latest=Max("updated_at"), sequences=Sum("sequence"))
-    profiles = [user_selectors.profile_for(user=m.user) for m in sharing]
-    people = [(m.user_id, p.home_lat, p.home_lon, p.travel_mode) for m, p in zip(sharing, profiles, strict=True)]
-    fingerprint = (read_start, read_end, group.meeting_lat, group.meeting_lon, people, calendars, sorted(stamp.items()))
-    key = "groups:busy:v1:" + hashlib.sha256(repr(fingerprint).encode()).hexdigest()
-    cached: dict[int, list[tuple[datetime, datetime]]] | None = cache.get(key)
-    if cached is not None:
-        return cached
+    origins = _origins(group, sharing)
+    keys = _cache_keys(origins, calendars, read_start, read_end)
+    cached: dict[str, list[tuple[datetime, datetime]]] = cache.get_many(list(keys.values()))
+    busy = {user_id: cached[key] for user_id, key in keys.items() if key in cached}
+    missed = {user_id: origin for user_id, origin in origins.items() if user_id not in busy}
+    if missed:
+        theirs = {pk: owner for pk, owner in calendars.items() if owner in missed}
+        fresh = _busy_of(missed, theirs, read_start, read_end)
+        cache.set_many({keys[user_id]: intervals for user_id, intervals in fresh.items()}, BUSY_CACHE_SECONDS)
+        busy.update(fresh)
+    return {user_id: busy[user_id] for user_id in keys}  # in the members' order, as read
 
-    occurrences = _occurrences(calendars, read_start, read_end)
+
+Origin = tuple[LatLon | None, str]  # where a member's travel starts (None: nowhere known), and their travel mode
+
+
+def _origins(group: Group, sharing: list[Membership]) -> dict[int, Origin]:
     group_point = _point(group.meeting_lat, group.meeting_lon)
-    busy: dict[int, list[tuple[datetime, datetime]]] = {}
+    origins: dict[int, Origin] = {}
+    for membership in sharing:
+        profile = user_selectors.profile_for(user=membership.user)
+        origins[membership.user_id] = (group_point or _point(profile.home_lat, profile.home_lon), profile.travel_mode)
+    return origins
+
+
+def _cache_keys(
+    origins: dict[int, Origin], calendars: dict[int, int], start: datetime, end: datetime
+) -> dict[int, str]:
+    """Each member's cache key: one aggregate query over the plans reaching [start, end), grouped by calendar."""
+    reach = window_slots.reaching(Plan.objects.filter(calendar_id__in=list(calendars)), start, end)
+    stamps = {
+        row["calendar_id"]: (row["n"], row["ids"], row["latest"], row["sequences"])
+        for row in reach.order_by()
+        .values("calendar_id")
+        .annotate(n=Count("pk"), ids=Sum("pk"), latest=Max("updated_at"), sequences=Sum("sequence"))
+    }
+    keys = {}
+    for user_id, origin in origins.items():
+        theirs = [(pk, stamps.get(pk)) for pk, owner in calendars.items() if owner == user_id]
+        fingerprint = (start, end, origin, theirs)
+        keys[user_id] = "groups:busy:v2:" + hashlib.sha256(repr(fingerprint).encode()).hexdigest()
+    return keys
+
+
+def _busy_of(origins: dict[int, Origin], calendars: dict[int, int], start: datetime, end: datetime) -> Busy:
+    """These members' busy intervals (`calendars` are theirs: {calendar id: owner id}) from one read of their
+    plans, with the travel to and from each placed plan from the member's origin."""
+    occurrences = _occurrences(calendars, start, end)
+    busy: Busy = {}
     # Placed occurrences wait for their travel times, asked in one cache read per travel mode.
     placed: dict[str, list[tuple[int, _Busy, LatLon, LatLon]]] = defaultdict(list)
-    for membership, profile in zip(sharing, profiles, strict=True):
-        origin = group_point or _point(profile.home_lat, profile.home_lon)
-        intervals = busy[membership.user_id] = []
-        for item in occurrences.get(membership.user_id, ()):
+    for user_id, (origin, mode) in origins.items():
+        intervals = busy[user_id] = []
+        for item in occurrences.get(user_id, ()):
             if origin is not None and item.place is not None:
-                placed[profile.travel_mode].append((membership.user_id, item, origin, item.place))
+                placed[mode].append((user_id, item, origin, item.place))
             else:
                 intervals.append((item.start, item.end))
     for mode, items in placed.items():
         _add_travel(busy, items, mode)
-    cache.set(key, busy, BUSY_CACHE_SECONDS)
     return busy
 
 
@@ -105,9 +141,7 @@ def _point(lat: float | None, lon: float | None) -> LatLon | None:
     return LatLon(lat, lon) if lat is not None and lon is not None else None
 
 
-def _add_travel(
-    busy: dict[int, list[tuple[datetime, datetime]]], items: list[tuple[int, _Busy, LatLon, LatLon]], mode: str
-) -> None:
+def _add_travel(busy: Busy, items: list[tuple[int, _Busy, LatLon, LatLon]], mode: str) -> None:
     pairs = sorted(
         {(origin, place) for _, _, origin, place in items} | {(place, origin) for _, _, origin, place in items}
     )

@@ -213,3 +213,32 @@ def test_the_busy_cache_follows_every_change(pair):
     Membership.objects.filter(group=group, user=a).update(sharing_paused=True)
     answers.append(check())
     assert all(before != after for before, after in itertools.pairwise(answers))
+
+
+def test_after_one_members_change_only_their_plans_are_read_again(pair, monkeypatch):
+    """The cache is per member: the others' busy intervals are served from it, and the answer equals a fresh one."""
+    from apps.groups.selectors import availability as selector
+
+    group, a, b = pair
+    plan(a, start=datetime(2026, 12, 5, 10, 0), minutes=60)
+    plan(b, start=datetime(2026, 12, 5, 14, 0), minutes=60)
+    cache.clear()
+    availability(group=group, start=at(0), end=at(24), min_minutes=1)
+    read_for: list[set[int]] = []
+    read = selector._occurrences
+
+    def spy(calendars, start, end):  # type: ignore[no-untyped-def]
+        read_for.append(set(calendars.values()))
+        return read(calendars, start, end)
+
+    monkeypatch.setattr(selector, "_occurrences", spy)
+    availability(group=group, start=at(0), end=at(24), min_minutes=1)
+    assert read_for == []  # nothing changed: nobody read
+    moved = plan(b, start=datetime(2026, 12, 5, 18, 0), minutes=60)
+    served = availability(group=group, start=at(0), end=at(24), min_minutes=1)
+    assert read_for == [{b.pk}]
+    calendar_services.plan_delete(plan=moved)
+    cache.clear()
+    plan(b, start=datetime(2026, 12, 5, 18, 0), minutes=60)
+    assert served == availability(group=group, start=at(0), end=at(24), min_minutes=1)  # every member read afresh
+    assert read_for[-1] == {a.pk, b.pk}
