@@ -1,5 +1,7 @@
 """The rules a window given as `weekend` or `start`/`end` follows, shared by every API that takes one."""
 
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from rest_framework import serializers
@@ -23,3 +25,26 @@ def validate_window(attrs: dict[str, Any], tz: str) -> None:
                 raise serializers.ValidationError({name: [str(exc)]}) from None
     if "start" in attrs and attrs["end"] <= attrs["start"]:
         raise serializers.ValidationError({"end": ["Must be later than start."]})
+
+
+def query_window(params: Mapping[str, str], *, tz: str, max_days: int) -> tuple[datetime, datetime]:
+    """The required `start` and `end` query parameters: each parses in `tz` (a date is local midnight), `end` is
+    later than `start` and at most `max_days` after it. Raises ValidationError naming every parameter at fault."""
+    errors: dict[str, list[str]] = {}
+    bounds: dict[str, datetime] = {}
+    for name in ("start", "end"):
+        value = params.get(name)
+        if value is None:
+            errors[name] = ["This parameter is required."]
+            continue
+        try:
+            bounds[name] = parse_window_bound(value, tz)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    if not errors and bounds["end"] <= bounds["start"]:
+        errors["end"] = ["Must be later than start."]
+    if not errors and bounds["end"] - bounds["start"] > timedelta(days=max_days):
+        errors["end"] = [f"A window is at most {max_days} days."]
+    if errors:
+        raise serializers.ValidationError(errors)
+    return bounds["start"], bounds["end"]

@@ -4,7 +4,8 @@ A group is visible to its members only: to anyone else every endpoint under /gro
 method. What only the owner may do (change or delete the group, remove others, hand over ownership) is a 403 for
 a member. Members see each other's names and free/busy, never each other's plans."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.types import OpenApiTypes
@@ -18,7 +19,8 @@ from apps.core.api.fields import openapi_pattern
 from apps.core.api.pagination import CursorPagination, OnePage
 from apps.core.api.schema import error_response
 from apps.core.api.views import APIView, validated
-from apps.core.time import WINDOW_BOUND_PATTERN, parse_window_bound
+from apps.core.api.windows import query_window
+from apps.core.time import WINDOW_BOUND_PATTERN
 from apps.groups.api.serializers import (
     AvailabilityOut,
     GroupIn,
@@ -275,27 +277,17 @@ WINDOW = [
 
 def _availability_query(request: Request) -> tuple[datetime, datetime, int]:
     tz = user_selectors.profile_for(user=request_user(request)).timezone
-    errors: dict[str, list[str]] = {}
-    bounds: dict[str, datetime] = {}
-    for name in ("start", "end"):
-        value = request.query_params.get(name)
-        if value is None:
-            errors[name] = ["This parameter is required."]
-            continue
-        try:
-            bounds[name] = parse_window_bound(value, tz)
-        except ValueError as exc:
-            errors[name] = [str(exc)]
-    if not errors and bounds["end"] <= bounds["start"]:
-        errors["end"] = ["Must be later than start."]
-    if not errors and bounds["end"] - bounds["start"] > timedelta(days=MAX_WINDOW_DAYS):
-        errors["end"] = [f"A window is at most {MAX_WINDOW_DAYS} days."]
+    errors: dict[str, Any] = {}
+    try:
+        start, end = query_window(request.query_params, tz=tz, max_days=MAX_WINDOW_DAYS)
+    except exceptions.ValidationError as exc:
+        errors.update(exc.detail)  # type: ignore[arg-type]
     raw = request.query_params.get("min_minutes", "60")
     if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 1440):
         errors["min_minutes"] = ["A whole number from 1 to 1440."]
     if errors:
         raise exceptions.ValidationError(errors)
-    return bounds["start"], bounds["end"], int(raw)
+    return start, end, int(raw)
 
 
 class AvailabilityView(APIView):

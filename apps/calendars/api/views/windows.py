@@ -16,7 +16,8 @@ from apps.core.api.fields import openapi_pattern, query_flag
 from apps.core.api.pagination import MAX_PAGE_SIZE, OnePage
 from apps.core.api.schema import error_response
 from apps.core.api.views import APIView
-from apps.core.time import WINDOW_BOUND_PATTERN, parse_window_bound
+from apps.core.api.windows import query_window
+from apps.core.time import WINDOW_BOUND_PATTERN
 from apps.users.auth import request_user
 
 MAX_WINDOW_DAYS = 400
@@ -39,27 +40,6 @@ WINDOW = [
 ]
 # Besides an unreadable bound: rules across both bounds (end after start, at most MAX_WINDOW_DAYS apart).
 WINDOW_INVALID = error_response(400, "A bound is unreadable, or `end` is not after `start` within the limit.")
-
-
-def _window(request: Request, *, tz: str) -> tuple[datetime, datetime]:
-    errors: dict[str, list[str]] = {}
-    bounds: dict[str, datetime] = {}
-    for name in ("start", "end"):
-        value = request.query_params.get(name)
-        if value is None:
-            errors[name] = ["This parameter is required."]
-            continue
-        try:
-            bounds[name] = parse_window_bound(value, tz)
-        except ValueError as exc:
-            errors[name] = [str(exc)]
-    if not errors and bounds["end"] <= bounds["start"]:
-        errors["end"] = ["Must be later than start."]
-    if not errors and (bounds["end"] - bounds["start"]).days > MAX_WINDOW_DAYS:
-        errors["end"] = [f"A window is at most {MAX_WINDOW_DAYS} days."]
-    if errors:
-        raise ValidationError(errors)
-    return bounds["start"], bounds["end"]
 
 
 def _utc(moment: datetime) -> str:
@@ -113,7 +93,7 @@ class OccurrenceListView(APIView):
     )
     def get(self, request: Request, calendar_id: int) -> Response:
         timezone = selectors.calendar_timezone_of(owner=request_user(request), calendar_id=calendar_id)
-        start, end = _window(request, tz=timezone)
+        start, end = query_window(request.query_params, tz=timezone, max_days=MAX_WINDOW_DAYS)
         include_cancelled = query_flag(request.query_params, "include_cancelled")
         size, after = _page_size(request), _cursor(request)
         if size is None:  # the whole window at once
@@ -141,7 +121,7 @@ class ConflictListView(APIView):
     @extend_schema(parameters=WINDOW, responses={200: ConflictOut(many=True), 400: WINDOW_INVALID}, tags=["plans"])
     def get(self, request: Request) -> Response:
         owner = request_user(request)
-        start, end = _window(request, tz=owner.profile.timezone)
+        start, end = query_window(request.query_params, tz=owner.profile.timezone, max_days=MAX_WINDOW_DAYS)
         return _one_page([conflict.as_dict() for conflict in selectors.conflicts_of(owner=owner, start=start, end=end)])
 
 
@@ -149,7 +129,7 @@ class FreeBusyView(APIView):
     @extend_schema(parameters=WINDOW, responses={200: FreeBusyOut, 400: WINDOW_INVALID}, tags=["plans"])
     def get(self, request: Request) -> Response:
         owner = request_user(request)
-        start, end = _window(request, tz=owner.profile.timezone)
+        start, end = query_window(request.query_params, tz=owner.profile.timezone, max_days=MAX_WINDOW_DAYS)
         busy = selectors.freebusy(owner=owner, start=start, end=end)
         return Response(
             {
