@@ -16,7 +16,8 @@ Then, at Thursday 18:05 Berlin time:
 3. A second tick: it must find nobody.
 A sample of BENCH_SAMPLE people (default 300) is also timed through digest_context alone, to split the cost.
 The contexts' building (what digest_send_batch computes) is timed apart from storing and sending them; with
-BENCH_PROFILE=1 the generation and sending run under cProfile (slower) and the top functions are printed.
+BENCH_PROFILE=1 the generation and sending run under cProfile (slower) and the top functions are printed
+(BENCH_PROFILE_FILE=path also saves the whole profile).
 
 Run: .venv/bin/python bench/notifications_digest.py   (DATABASE_URL/REDIS_URL of the test env are not used)
 """
@@ -180,6 +181,8 @@ def main() -> None:
         print(f"{key}: {value}")
     if profiler is not None:  # BENCH_PROFILE=1: where the generation and sending time goes
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"apps/|django/template/base", 30)
+        if os.environ.get("BENCH_PROFILE_FILE"):  # for a closer look: python -m pstats FILE
+            profiler.dump_stats(os.environ["BENCH_PROFILE_FILE"])
 
 
 if __name__ == "__main__":

@@ -35,13 +35,22 @@ def preferences_for(*, user: User) -> Preferences:
     return preferences
 
 
+def preferences_of(user: User) -> Preferences | None:
+    """The person's preferences (None: never saved), read now unless `user` came with them from the same
+    statement (select_related("notification_prefs")): a copy cached on an older instance could be stale."""
+    if User.notification_prefs.is_cached(user):
+        # A reverse one-to-one read as missing raises an AttributeError subclass on access: None here.
+        return getattr(user, "notification_prefs", None)
+    return Preferences.objects.filter(user=user).first()
+
+
 def suppression_reason(*, kind: str, user: User | None, address: str) -> str:
     """Why an email of `kind` must not go out now ("" when it may): the person turned the kind off, or their
     address bounced and is not confirmed again. Checked when the row is stored and again right before sending."""
     if kind == Kind.ADDRESS_CONFIRMATION:
         return ""
     if user is not None:
-        return _reason(kind, Preferences.objects.filter(user=user).first())
+        return _reason(kind, preferences_of(user))
     # Only an address (an invitation to someone without an account yet): it may be a member's bounced address.
     bounced = Preferences.objects.filter(user__email__iexact=address, bounced_at__isnull=False).exists()
     return "address bounced" if bounced else ""

@@ -1,10 +1,13 @@
 """The outbox and its delivery against a real SMTP server (tests/smtp.py): once per key, opt-outs, quiet hours,
 temporary failures retried with backoff, permanent ones marking the address bounced, never a duplicate."""
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 
 from apps.notifications import delivery, services, tasks
 from apps.notifications.models import Kind, Notification, Status
@@ -255,3 +258,40 @@ def test_the_send_task_asks_celery_for_a_retry_after_the_backoff(smtp_server):
     assert list(raised.value.sig.args) == [row.pk]  # the retry sends the same row again
     row.refresh_from_db()
     assert (row.status, row.attempts) == (Status.PENDING, 1)
+
+
+def test_a_row_another_worker_claims_between_the_read_and_the_claim_is_skipped(smtp_server, monkeypatch):
+    """The claim is a compare-and-set on the row as read: another worker's claim landing in between (injected
+    here at the suppression check, which runs between the two statements) makes this one back off."""
+    row = ask(UserFactory())
+    check = services.suppression_reason
+
+    def another_worker_claims_first(**kwargs: object) -> str:
+        Notification.objects.filter(pk=row.pk).update(status=Status.SENDING, attempts=1)
+        return check(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(services, "suppression_reason", another_worker_claims_first)
+    assert delivery.deliver(row.pk).status == "skipped"
+    assert smtp_server.messages == []
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.SENDING, 1)  # the winner's write, not overwritten
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_delivering_one_row_at_once_send_it_once(smtp_server):
+    row = ask(UserFactory())
+    start = threading.Barrier(8)
+
+    def deliver() -> str:
+        try:
+            start.wait()
+            return delivery.deliver(row.pk).status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = sorted(pool.map(lambda _: deliver(), range(8)))
+    assert outcomes == ["sent"] + ["skipped"] * 7
+    assert len(smtp_server.messages) == 1
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.SENT, 1)
