@@ -55,26 +55,12 @@ def person_for(
     their busy time. Anonymous: only `near` and `tz`."""
     if user is None:
         return Person(user_id=None, home=near, timezone=tz)
-    profile = user_selectors.profile_for(user=user)
-    home = near
-    if home is None and profile.home_lat is not None and profile.home_lon is not None:
-        home = LatLon(profile.home_lat, profile.home_lon)
-    feedback = feedback_of(user_id=user.pk)
-    busy = calendar_selectors.freebusy(owner=user, start=start, end=end)
-    return Person(
-        user_id=user.pk,
-        home=home,
-        timezone=profile.timezone,
-        interests=frozenset(profile.interests),
-        budget=float(profile.budget) if profile.budget is not None else None,
-        currency=profile.currency,
-        travel_mode=profile.travel_mode,
-        max_distance_km=float(profile.max_distance_km),
+    return _person(
+        user,
+        near=near,
+        feedback=feedback_of(user_id=user.pk),
         history=history_of(user_id=user.pk, until=now),
-        category_feedback=feedback.categories,
-        venue_feedback=feedback.venues,
-        dismissed=frozenset(feedback.dismissed),
-        busy=tuple((a.timestamp(), b.timestamp()) for a, b in busy),
+        busy=calendar_selectors.freebusy(owner=user, start=start, end=end),
     )
 
 
@@ -94,29 +80,40 @@ def persons_for(
     histories = histories_of(user_ids=ids, until=now)
     if busy is None:
         busy = calendar_selectors.freebusy_of(owner_ids=ids, start=start, end=end)
-    found = {}
-    for user in users:
-        profile = user_selectors.profile_for(user=user)
-        home = None
-        if profile.home_lat is not None and profile.home_lon is not None:
-            home = LatLon(profile.home_lat, profile.home_lon)
-        summary = feedback[user.pk]
-        found[user.pk] = Person(
-            user_id=user.pk,
-            home=home,
-            timezone=profile.timezone,
-            interests=frozenset(profile.interests),
-            budget=float(profile.budget) if profile.budget is not None else None,
-            currency=profile.currency,
-            travel_mode=profile.travel_mode,
-            max_distance_km=float(profile.max_distance_km),
-            history=histories[user.pk],
-            category_feedback=summary.categories,
-            venue_feedback=summary.venues,
-            dismissed=frozenset(summary.dismissed),
-            busy=tuple((a.timestamp(), b.timestamp()) for a, b in busy[user.pk]),
-        )
-    return found
+    return {
+        user.pk: _person(user, near=None, feedback=feedback[user.pk], history=histories[user.pk], busy=busy[user.pk])
+        for user in users
+    }
+
+
+def _person(
+    user: User,
+    *,
+    near: LatLon | None,
+    feedback: "FeedbackSummary",
+    history: tuple[HistoryItem, ...],
+    busy: list[tuple[datetime, datetime]],
+) -> Person:
+    """A signed-in person from what was read of them; `near` stands in for their home when given."""
+    profile = user_selectors.profile_for(user=user)
+    home = near
+    if home is None and profile.home_lat is not None and profile.home_lon is not None:
+        home = LatLon(profile.home_lat, profile.home_lon)
+    return Person(
+        user_id=user.pk,
+        home=home,
+        timezone=profile.timezone,
+        interests=frozenset(profile.interests),
+        budget=float(profile.budget) if profile.budget is not None else None,
+        currency=profile.currency,
+        travel_mode=profile.travel_mode,
+        max_distance_km=float(profile.max_distance_km),
+        history=history,
+        category_feedback=feedback.categories,
+        venue_feedback=feedback.venues,
+        dismissed=frozenset(feedback.dismissed),
+        busy=tuple((a.timestamp(), b.timestamp()) for a, b in busy),
+    )
 
 
 def histories_of(
