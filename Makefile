@@ -59,6 +59,7 @@ run: install
 	$(MANAGE) create_demo_account
 	$(MANAGE) seed_demo --if-empty
 	$(MANAGE) seed_recommendations_demo
+	$(MANAGE) seed_groups_demo
 	$(MANAGE) runserver 127.0.0.1:8000
 
 # --- Checks ------------------------------------------------------------------------------------------------

@@ -37,6 +37,9 @@ def test_make_run_path_serves_the_site_and_the_api(embedded_env, start_server, t
     assert re.search(r"Recommendation model: \S+ (promoted|refused)", recommended), recommended
     again = _manage(embedded_env, "seed_recommendations_demo").stdout
     assert again.count("already") == 4, again
+    # The groups demo: the demo account's group with two friends and their weekend plans, once.
+    assert "Demo group: Weekend crew" in _manage(embedded_env, "seed_groups_demo").stdout
+    assert _manage(embedded_env, "seed_groups_demo").stdout == "Demo group: already there.\n"
     assert (tmp_path / "db.sqlite3").exists()
     assert (tmp_path / "jwt-private.pem").exists()
 
@@ -94,6 +97,13 @@ def test_make_run_path_serves_the_site_and_the_api(embedded_env, start_server, t
             assert 0 < home.count('class="for-you-item"') <= 10, home[-3000:]
             assert 'class="chip chip-small"' in home
             assert "Plan my weekend" in home
+            groups = demo_http.get("/groups/").text
+            crew = re.search(r'href="/groups/(\d+)/"[^>]*>\s*Weekend crew', groups)
+            assert crew, groups[-3000:]
+            group_page = demo_http.get(f"/groups/{crew.group(1)}/")
+            assert group_page.status_code == 200
+            assert "Alex" in group_page.text
+            assert "Sam" in group_page.text
 
         # Plan my weekend for the demo account, on SQLite with tasks in-process: stops with travel and reasons.
         bearer = {"Authorization": f"Bearer {tokens.json()['access']}"}
