@@ -36,8 +36,8 @@ def preferences_for(*, user: User) -> Preferences:
 
 
 def preferences_of(user: User) -> Preferences | None:
-    """The person's preferences (None: never saved), read now unless `user` came with them from the same
-    statement (select_related("notification_prefs")): a copy cached on an older instance could be stale."""
+    """The person's preferences (None: never saved): those `user` was read with (select_related, as delivery's
+    claim does, so they are as fresh as the row), else read now. Nothing else caches them on a user instance."""
     if User.notification_prefs.is_cached(user):
         # A reverse one-to-one read as missing raises an AttributeError subclass on access: None here.
         return getattr(user, "notification_prefs", None)
