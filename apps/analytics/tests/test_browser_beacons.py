@@ -64,7 +64,9 @@ def test_global_privacy_control_sends_nothing_and_sets_no_cookie(page: Page, liv
     page.wait_for_timeout(300)
     assert sent == []
     assert _anonymous_id(page) is None
-    assert not TrackedEvent.objects.exclude(type="signup").exists()
+    # Nothing stored without an anonymous id either (what this cookieless page could cause). Rows carrying an id
+    # are another test's page: its last web vitals may land after that test's flush, in the middle of this one.
+    assert not TrackedEvent.objects.exclude(type="signup").filter(anonymous_id="").exists()
 
 
 def test_signing_in_links_the_anonymous_visit_and_later_beacons_carry_the_account(
