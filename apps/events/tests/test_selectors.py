@@ -4,11 +4,11 @@ metrics, and an event with its duplicates' listings."""
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from apps.events import selectors, services
 from apps.events.models import Event, Source, SyncOutcome, SyncRun
 from apps.events.tests.factories import item, make_source
+from conftest import reference_now
 
 pytestmark = pytest.mark.django_db
 
@@ -23,14 +23,14 @@ def _source(name: str, *, interval_minutes: int = 360) -> Source:
 
 
 def _run(source: Source, *, minutes_ago: int, outcome: str = SyncOutcome.COMPLETED) -> SyncRun:
-    started = timezone.now() - timedelta(minutes=minutes_ago)
+    started = reference_now() - timedelta(minutes=minutes_ago)  # the frozen clock that sources_due reads
     run = SyncRun.objects.create(source=source, outcome=outcome)
     finished = started + timedelta(minutes=1) if outcome != SyncOutcome.RUNNING else None
     SyncRun.objects.filter(pk=run.pk).update(started_at=started, finished_at=finished)
     return run
 
 
-def test_a_source_is_due_when_never_run_or_when_its_interval_has_passed_since_the_last_start() -> None:
+def test_a_source_is_due_when_never_run_or_when_its_interval_has_passed_since_the_last_start(clock) -> None:  # type: ignore[no-untyped-def]
     never = _source("never")
     fresh = _source("fresh", interval_minutes=60)
     stale = _source("stale", interval_minutes=60)
@@ -43,10 +43,10 @@ def test_a_source_is_due_when_never_run_or_when_its_interval_has_passed_since_th
     _run(stuck, minutes_ago=120, outcome=SyncOutcome.RUNNING)  # its task resumes it or finds the lock taken
 
     assert sorted(selectors.sources_due()) == sorted([never.pk, stale.pk, stuck.pk])
-    assert fresh.pk in selectors.sources_due(now=timezone.now() + timedelta(minutes=31))
+    assert fresh.pk in selectors.sources_due(now=reference_now() + timedelta(minutes=31))
 
 
-def test_sync_status_counts_only_completed_runs() -> None:
+def test_sync_status_counts_only_completed_runs(clock) -> None:  # type: ignore[no-untyped-def]
     source = _source("feed", interval_minutes=30)
     completed = _run(source, minutes_ago=200)
     _run(source, minutes_ago=100, outcome=SyncOutcome.FAILED)

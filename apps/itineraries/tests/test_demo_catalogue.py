@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from apps.calendars.models import Plan
 from apps.core import geo
@@ -20,6 +19,7 @@ from apps.itineraries import selectors, services
 from apps.itineraries.models import Stop
 from apps.itineraries.tests.factories import at, busy, person, saturday, weekend
 from apps.recommendations.tests.factories import BERLIN_ZONE
+from conftest import reference_now
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ def _place(stop: Stop) -> LatLon:
     return LatLon(stop.event.lat, stop.event.lon)  # type: ignore[arg-type]
 
 
-def test_the_demo_weekend_plans_within_every_rule() -> None:
+def test_the_demo_weekend_plans_within_every_rule(clock) -> None:  # type: ignore[no-untyped-def]
     call_command("seed_demo", date=saturday(), stdout=io.StringIO())  # the weekend the factories plan
     someone = person(interests=["music", "markets", "food-drink"], budget=60, travel_mode="bike")
     plan_place = LatLon(52.5075, 13.4537)  # Astra Kulturhaus, Friedrichshain
@@ -44,7 +44,7 @@ def test_the_demo_weekend_plans_within_every_rule() -> None:
     ).first()
     assert clashing is not None, "the demo catalogue has events on Saturday afternoon"
     ask = selectors.ask_for(
-        user=someone, values={"weekend": weekend(), "must_include": [clashing.pk]}, now=timezone.now()
+        user=someone, values={"weekend": weekend(), "must_include": [clashing.pk]}, now=reference_now()
     )
     itinerary = services.itinerary_create(owner=someone, ask=ask)
 

@@ -5,21 +5,21 @@ import json
 
 import pytest
 from django.test import Client, override_settings
-from django.utils import timezone
 
 from apps.itineraries import selectors, services
 from apps.itineraries.tests.factories import at, event, person, weekend
+from conftest import reference_now
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def planned():  # type: ignore[no-untyped-def]
+def planned(clock):  # type: ignore[no-untyped-def]
     event("Jazz brunch", start=at(0, 11))
     event("Evening concert", start=at(0, 19))
     someone = person(interests=["music"], budget=50)
     itinerary = services.itinerary_create(
-        owner=someone, ask=selectors.ask_for(user=someone, values={"weekend": weekend()}, now=timezone.now())
+        owner=someone, ask=selectors.ask_for(user=someone, values={"weekend": weekend()}, now=reference_now())
     )
     client = Client()
     client.force_login(someone)

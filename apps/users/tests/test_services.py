@@ -5,12 +5,12 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from apps.users import services
 from apps.users.models import Profile, User
 from apps.users.tests.factories import DEFAULT_PASSWORD, UserFactory
+from conftest import reference_now
 
 pytestmark = pytest.mark.django_db
 
@@ -86,9 +86,9 @@ def test_token_revoke_twice_is_not_an_error() -> None:
         services.token_revoke(raw_refresh="not-a-token")
 
 
-def test_flushing_expired_refresh_tokens_keeps_the_live_ones_and_repeats_safely() -> None:
+def test_flushing_expired_refresh_tokens_keeps_the_live_ones_and_repeats_safely(clock) -> None:  # type: ignore[no-untyped-def]
     user = UserFactory()
-    now = timezone.now()
+    now = reference_now()  # the flush reads the same frozen clock
     for jti, expires in (("old", now - timedelta(seconds=1)), ("live", now + timedelta(days=1))):
         OutstandingToken.objects.create(user=user, jti=jti, token="x", created_at=now, expires_at=expires)
 
