@@ -171,6 +171,8 @@ def _database(url: str) -> dict[str, object]:
         # Options from the URL (e.g. ?sslmode=verify-full for RDS) are kept; the timeout is only a default.
         options = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
         options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+        if not env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+            options["prepare_threshold"] = None  # e.g. behind a pooler in transaction mode (apps/core/db_backends)
         config["OPTIONS"] = options
     return config
 

@@ -4,6 +4,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -33,10 +35,21 @@ def compiled(queryset: QuerySet[Any, Any], stand_ins: Mapping[Any, str]) -> tupl
     return sql, tuple(stand_ins[param] for param in params)  # a parameter without a stand-in fails loudly
 
 
+def prepared_cursor(database: BaseDatabaseWrapper) -> CursorWrapper:
+    """A cursor for SQL that runs again and again (compiled once): on PostgreSQL the statement is prepared once per
+    connection (apps.core.db_backends.postgresql), elsewhere a plain cursor. Parameters are then bound on the
+    server, so each must have a type PostgreSQL can tell (a NULL compared with a column is fine; a bare `%s IS
+    NULL` is not): the tests run every compiled query on PostgreSQL."""
+    prepared = getattr(database, "prepared_cursor", None)
+    cursor: CursorWrapper = prepared() if prepared is not None else database.cursor()
+    return cursor
+
+
 def rows(query: tuple[str, tuple[str, ...]], values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """The rows of a `compiled` query, run with these values for its named parameters."""
+    """The rows of a `compiled` query, run with these values for its named parameters (a prepared statement on
+    PostgreSQL)."""
     sql, names = query
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, [values[name] for name in names])
         found: list[tuple[Any, ...]] = cursor.fetchall()
     return found

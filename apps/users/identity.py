@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from apps.core import queries
 from apps.users.models import Profile, User
 
 
@@ -52,7 +53,7 @@ def user_with_profile(pk: int) -> User | None:
     """The user with that id and their profile (`user.profile`, no further query), or None when there is none."""
     compiled = _compiled()
     connection = connections[DEFAULT_DB_ALIAS]
-    with connection.cursor() as cursor:
+    with queries.prepared_cursor(connection) as cursor:  # every API request runs it: prepared once per connection
         cursor.execute(compiled.sql, [pk])
         found = cursor.fetchone()
     if found is None:
