@@ -7,11 +7,12 @@ from rest_framework import serializers
 
 from apps.analytics import kpis
 from apps.analytics.selectors_kpis import Granularity
+from apps.core.api.params import QueryParams
 
 MAX_DAYS = 2 * 366  # two years of daily points in one answer at most
 
 
-class RangeParams(serializers.Serializer[Any]):
+class RangeParams(QueryParams):
     start = serializers.DateField(help_text="The first day (UTC), YYYY-MM-DD.")
     end = serializers.DateField(help_text="The last day (UTC), YYYY-MM-DD, included.")
 

@@ -17,6 +17,7 @@ from apps.analytics.models import (
 )
 from apps.analytics.tracking import CLIENT_TYPES, MAX_EVENTS
 from apps.core.api.fields import EnumTextField, PatternField, StrictIntegerField, TextField
+from apps.core.api.params import QueryParams
 
 
 class VariantSerializer(serializers.Serializer[Any]):
@@ -84,7 +85,7 @@ class ExperimentOut(serializers.Serializer[Any]):
     stopped_at = serializers.DateTimeField(allow_null=True)
 
 
-class AssignmentParams(serializers.Serializer[Any]):
+class AssignmentParams(QueryParams):
     unit_id = PatternField(
         pattern=UNIT_ID_PATTERN,
         message="1 to 64 printable ASCII characters without spaces.",

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.api.fields import PatternField, TextField, TimezoneField
+from apps.core.api.params import QueryParams
 from apps.core.taxonomy import CATEGORY_CHOICES
 from apps.core.time import WINDOW_BOUND_PATTERN, matches, parse_window_bound
 from apps.events.models import Event
@@ -39,7 +40,7 @@ class QueryBooleanField(serializers.BooleanField):
         raise AssertionError  # fail() raises
 
 
-class EventSearchParams(serializers.Serializer[Any]):
+class EventSearchParams(QueryParams):
     """Query parameters of GET /api/v1/events; each error names its parameter."""
 
     near = PatternField(

@@ -3,6 +3,7 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.core.api.fields import PatternField, StrictIntegerField, TimezoneField
+from apps.core.api.params import QueryParams
 from apps.core.api.windows import validate_window
 from apps.core.time import WINDOW_BOUND_PATTERN
 from apps.events.api.serializers import NEAR_PATTERN, EventOut
@@ -20,7 +21,7 @@ class IntegerQueryField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
-class RecommendationParams(serializers.Serializer[Any]):
+class RecommendationParams(QueryParams):
     """Query parameters of GET /api/v1/recommendations; each error names its parameter."""
 
     weekend = serializers.ChoiceField(
