@@ -18,7 +18,8 @@ from pytest_django.live_server_helper import LiveServer
 from apps.users.models import Profile
 from apps.users.tests.factories import UserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The dates here (weekends, sync ages, the demo catalogue) come from the frozen clock: conftest's clock fixture.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clock")]
 
 Screenshot = Callable[[str], Path]
 

@@ -11,7 +11,8 @@ from apps.events.metrics import LAST_SYNCED, SYNC_INTERVAL, SourceSyncCollector
 from apps.events.models import Source, SyncOutcome, SyncRun
 from apps.events.tests.factories import make_source
 
-pytestmark = pytest.mark.django_db
+# The dates here (weekends, sync ages, the demo catalogue) come from the frozen clock: conftest's clock fixture.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 def _run(source: Source, *, minutes_ago: int, outcome: str) -> None:

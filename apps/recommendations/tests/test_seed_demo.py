@@ -12,7 +12,8 @@ from apps.events.models import Event
 from apps.recommendations.models import ModelVersion
 from apps.users.models import User
 
-pytestmark = pytest.mark.django_db
+# The dates here (weekends, sync ages, the demo catalogue) come from the frozen clock: conftest's clock fixture.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 def _run(*args: str) -> str:
