@@ -42,26 +42,35 @@ def test_a_month_without_a_partition_gets_one_when_an_event_arrives(clock):
     assert partitions.partitions() == [partitions.month_of(timezone.now())]
 
 
+def month(offset: int) -> date:
+    """The first day of the month `offset` months from the clock's (in UTC, as the partitions are cut)."""
+    now = timezone.now().astimezone(UTC)
+    index = now.year * 12 + now.month - 1 + offset
+    return date(index // 12, index % 12 + 1, 1)
+
+
 def test_partitions_are_made_ahead_and_making_them_twice_changes_nothing(clock):
     partitions.drop_before(date(2100, 1, 1))
-    assert services.tracking_partitions_ensure() == [date(2026, 6, 1), date(2026, 7, 1), date(2026, 8, 1)]
+    assert services.tracking_partitions_ensure() == [month(0), month(1), month(2)]
     assert services.tracking_partitions_ensure() == []
-    assert partitions.partitions() == [date(2026, 6, 1), date(2026, 7, 1), date(2026, 8, 1)]
+    assert partitions.partitions() == [month(0), month(1), month(2)]
     task = BEAT_SCHEDULE["tracking-partitions-ahead"]["task"]
     assert task == "apps.analytics.tasks.tracking_partitions_ensure"
 
 
 def test_the_purge_drops_whole_old_months_and_running_it_twice_changes_nothing(clock, capsys):
     partitions.drop_before(date(2100, 1, 1))
-    old, kept = datetime(2025, 4, 30, 23, 0, tzinfo=UTC), datetime(2025, 5, 1, 0, 0, tzinfo=UTC)
+    first_kept = month(-13)  # the 13 months before this one are kept
+    kept = datetime(first_kept.year, first_kept.month, 1, tzinfo=UTC)
+    old = kept - timedelta(hours=1)  # the last hour of the month before
     partitions.ensure([old, kept, timezone.now()])
     store_at(old, kept, timezone.now())
 
-    call_command("analytics_purge", "--older-than", "13m")  # June 2026 minus 13 months: May 2025 is kept
-    assert capsys.readouterr().out.strip() == "Dropped: 2025-04."
+    call_command("analytics_purge", "--older-than", "13m")
+    assert capsys.readouterr().out.strip() == f"Dropped: {old:%Y-%m}."
     call_command("analytics_purge", "--older-than", "13m")
     assert capsys.readouterr().out.strip() == "Dropped: nothing."
-    assert partitions.partitions() == [date(2025, 5, 1), date(2026, 6, 1)]
+    assert partitions.partitions() == [first_kept, month(0)]
     assert sorted(TrackedEvent.objects.values_list("at", flat=True))[0] == kept
     assert TrackedEvent.objects.count() == 2
 

@@ -116,7 +116,11 @@ def test_a_finished_sync_is_tracked_with_its_counts_and_no_person() -> None:
     from apps.events.tests.fakes.network import FakeClock
 
     source = make_source()
-    jazz = fake_ics.vevent(UID="a@test", DTSTART="20260620T180000Z", DTEND="20260620T200000Z", SUMMARY="Jazz")
+    starts = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)  # inside the window
+    ends = starts + timedelta(hours=2)
+    jazz = fake_ics.vevent(
+        UID="a@test", DTSTART=f"{starts:%Y%m%dT%H%M%SZ}", DTEND=f"{ends:%Y%m%dT%H%M%SZ}", SUMMARY="Jazz"
+    )
     feed = fake_ics.FakeFeed(fake_ics.vcalendar(jazz), clock=FakeClock(timezone.now()))
 
     run = sync.sync_source(source_id=source.pk, connector=fake_ics.build_connector(source, feed))

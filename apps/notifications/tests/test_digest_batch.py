@@ -23,7 +23,8 @@ from apps.users.models import User
 
 pytestmark = pytest.mark.django_db
 
-SATURDAY = date(2026, 6, 20)  # the suite's clock starts on Wednesday 17 June 2026
+SATURDAY = date(2026, 6, 20)  # the people below are made on Wednesday 17 June 2026
+WEDNESDAY_NOON = datetime(2026, 6, 17, 10, 0, tzinfo=UTC)
 THURSDAY_EVENING = datetime(2026, 6, 18, 16, 5, tzinfo=UTC)  # 18:05 in Berlin
 
 
@@ -38,7 +39,9 @@ def _fresh_catalogue() -> Iterator[None]:
 
 def _people(clock) -> list[User]:  # type: ignore[no-untyped-def]
     """Four people who differ in everything the digest reads: interests, home, history, feedback, saved and
-    dismissed events, clashing, cancelled and recurring plans; and a weekend catalogue to choose from."""
+    dismissed events, clashing, cancelled and recurring plans; and a weekend catalogue to choose from. Made on the
+    Wednesday of that weekend's week, whatever TEST_NOW says: tracked events are dated by when they arrive."""
+    clock.move_to(WEDNESDAY_NOON)
     halls = [place(f"hall-{n}", lat=52.50 + n * 0.01, lon=13.40 + n * 0.01) for n in range(4)]
     categories = ["music", "art", "food", "sports", "theatre", "music"]
     events = [
