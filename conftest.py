@@ -4,7 +4,7 @@ import os
 import re
 import subprocess
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -53,6 +53,15 @@ def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller | N
         return
     with time_machine.travel(reference_now(), tick=True) as traveller:
         yield traveller
+
+
+@pytest.fixture
+def daytime(clock: time_machine.Traveller) -> time_machine.Traveller:
+    """The clock at noon UTC of its own day, for tests of an email that must go out at once whatever TEST_NOW's hour:
+    quiet hours (22:00-08:00 in the person's zone, UTC unless they chose one) hold other emails for the morning.
+    Quiet hours have tests of their own (apps/notifications/tests/test_delivery_quiet_hours.py)."""
+    clock.move_to(reference_now().astimezone(UTC).replace(hour=12, minute=0, second=0, microsecond=0))
+    return clock
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

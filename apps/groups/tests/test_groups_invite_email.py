@@ -22,7 +22,7 @@ def eager() -> Iterator[None]:
     current_app.conf.task_always_eager = False
 
 
-def test_an_emailed_invitation_carries_the_link(client_for, user, smtp_server, eager, settings,
+def test_an_emailed_invitation_carries_the_link(daytime, client_for, user, smtp_server, eager, settings,
                                                  django_capture_on_commit_callbacks):  # fmt: skip
     settings.SITE_URL = "https://planner.example"
     user.profile.display_name = "Olga"

@@ -102,7 +102,7 @@ def test_no_member_email_shows_anyones_own_plans(crew):
     assert not any("Therapy" in str(row.context) for row in Notification.objects.all())
 
 
-def test_delivered_through_smtp_with_the_invitation_attached(crew, smtp_server):
+def test_delivered_through_smtp_with_the_invitation_attached(daytime, crew, smtp_server):
     group, owner, member, _ = crew
     plan = plan_services.group_plan_create(
         group=group, by=owner, title="Hike", start_utc=SATURDAY, end_utc=SATURDAY + timedelta(hours=2),
@@ -122,7 +122,7 @@ def test_delivered_through_smtp_with_the_invitation_attached(crew, smtp_server):
     assert row.status == "sent"
 
 
-def test_a_poll_email_goes_out_through_smtp(crew, smtp_server):
+def test_a_poll_email_goes_out_through_smtp(daytime, crew, smtp_server):
     group, owner, member, _ = crew
     poll = poll_services.poll_create(group=group, by=owner, question="Which crag?", options=[window(), window(5)])
     delivery.deliver(Notification.objects.get(idempotency_key=f"poll-opened:{poll.pk}:{member.pk}").pk)
