@@ -1,7 +1,7 @@
 """An in-memory copy of the upcoming catalogue as candidate columns, so that a list is a few numpy masks rather than
 thousands of rows read and parsed per request (docs/recommendations.md, "Serving").
 
-Each process keeps one copy of the canonical, not-cancelled events starting from a day ago to HORIZON ahead. At most
+Each process keeps one copy of the canonical, not-cancelled events starting from BEHIND ago to HORIZON ahead. At most
 once per settings.SERVING_CHECK_SECONDS (and at once after a sync in the same process) it asks the database for the
 catalogue's version (its latest `updated_at` and id: two index lookups) and rebuilds the copy when it changed, so a
 list is never staler than that interval. A deleted event is not a change of version:
@@ -25,7 +25,10 @@ from apps.events import selectors as event_selectors
 from apps.recommendations.context import Candidates
 
 HORIZON = timedelta(days=35)
-BEHIND = timedelta(days=1)  # events under way (started yesterday, ending today) are still candidates
+# How far back the copy reaches: "this weekend" on its Sunday began up to 49 hours ago (Saturday 00:00; the autumn
+# clock change makes a weekend 49 hours long), and a window the copy does not cover is read from the database: with
+# one day, every list of a Sunday was. Events under way (started yesterday, ending today) are candidates too.
+BEHIND = timedelta(days=2, hours=2)
 STARTED_GRACE = timedelta(hours=1)  # an event with no end is over this long after it started (as in search)
 DEFAULT_DURATION = timedelta(hours=2)  # of an event without an end, for the free-time fit
 EARTH_RADIUS_KM = 6371.0088

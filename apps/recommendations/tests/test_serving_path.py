@@ -65,6 +65,20 @@ def test_the_catalogue_version_is_read_once_per_interval_and_at_once_after_a_syn
 
 
 @pytest.mark.django_db
+def test_the_copy_covers_this_weekend_until_its_last_hour() -> None:
+    # Sunday 23:30 in Berlin, the weekend the clocks go back (49 hours long): it began 48.5 hours ago. A window the
+    # copy does not cover is read from the database, as every list of a Sunday was when the copy reached back a day.
+    now = datetime(2026, 10, 25, 22, 30, tzinfo=UTC)
+    start, end = weekend_window("this", "Europe/Berlin", now=now)
+    assert (end - start, now - start) == (timedelta(hours=49), timedelta(hours=48, minutes=30))
+    catalogue.forget()
+    try:
+        assert catalogue.snapshot(now=now).covers(start, end)
+    finally:
+        catalogue.forget()
+
+
+@pytest.mark.django_db
 def test_the_ranker_experiment_is_read_once_per_interval_and_at_once_after_a_change_here(
     serving_clock, django_capture_on_commit_callbacks
 ) -> None:
