@@ -190,8 +190,11 @@ def itinerary_accept(request: HttpRequest, itinerary_id: int) -> HttpResponse:
 
 
 def _is_next(itinerary: Itinerary) -> bool:
+    """Whether the itinerary is for a weekend after the one My weekend shows first (the coming one, or the one under
+    way). Counting days instead sent a Sunday's plan for next weekend to this weekend's page, without its stops."""
     start = datetime.fromisoformat(itinerary.request["start"])
-    return start > timezone.now() and (start - timezone.now()).days >= 6
+    _, this_weekend_ends = weekend_window("this", itinerary.timezone, now=timezone.now())
+    return start >= this_weekend_ends
 
 
 def _span(start: datetime, end: datetime, zone: zoneinfo.ZoneInfo) -> str:

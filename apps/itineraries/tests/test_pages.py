@@ -2,12 +2,15 @@
 Leaflet (our own static copy from django-leaflet) and the route's points for it; someone else's plan is a 404."""
 
 import json
+from datetime import datetime
 
 import pytest
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from apps.itineraries import selectors, services
 from apps.itineraries.tests.factories import at, event, person, weekend
+from apps.recommendations.tests.factories import BERLIN_ZONE
 from conftest import reference_now
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +60,24 @@ def test_someone_elses_plan_is_a_404(planned) -> None:
     stop = itinerary.stops.first()
     assert other.post(f"/weekend/plan/{itinerary.pk}/stops/{stop.pk}/remove/").status_code == 404
     assert itinerary.stops.filter(pk=stop.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("moment", "which", "lands_on"),
+    [
+        (datetime(2026, 6, 17, 12, 0, tzinfo=BERLIN_ZONE), "this", "/weekend/"),  # a Wednesday: the coming weekend
+        (datetime(2026, 6, 21, 2, 0, tzinfo=BERLIN_ZONE), "next", "/weekend/?weekend=next"),  # its Sunday night
+    ],
+)
+def test_accepting_a_plan_lands_on_the_weekend_it_is_for(clock, moment, which, lands_on) -> None:  # type: ignore[no-untyped-def]
+    clock.move_to(moment)
+    assert weekend() == which
+    event("Jazz brunch", start=at(0, 11))
+    someone = person(interests=["music"], budget=50)
+    itinerary = services.itinerary_create(
+        owner=someone, ask=selectors.ask_for(user=someone, values={"weekend": which}, now=timezone.now())
+    )
+    client = Client()
+    client.force_login(someone)
+    response = client.post(f"/weekend/plan/{itinerary.pk}/accept/")
+    assert (response.status_code, response["Location"]) == (302, lands_on)
