@@ -41,7 +41,11 @@ def _titles(itinerary):
     return {stop.event.title for stop in itinerary.stops.select_related("event")}
 
 
-def test_the_plan_avoids_every_members_busy_time_and_starts_at_the_meeting_point(trio, catalogue):
+# The tests below plan `weekend()` (the reference week's, from TEST_NOW) as of `timezone.now()`: the `clock` fixture
+# they name holds both at TEST_NOW.
+
+
+def test_the_plan_avoids_every_members_busy_time_and_starts_at_the_meeting_point(trio, catalogue, clock):
     group, ana, ben, cem = trio
     busy(ben, 0, 10, minutes=180, title="Ben's dentist")  # Saturday 10:00-13:00: the brunch is out for all
     busy(cem, 1, 18, minutes=240, title="Cem's shift")  # Sunday 18:00-22:00: so is the concert
@@ -58,7 +62,7 @@ def test_the_plan_avoids_every_members_busy_time_and_starts_at_the_meeting_point
         assert stop.reasons[0].endswith("of the 3 of you")
 
 
-def test_a_member_who_paused_sharing_does_not_block_the_others(trio, catalogue):
+def test_a_member_who_paused_sharing_does_not_block_the_others(trio, catalogue, clock):
     group, ana, ben, _ = trio
     busy(ben, 0, 10, minutes=180)
     Membership.objects.filter(group=group, user=ben).update(sharing_paused=True)
@@ -68,7 +72,7 @@ def test_a_member_who_paused_sharing_does_not_block_the_others(trio, catalogue):
 
 
 def test_without_a_meeting_point_the_askers_home_is_the_start_and_without_either_it_is_a_400(
-    trio, catalogue, client_for
+    trio, catalogue, client_for, clock
 ):
     group, ana, *_ = trio
     group.meeting_point, group.meeting_lat, group.meeting_lon = "", None, None

@@ -87,7 +87,8 @@ def test_anonymous_callers_need_near_and_get_popularity(api_client, listed) -> N
     assert {item["event"]["id"] for item in body["results"]} == {e.pk for e in listed}
 
 
-def test_next_weekend_and_an_explicit_window(client_for, someone, listed) -> None:
+def test_next_weekend_and_an_explicit_window(client_for, someone, listed, clock) -> None:
+    # `listed` and "next" both count from the clock (TEST_NOW), frozen by the `clock` fixture.
     later = event("Next week's concert", start=weekend_moment() + timedelta(days=7))
     client = client_for(someone)
     assert [i["event"]["id"] for i in client.get(URL, {"weekend": "next"}).json()["results"]] == [later.pk]
@@ -96,6 +97,18 @@ def test_next_weekend_and_an_explicit_window(client_for, someone, listed) -> Non
     )
     window = {"start": saturday.isoformat(), "end": monday.isoformat()}
     assert [i["event"]["id"] for i in client.get(URL, window).json()["results"]] == [later.pk]
+
+
+def test_late_on_a_sunday_this_weekend_lists_only_what_is_still_ahead(client_for, someone, clock) -> None:
+    afternoon = weekend_moment()  # Sunday 15:00 in Berlin
+    clock.move_to(afternoon + timedelta(hours=7))  # Sunday 22:00: the weekend's last two hours
+    over = event("Afternoon concert", start=afternoon)
+    late = event("Late set", start=afternoon + timedelta(hours=8, minutes=15))
+    following = event("Next week's concert", start=afternoon + timedelta(days=7))
+    client = client_for(someone)
+    assert [i["event"]["id"] for i in client.get(URL).json()["results"]] == [late.pk]
+    assert [i["event"]["id"] for i in client.get(URL, {"weekend": "next"}).json()["results"]] == [following.pk]
+    assert over.pk not in {i["event"]["id"] for i in client.get(URL, {"limit": 50}).json()["results"]}
 
 
 def test_limit_caps_the_list(client_for, someone, listed) -> None:

@@ -4,6 +4,7 @@ moments through the real services, and its people's reasons are true of their da
 from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
 from django.core.management import call_command
 
 from apps.analytics.models import TrackedEvent
@@ -20,7 +21,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def catalogue() -> None:
+def catalogue(clock: time_machine.Traveller) -> None:
+    # The people join and the catalogue is seeded on its Monday morning, whatever TEST_NOW is: the simulated
+    # sessions (the three weekends after it) lie ahead of the clock, as they would for a real population.
+    clock.move_to(datetime(2027, 5, 3, 7, 0, tzinfo=UTC))
     call_command("seed_demo", date=CATALOGUE_DATE, stdout=open("/dev/null", "w"))  # noqa: SIM115
 
 
