@@ -4,7 +4,7 @@ import os
 import re
 import subprocess
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -61,6 +61,18 @@ def daytime(clock: time_machine.Traveller) -> time_machine.Traveller:
     quiet hours (22:00-08:00 in the person's zone, UTC unless they chose one) hold other emails for the morning.
     Quiet hours have tests of their own (apps/notifications/tests/test_delivery_quiet_hours.py)."""
     clock.move_to(reference_now().astimezone(UTC).replace(hour=12, minute=0, second=0, microsecond=0))
+    return clock
+
+
+@pytest.fixture
+def before_the_weekend(clock: time_machine.Traveller) -> time_machine.Traveller:
+    """The clock at noon UTC on the Wednesday before the weekend under way or next at TEST_NOW (in UTC), for tests
+    that plan the whole of "this weekend": late on a Sunday most of it is over, and pages rightly offer only what is
+    left. The weekend itself, with any clock change in it, stays the one TEST_NOW picked."""
+    saturday = reference_now().astimezone(UTC).date()
+    while saturday.weekday() != 5:  # back to the Saturday of the weekend under way, or on to the next one
+        saturday += timedelta(days=-1 if saturday.weekday() == 6 else 1)
+    clock.move_to(datetime.combine(saturday - timedelta(days=3), time(12), tzinfo=UTC))
     return clock
 
 

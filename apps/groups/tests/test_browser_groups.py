@@ -52,8 +52,9 @@ def _vote_yes(page: Page, poll: Poll, label: str) -> None:
 
 
 def test_create_invite_join_poll_vote_close_accept(
-    page: Page, browser: Browser, live_server: LiveServer, screenshot: Screenshot
+    page: Page, browser: Browser, live_server: LiveServer, screenshot: Screenshot, before_the_weekend: object
 ) -> None:
+    # The poll offers the whole of this weekend's Saturday and Sunday: the clock is on the Wednesday before it.
     ada, bo = _person("Ada"), _person("Bo")
     page.context.add_cookies([_session_cookie(ada, live_server)])
 

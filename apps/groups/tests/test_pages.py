@@ -253,7 +253,9 @@ def _cells(html: str, hour: str) -> list[str]:
     return re.findall(r'<span class="visually-hidden">([^<]+)</span>', row.group(1))
 
 
-def test_heat_map_counts_free_members_per_hour_and_never_shows_plan_titles(user, other_user) -> None:
+def test_heat_map_counts_free_members_per_hour_and_never_shows_plan_titles(
+    user, other_user, before_the_weekend
+) -> None:
     _in_berlin(user, other_user)
     _busy(other_user, "Therapy appointment", _saturday().replace(hour=14), 120)
     group = make_group(user, other_user)
@@ -266,6 +268,20 @@ def test_heat_map_counts_free_members_per_hour_and_never_shows_plan_titles(user,
     assert "Everyone free: Sun 08:00–23:00" in html
     assert "Everyone free: Sat 08:00–14:00" in html
     assert "times in Europe/Berlin" in _text(response.content)
+
+
+def test_on_a_saturday_evening_only_what_is_left_of_the_weekend_is_proposed(
+    user, other_user, before_the_weekend
+) -> None:
+    _in_berlin(user, other_user)
+    saturday = _saturday()
+    before_the_weekend.move_to(saturday.replace(hour=19, minute=30, tzinfo=ZoneInfo(BERLIN)))
+    group = make_group(user, other_user)
+    html = _client(user).get(f"/groups/{group.pk}/").content.decode()
+    assert "Everyone free: Sat 19:30–23:00" in html
+    assert "Everyone free: Sun 08:00–23:00" in html
+    assert "Sat 08:00" not in html  # the morning is over
+    assert _cells(html, "08:00") == ["2 of 2 free", "2 of 2 free"]  # the grid still shows the whole weekend
 
 
 def test_night_hours_are_hidden_until_asked_for(user) -> None:

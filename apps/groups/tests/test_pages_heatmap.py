@@ -71,6 +71,18 @@ def test_best_windows_are_cut_to_waking_hours_and_ranked() -> None:
     assert best[1].value == "2026-06-20T16:00:00+00:00/2026-06-20T21:00:00+00:00"
 
 
+def test_a_weekend_under_way_offers_only_what_is_left_of_it() -> None:
+    busy = {1: [(_at(SATURDAY, 14), _at(SATURDAY, 18))], 2: []}
+    best = best_windows(
+        _pieces(busy), days=[SATURDAY, SUNDAY], tz="Europe/Berlin", sharing=2, not_before=_at(SATURDAY, 19, 30)
+    )
+    assert [w.summary for w in best] == ["Everyone free: Sun 08:00–23:00", "Everyone free: Sat 19:30–23:00"]
+    late = best_windows(
+        _pieces(busy), days=[SATURDAY, SUNDAY], tz="Europe/Berlin", sharing=2, not_before=_at(SUNDAY, 22, 30)
+    )
+    assert late == []  # half an hour of waking time left: shorter than a window worth proposing
+
+
 def test_windows_shorter_than_an_hour_are_not_proposed() -> None:
     busy = {1: [(_at(SATURDAY, 8, 30), _at(SATURDAY, 22, 30))], 2: [(_at(SUNDAY, 0), _at(SUNDAY + timedelta(1), 0))]}
     best = best_windows(_pieces(busy), days=[SATURDAY, SUNDAY], tz="Europe/Berlin", sharing=2)

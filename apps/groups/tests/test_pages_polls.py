@@ -53,7 +53,7 @@ def _offered(html: str) -> list[str]:
     return re.findall(r'name="options" value="([^"]+)"', html)
 
 
-def test_poll_form_offers_the_best_windows_and_the_weekends_events(user, other_user) -> None:
+def test_poll_form_offers_the_best_windows_and_the_weekends_events(user, other_user, before_the_weekend) -> None:
     _in_berlin(user, other_user)
     make_event("jazz", title="Jazz in the park", start=_saturday_noon("this") + timedelta(hours=3))
     group = make_group(user, other_user)
@@ -66,7 +66,7 @@ def test_poll_form_offers_the_best_windows_and_the_weekends_events(user, other_u
     assert "Jazz in the park" in html
 
 
-def test_propose_a_poll_from_two_windows(user, other_user) -> None:
+def test_propose_a_poll_from_two_windows(user, other_user, before_the_weekend) -> None:
     _in_berlin(user, other_user)
     group = make_group(user, other_user)
     client = _client(user)
@@ -99,7 +99,7 @@ def test_a_poll_that_cannot_be_made_shows_the_error_by_its_field_and_saves_nothi
     assert not Poll.objects.exists()
 
 
-def test_a_poll_of_one_option_is_refused(user) -> None:
+def test_a_poll_of_one_option_is_refused(user, before_the_weekend) -> None:
     group = make_group(user)
     client = _client(user)
     offered = _offered(client.get(f"/groups/{group.pk}/").content.decode())

@@ -97,14 +97,23 @@ def grid(pieces: Sequence[Window], *, days: Sequence[date], tz: str, sharing: in
 
 
 def best_windows(
-    pieces: Sequence[Window], *, days: Sequence[date], tz: str, sharing: int, min_minutes: int = 60
+    pieces: Sequence[Window],
+    *,
+    days: Sequence[date],
+    tz: str,
+    sharing: int,
+    min_minutes: int = 60,
+    not_before: datetime | None = None,
 ) -> list[BestWindow]:
-    """The windows where most members are free, each cut to one day's waking hours and at least `min_minutes`
-    long; most free first, then longest, then earliest."""
+    """The windows where most members are free, each cut to one day's waking hours, to `not_before` (now: a
+    weekend under way offers only what is left of it) and at least `min_minutes` long; most free first, then
+    longest, then earliest."""
     zone = zoneinfo.ZoneInfo(tz)
     found: list[BestWindow] = []
     for day in days:
         day_start = _local_hour_start(day, DAY_START_HOUR, zone)
+        if not_before is not None:
+            day_start = max(day_start, not_before.astimezone(UTC))
         day_end = _local_hour_start(day, DAY_END_HOUR, zone)
         for window in pieces:
             start, end = max(window.start.astimezone(UTC), day_start), min(window.end.astimezone(UTC), day_end)

@@ -75,12 +75,13 @@ class Weekend:
 def weekend_for(request: HttpRequest, group: Group, members: list[Membership]) -> Weekend:
     tz = user_selectors.profile_for(user=request_user(request)).timezone
     which = which_weekend(request)
-    start, end = weekend_window(which, tz, now=timezone.now())
+    now = timezone.now()
+    start, end = weekend_window(which, tz, now=now)
     saturday = start.astimezone(zoneinfo.ZoneInfo(tz)).date()
     days = [saturday, saturday + timedelta(days=1)]
     sharing = sum(1 for m in members if not m.sharing_paused)
     pieces = availability_selectors.availability(group=group, start=start, end=end, min_minutes=0)
-    best = heatmap.best_windows(pieces, days=days, tz=tz, sharing=sharing)
+    best = heatmap.best_windows(pieces, days=days, tz=tz, sharing=sharing, not_before=now)
     events = reads.weekend_events(start=start, end=end)
     return Weekend(
         which=which, tz=tz, start=start, end=end, days=days, pieces=pieces, sharing=sharing, best=best,
