@@ -122,10 +122,12 @@ browser: install-dev services browser-deps
 # The suite runs on a fixed clock (conftest.py: REFERENCE_NOW). This replays every test that runs on that clock
 # (all but the real_clock ones, which start other processes) with the clock at the moments where calendars go
 # wrong: a Friday evening before Europe's spring-forward, a Saturday night before its fall-back, the US's (Chicago)
-# spring and autumn changes, New Year's Eve, and a Sunday night in Berlin (the weekend under way nearly over). Not
-# part of `make test`: it runs the suite six times.
+# spring and autumn changes, New Year's Eve, a Sunday night in Berlin (the weekend under way nearly over) and the
+# half hour after it, when Berlin's weekend has ended and UTC's has not. Not part of `make test`: it runs the suite
+# seven times.
 TEST_DATES ?= 2027-03-26T18:00:00+01:00 2026-10-24T22:30:00+02:00 2027-03-12T09:00:00-06:00 \
-              2026-10-31T20:00:00-05:00 2026-12-31T23:30:00+01:00 2027-06-20T23:00:00+02:00
+              2026-10-31T20:00:00-05:00 2026-12-31T23:30:00+01:00 2027-06-20T23:00:00+02:00 \
+              2027-06-21T00:30:00+02:00
 test-dates: install-dev services browser-deps
 	@failed=""; for moment in $(TEST_DATES); do \
 	  echo "=== TEST_NOW=$$moment"; \

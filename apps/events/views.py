@@ -163,6 +163,7 @@ def _discover(request: HtmxHttpRequest, viewer: Viewer, *, now: datetime) -> Htt
         "page": page,
         "cards": [_card(event, viewer) for event in page],
         "summary": _summary(filters, page.paginator.count, starts_after, starts_before, viewer),
+        "weekend_under_way": filters.weekend == "this" and starts_after <= now,
         "public_page": not viewer.signed_in,
     }
     if request.htmx and not request.htmx.history_restore_request:

@@ -64,7 +64,10 @@ class EventSearchParams(QueryParams):
         required=False,
         help_text="This or next weekend in tz; what has already ended is left out, as on the Discover page.",
     )
-    tz = TimezoneField(required=False, help_text="IANA zone for weekend and plain dates.")
+    tz = TimezoneField(
+        required=False,
+        help_text="IANA zone for weekend and plain dates; by default the signed-in person's zone, else UTC.",
+    )
     category = serializers.ListField(
         child=serializers.ChoiceField(choices=CATEGORY_CHOICES),
         required=False,

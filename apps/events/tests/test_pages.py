@@ -120,7 +120,9 @@ def test_time_of_day_is_the_event_clock(client: Client, catalogue):
     assert titles("morning", "night") == ["Techno Night", "Flea Market"]
 
 
-def test_this_weekend_is_the_default_and_next_weekend_events_are_not_in_it(client: Client, catalogue):
+def test_this_weekend_is_the_default_and_next_weekend_events_are_not_in_it(
+    client: Client, catalogue, before_the_weekend
+):
     response = client.get(DISCOVER)
     assert re.search(r'<input type="radio" name="weekend" value="this"[^>]*checked', response.content.decode())
     assert _titles(response) == []
@@ -140,6 +142,17 @@ def test_this_weekend_drops_what_is_already_over(client: Client):
     with mock.patch("django.utils.timezone.now", return_value=_at(15)):
         titles = _titles(client.get(DISCOVER))
     assert titles == ["Secret Gig", "Afternoon Fair", "Open Studio", "Evening Show"]
+
+
+def test_late_on_a_sunday_this_weekend_says_nothing_is_left_and_points_to_next_weekend(client: Client, clock):
+    _store(item("next", title="Evening Show", start=_at(20)))
+    clock.move_to(_at(23, 30, day=1))  # Sunday 23:30 in Berlin: next weekend's Sunday becomes this weekend's
+    html = client.get(DISCOVER).content.decode()
+    assert "Nothing left this weekend" in html
+    assert "Nothing matches these filters" not in html
+    assert 'href="/discover/?weekend=next"' in html
+    following = client.get(DISCOVER, {"weekend": "next"})
+    assert _titles(following) == []  # the show was this weekend's Saturday: over, and not in the next one either
 
 
 def test_htmx_requests_get_the_results_partial_and_the_clean_url_to_push(client: Client, catalogue):
@@ -192,7 +205,10 @@ def test_pages_of_thirty_with_links_that_keep_the_filters(client: Client):
     assert "Previous" in second.content.decode()
 
 
-def test_signed_in_people_search_from_home_with_their_distance_and_see_travel_times(client: Client, user):
+def test_signed_in_people_search_from_home_with_their_distance_and_see_travel_times(
+    client: Client, user, before_the_weekend
+):
+    # The events are next weekend's in Berlin and the viewer lives in UTC: midweek, both count the same weekend.
     home = _point_at(20)
     Profile.objects.filter(user=user).update(
         home_lat=home[0], home_lon=home[1], travel_mode="bike", max_distance_km=3, timezone="UTC"

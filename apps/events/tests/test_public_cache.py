@@ -28,7 +28,9 @@ from apps.events.tests.test_sync import ScriptedConnector
 from apps.users.models import Profile
 from apps.users.tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+# Anonymous Discover counts weekends in Berlin and the anonymous API in UTC; events here are next weekend's in Berlin.
+# Midweek (the before_the_weekend clock) both count the same weekend; around midnight they need not.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("before_the_weekend")]
 
 BERLIN_TZ = zoneinfo.ZoneInfo("Europe/Berlin")
 DISCOVER = "/discover/"

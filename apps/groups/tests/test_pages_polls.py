@@ -90,7 +90,10 @@ def test_propose_a_poll_from_two_windows(user, other_user, before_the_weekend) -
         ({"question": "   ", "options": []}, "question"),
     ],
 )
-def test_a_poll_that_cannot_be_made_shows_the_error_by_its_field_and_saves_nothing(user, data, field) -> None:
+def test_a_poll_that_cannot_be_made_shows_the_error_by_its_field_and_saves_nothing(
+    user, data, field, before_the_weekend
+) -> None:
+    # The form is on the page only when there is something to propose: the clock is before the weekend.
     group = make_group(user)
     response = _client(user).post(f"/groups/{group.pk}/polls/new/", data)
     assert response.status_code == 400
@@ -311,7 +314,7 @@ def test_a_poll_for_next_weekend_takes_next_weekends_windows(user) -> None:
     assert Poll.objects.get().options.first().start_utc == next_saturday + timedelta(hours=8)
 
 
-def test_nothing_to_propose_when_nobody_is_free_and_there_are_no_events(user) -> None:
+def test_nothing_to_propose_when_nobody_is_free_and_there_are_no_events(user, before_the_weekend) -> None:
     from apps.calendars.tests.factories import PlanFactory
 
     _in_berlin(user)
@@ -323,3 +326,16 @@ def test_nothing_to_propose_when_nobody_is_free_and_there_are_no_events(user) ->
     html = _client(user).get(f"/groups/{group.pk}/").content.decode()
     assert "Nothing to propose for this weekend" in html
     assert 'name="options"' not in html
+
+
+def test_late_on_a_sunday_the_page_says_too_little_is_left_and_points_to_next_weekend(user, clock) -> None:
+    _in_berlin(user)
+    saturday = weekend_window("this", BERLIN, now=timezone.now())[0].astimezone(ZoneInfo(BERLIN))
+    clock.move_to(saturday + timedelta(days=1, hours=22, minutes=30))  # Sunday 22:30: half an hour of waking time
+    group = make_group(user)
+    html = _client(user).get(f"/groups/{group.pk}/").content.decode()
+    assert "Nothing to propose for what is left of this weekend" in html
+    assert 'href="?weekend=next#new-poll-heading"' in html
+    assert 'name="options"' not in html
+    later = _client(user).get(f"/groups/{group.pk}/?weekend=next").content.decode()
+    assert 'name="options"' in later

@@ -125,6 +125,7 @@ def group_context(
         "email_form": email_form or InviteEmailForm(),
         "timezone_name": weekend.tz,
         "which": weekend.which,
+        "under_way": weekend.start <= now,  # a weekend under way offers only what is left of it
         "days": [dateformat.format(day, "l j F") for day in weekend.days],
         "day_short": [dateformat.format(day, "D j") for day in weekend.days],
         "rows": heatmap.grid(weekend.pieces, days=weekend.days, tz=weekend.tz, sharing=weekend.sharing),
