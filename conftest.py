@@ -4,7 +4,7 @@ import os
 import re
 import subprocess
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from django.core.cache import cache
 from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
+from apps.core.time import weekend_window
 from scripts.support import processes
 from scripts.support.databases import database_url
 from scripts.support.gunicorn import gunicorn_command
@@ -69,10 +70,8 @@ def before_the_weekend(clock: time_machine.Traveller) -> time_machine.Traveller:
     """The clock at noon UTC on the Wednesday before the weekend under way or next at TEST_NOW (in UTC), for tests
     that plan the whole of "this weekend": late on a Sunday most of it is over, and pages rightly offer only what is
     left. The weekend itself, with any clock change in it, stays the one TEST_NOW picked."""
-    saturday = reference_now().astimezone(UTC).date()
-    while saturday.weekday() != 5:  # back to the Saturday of the weekend under way, or on to the next one
-        saturday += timedelta(days=-1 if saturday.weekday() == 6 else 1)
-    clock.move_to(datetime.combine(saturday - timedelta(days=3), time(12), tzinfo=UTC))
+    saturday, _ = weekend_window("this", "UTC", now=reference_now())
+    clock.move_to(saturday - timedelta(days=3) + timedelta(hours=12))
     return clock
 
 
