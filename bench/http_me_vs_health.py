@@ -2,8 +2,8 @@
 
 Targets (performance issue): /api/v1/me costs at most 1.5 ms of gunicorn CPU per request, serves at least 0.35 x
 the requests/s of /health in the same run, and its p99 stays under 50 ms at 32 connections on a 2-core machine.
-gunicorn runs docker/gunicorn.conf.py as the image does (gthread, keep-alive, Prometheus in multiprocess mode, the
-JSON logs at LOG_LEVEL=INFO as the chart sets it); the command line sets only the worker model under test.
+gunicorn runs docker/gunicorn.conf.py as the image does (its gthread worker, keep-alive, Prometheus in multiprocess
+mode, the JSON logs at LOG_LEVEL=INFO as the chart sets it); the command line sets only the worker model under test.
 
 What a run does:
  1. creates the database weekend_planner_bench when missing and migrates it;
@@ -28,7 +28,8 @@ Environment (all optional):
   BENCH_DURATION       seconds per wrk run (default 15; BENCH_DURATION=3 is a smoke test)
   BENCH_WARMUP         seconds of warm-up per endpoint and worker model (default 5)
   BENCH_CONNECTIONS    comma-separated connection counts (default 16,32)
-  BENCH_WORKER_MODELS  gunicorn models CLASS:WORKERS[xTHREADS] (default gthread:2x1,gthread:4x1,gthread:2x4,sync:5);
+  BENCH_WORKER_MODELS  gunicorn models CLASS:WORKERS[xTHREADS] (default eventloop:2x1,gthread:2x1,gthread:4x1,
+                       gthread:2x4,sync:5; eventloop is the image's planner.gunicorn_worker.EventLoopThreadWorker);
                        with several, the one meeting the most targets, then serving the most
                        /api/v1/me requests/s, is reported as chosen
   BENCH_DATABASE_URL   default postgres://postgres@127.0.0.1:5432/weekend_planner_bench
@@ -95,7 +96,9 @@ def _env_int(name: str, default: int) -> int:
 DURATION_S = _env_int("BENCH_DURATION", 15)
 WARMUP_S = _env_int("BENCH_WARMUP", 5)
 CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "16,32").split(",") if c.strip()]
-WORKER_MODELS_SPEC = os.environ.get("BENCH_WORKER_MODELS", "gthread:2x1,gthread:4x1,gthread:2x4,sync:5")
+WORKER_MODELS_SPEC = os.environ.get("BENCH_WORKER_MODELS", "eventloop:2x1,gthread:2x1,gthread:4x1,gthread:2x4,sync:5")
+# Short names for worker classes of our own, as gunicorn has for its (gunicorn takes the dotted path).
+WORKER_CLASSES = {"eventloop": "planner.gunicorn_worker.EventLoopThreadWorker"}
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/weekend_planner_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 LOG_LEVEL = os.environ.get("BENCH_LOG_LEVEL", "INFO").upper()  # the chart's: one JSON line per request
@@ -138,7 +141,8 @@ class WorkerModel:
         return f"{self.workers} {self.worker_class} workers x {self.threads} threads"
 
     def gunicorn_args(self) -> list[str]:
-        return ["--workers", str(self.workers), "--worker-class", self.worker_class, "--threads", str(self.threads)]
+        worker_class = WORKER_CLASSES.get(self.worker_class, self.worker_class)
+        return ["--workers", str(self.workers), "--worker-class", worker_class, "--threads", str(self.threads)]
 
 
 def server_env() -> dict[str, str]:

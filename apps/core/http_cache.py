@@ -39,7 +39,7 @@ class _Recent:
     def __init__(self, size: int) -> None:
         self.size = size
         self.entries: OrderedDict[str, StoredBody] = OrderedDict()
-        self.lock = threading.Lock()  # gthread workers serve requests on several threads
+        self.lock = threading.Lock()  # with GUNICORN_THREADS > 1 a worker serves requests on several threads
 
     def get(self, key: str) -> StoredBody | None:
         with self.lock:

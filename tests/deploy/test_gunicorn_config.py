@@ -40,9 +40,9 @@ def test_defaults_are_the_contract() -> None:
     assert config["timeout"] == "30"
     assert config["graceful_timeout"] == "25"
     # Keep-alive outlives the ALB's idle timeout, so the ALB closes idle connections, never gunicorn;
-    # only the threaded worker honours keep-alive at all.
+    # only the threaded worker (gthread, which ours extends) honours keep-alive at all.
     assert int(config["keepalive"]) > ALB_IDLE_TIMEOUT_SECONDS
-    assert config["worker_class"] == "gthread"
+    assert config["worker_class"] == "planner.gunicorn_worker.EventLoopThreadWorker"
     assert config["threads"] == "1"
     # Each worker accepts on its own SO_REUSEPORT socket: the kernel spreads keep-alive connections over them.
     assert config["reuse_port"] == "True"
