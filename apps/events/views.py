@@ -2,7 +2,7 @@
 the event page. Thin: read the request, call the selectors, shape what the templates show."""
 
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.contrib import messages
@@ -140,21 +140,26 @@ def _discover(request: HtmxHttpRequest, viewer: Viewer, *, now: datetime) -> Htt
     form = DiscoverForm(data, default_distance_km=viewer.radius_km)
     filters = form.filters()
     starts_after, starts_before = weekend_window(filters.weekend, viewer.timezone, now=now)
-    events = selectors.events_search(
-        selectors.EventSearch(
-            near=(viewer.origin.lat, viewer.origin.lon),
-            radius_km=filters.distance_km,
-            starts_after=starts_after,
-            starts_before=starts_before,
-            categories=filters.categories,
-            q=filters.q,
-            price_max=filters.price_max,
-            free=True if filters.free else None,
-            not_over_at=now,
-            times_of_day=filters.times_of_day,
-        )
+    search = selectors.EventSearch(
+        near=(viewer.origin.lat, viewer.origin.lon),
+        radius_km=filters.distance_km,
+        starts_after=starts_after,
+        starts_before=starts_before,
+        categories=filters.categories,
+        q=filters.q,
+        price_max=filters.price_max,
+        free=True if filters.free else None,
+        not_over_at=now,
+        times_of_day=filters.times_of_day,
     )
+    events = selectors.events_search(search)
     page = Paginator(events.order_by("start_utc", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    # An empty weekend under way says "nothing left" only when what the filters chose is over, not when they chose
+    # nothing at all (one more query, on an empty page only).
+    under_way = filters.weekend == "this" and starts_after <= now
+    nothing_left = (
+        under_way and not page.paginator.count and selectors.events_search(replace(search, not_over_at=None)).exists()
+    )
     context = {
         "form": form,
         "filters": filters,
@@ -163,7 +168,7 @@ def _discover(request: HtmxHttpRequest, viewer: Viewer, *, now: datetime) -> Htt
         "page": page,
         "cards": [_card(event, viewer) for event in page],
         "summary": _summary(filters, page.paginator.count, starts_after, starts_before, viewer),
-        "weekend_under_way": filters.weekend == "this" and starts_after <= now,
+        "nothing_left": nothing_left,
         "public_page": not viewer.signed_in,
     }
     if request.htmx and not request.htmx.history_restore_request:

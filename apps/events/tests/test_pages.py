@@ -155,6 +155,18 @@ def test_late_on_a_sunday_this_weekend_says_nothing_is_left_and_points_to_next_w
     assert _titles(following) == []  # the show was this weekend's Saturday: over, and not in the next one either
 
 
+def test_a_weekend_under_way_says_nothing_is_left_only_when_what_the_filters_chose_is_over(
+    client: Client, catalogue, clock
+):
+    clock.move_to(_at(9, day=1))  # next weekend's Sunday 09:00 in Berlin: the jazz on Saturday night is over
+    over = client.get(DISCOVER, {"category": "music", "q": "jazz"}).content.decode()
+    assert "Nothing left this weekend" in over
+    clock.move_to(_at(9))  # its Saturday morning: the filters choose nothing (no film), nothing is over
+    filtered = client.get(DISCOVER, {"category": "film"}).content.decode()
+    assert "Nothing matches these filters" in filtered
+    assert "Nothing left this weekend" not in filtered
+
+
 def test_htmx_requests_get_the_results_partial_and_the_clean_url_to_push(client: Client, catalogue):
     response = client.get(
         DISCOVER, {"weekend": "next", "category": "markets", "q": "", "price_max": ""}, headers={"HX-Request": "true"}
