@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
@@ -32,7 +33,9 @@ def _settle(page: Page, done: Callable[[], bool]) -> None:
         page.wait_for_timeout(100)
 
 
-def test_a_visit_and_a_click_reach_the_table(page: Page, live_server: LiveServer) -> None:
+def test_a_visit_and_a_click_reach_the_table(
+    page: Page, live_server: LiveServer, clock: time_machine.Traveller
+) -> None:
     call_command("seed_demo")
     page.goto(f"{live_server.url}/discover/")
     link = page.locator("#results .event-card a").first

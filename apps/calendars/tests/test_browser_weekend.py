@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
@@ -33,7 +34,7 @@ BERLIN = "Europe/Berlin"
 
 
 def test_add_an_event_to_my_weekend_and_see_the_clash(
-    page: Page, live_server: LiveServer, screenshot: Screenshot
+    page: Page, live_server: LiveServer, screenshot: Screenshot, clock: time_machine.Traveller
 ) -> None:
     user = UserFactory()
     Profile.objects.filter(user=user).update(timezone=BERLIN, travel_mode="bike", home_lat=52.5003, home_lon=13.4410)

@@ -401,7 +401,7 @@ def test_the_task_refreshes_on_the_sync_queue(calendar, allow_private):
     assert Plan.objects.filter(calendar=calendar).count() == 2
 
 
-def test_due_subscriptions_are_enqueued(calendar, monkeypatch):
+def test_due_subscriptions_are_enqueued(calendar, monkeypatch, clock):
     now = datetime.now(UTC)
     never = SubscriptionFactory(calendar=calendar, url="https://93.184.215.14/a.ics")
     overdue = SubscriptionFactory(calendar=calendar, url="https://93.184.215.14/b.ics")

@@ -5,6 +5,7 @@ runs it in tests/test_embedded_default.py."""
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -28,7 +29,7 @@ def test_needs_the_demo_account() -> None:
         _run()
 
 
-def test_seeds_a_group_whose_weekend_has_busy_hours_once() -> None:
+def test_seeds_a_group_whose_weekend_has_busy_hours_once(clock: time_machine.Traveller) -> None:
     call_command("create_demo_account", stdout=StringIO())
     assert "Weekend crew with Alex, Sam" in _run()
     group = Group.objects.get(name="Weekend crew")
