@@ -1,14 +1,17 @@
 """The web role's gunicorn worker (docker/gunicorn.conf.py): gthread, with one thread serving on the event loop's.
 
 gunicorn's gthread worker hands every request from its event loop (the main thread) to a pool thread and the answer
-back through a pipe. With one pool thread, as the image runs it, that handoff bought nothing and cost the most of
-any part of the server: the two threads took the GIL from each other on every request, and runs of the same
-benchmark settled either at 1.3 or at 1.7 ms of CPU a GET /api/v1/me (docs/benchmarks.md, sixth pass). Here, with
+back through a pipe. With one pool thread, as the image runs it, that handoff bought nothing and cost more than any
+other single part of a request (about 14% of its CPU): the two threads took the GIL from each other on every
+request, and runs of the same benchmark settled either at 1.3 or at 1.7 ms of CPU a GET /api/v1/me
+(docs/benchmarks.md, sixth pass). Here, with
 one thread, the event loop serves each request itself; with more, requests go to the pool as in gthread.
 
 Serving on the event loop changes one thing besides the cost: a request running past `timeout` stops the loop's
 heartbeat, so the master replaces the worker (as with gunicorn's sync worker), where gthread's loop kept beating
-and the hung thread held the worker's only slot for good.
+and the hung thread held the worker's only slot for good. HTTP/1.1 only, as the config leaves gunicorn
+(`http_protocols` h1): an HTTP/2 connection would hold the loop for as long as it lasts, as it would hold gthread's
+one pool thread.
 """
 
 from collections import deque
