@@ -44,7 +44,9 @@ def _staff_session(live_server: LiveServer) -> dict[str, str]:
             "url": live_server.url}  # fmt: skip
 
 
-def test_the_dashboard_draws_its_charts_and_changes_its_range(page: Page, live_server: LiveServer, screenshot) -> None:  # type: ignore[no-untyped-def]
+def test_the_dashboard_draws_its_charts_and_changes_its_range(
+    page: Page, live_server: LiveServer, screenshot, clock
+) -> None:  # type: ignore[no-untyped-def]
     page.set_viewport_size(SIZES[page.viewport_name])
     today = timezone.now().date()
     seeded = seed_two_weeks(today)
