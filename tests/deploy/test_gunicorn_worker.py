@@ -23,10 +23,11 @@ WORKER = "planner.gunicorn_worker.EventLoopThreadWorker"
 
 
 @contextlib.contextmanager
-def serving(tmp_path: Path, *args: str, workers: int = 1) -> Iterator[tuple[str, Child]]:
+def serving(tmp_path: Path, *args: str) -> Iterator[tuple[str, Child]]:
+    """One worker of ours serving the probe app, with further gunicorn `args`."""
     port = free_port()
     command = [tool("gunicorn"), "tests.deploy.gunicorn_probe_app:application", "--bind", f"{LOOPBACK}:{port}"]
-    command += ["--worker-class", WORKER, "--workers", str(workers), "--keep-alive", "30", *args]
+    command += ["--worker-class", WORKER, "--workers", "1", "--keep-alive", "30", *args]
     child = start(command, log=tmp_path / "gunicorn.log", env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         wait_for_url(f"http://{LOOPBACK}:{port}/", timeout=60, accept=ok, child=child)
