@@ -10,6 +10,10 @@ expansion once per page. Here a page resumes after the last occurrence the previ
   doubling) from where the page starts, and the streams are merged in the window's order.
 
 Order: start, then plan id, then end and recurrence id (a total order, so a position is exact).
+
+A page's bounds depend on its calendar's time zone (a date is midnight there). `first_batch` reads that zone and the
+page's first batch of plans in one query, over bounds that hold the window in any zone: a page is then one round
+trip to the database rather than two.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 
 from apps.calendars import recurrence
-from apps.calendars.models import Plan, PlanStatus
-from apps.calendars.window_slots import PlanRow, plan_rows_of, plan_values, reaching
+from apps.calendars.models import Calendar, Plan, PlanStatus
+from apps.calendars.window_slots import PlanRow, plan_rows_of, plan_value_position, plan_values, reaching
 from apps.core import queries
 
 FIRST_SPAN = timedelta(days=14)  # a recurring plan's first expansion; each next one is twice as long
@@ -96,6 +100,45 @@ def sort_key(item: PageOccurrence) -> SortKey:
     return (o.start_utc, item.plan.pk, o.end_utc, o.recurrence_id)
 
 
+@dataclass(frozen=True)
+class FirstBatch:
+    """A calendar's time zone and the first batch of plans a page of it reads, read together over [lo, end)."""
+
+    timezone: str
+    calendar_id: int
+    lo: datetime
+    end: datetime
+    rows: list[tuple[Any, ...]]
+
+    def serves(self, calendar_ids: list[int], lo: datetime, end: datetime) -> bool:
+        """Whether these rows are the first batch of a page from `lo` to `end`. Read over a wider window, they
+        hold every plan reaching the page up to the last one read, in order, and maybe more: those have no
+        occurrence in the page, and the next batch starts after the last one read either way."""
+        return calendar_ids == [self.calendar_id] and self.lo <= lo and end <= self.end
+
+
+def first_batch(
+    *, owner_id: int, calendar_id: int, start: datetime, end: datetime, after: Position | None = None
+) -> FirstBatch | None:
+    """The time zone of the person's calendar and the first batch a page of it from `start` to `end` after `after`
+    reads, in one query: give bounds that hold the page's in any zone (apps.core.api.windows.window_in_any_zone),
+    since they depend on that zone. None when the calendar is not the person's."""
+    lo = min(end, start if after is None else max(start, after.start_utc))  # a cursor past the end: no plans
+    values = _BatchValues([calendar_id], lo, end, None, 0)
+    if connection.vendor != "postgresql":
+        timezone = Calendar.objects.filter(owner_id=owner_id, pk=calendar_id).values_list("timezone", flat=True)
+        if not timezone:
+            return None
+        return FirstBatch(timezone[0], calendar_id, lo, end, list(_batch_query(_FIRST, values)))
+    named = {"lo": lo, "end": end, "calendar 0": calendar_id, "owner": owner_id}
+    found = queries.rows(_compiled_owned_first_batch(), named)
+    if not found:
+        return None
+    # A calendar without plans in the window is one row of NULLs beside its zone.
+    rows = [row[1:] for row in found if row[1] is not None]
+    return FirstBatch(found[0][0], calendar_id, lo, end, rows)
+
+
 def page(
     *,
     calendar_ids: list[int],
@@ -104,15 +147,19 @@ def page(
     size: int,
     after: Position | None = None,
     include_cancelled: bool = False,
+    first: FirstBatch | None = None,
 ) -> tuple[list[PageOccurrence], Position | None]:
     """Up to `size` occurrences overlapping [start, end) after `after`, and the position to continue from
     (None on the last page). The pages together hold exactly what `selectors.occurrences` lists at once.
-    Usually one query: the plans (with their overrides) reaching the page."""
+    Usually one query: the plans (with their overrides) reaching the page, none when `first` holds them."""
     lo = start if after is None else max(start, after.start_utc)
+    if lo >= end:  # a cursor from a later window
+        return [], None
     # Occurrences that start before `lo` but reach into it belong to the window only when `lo` is its start.
     keep_earlier = lo == start
     after_key = after.key if after is not None else None
-    plans = _PlanBatches(calendar_ids, lo, end)
+    first_rows = first.rows if first is not None and first.serves(calendar_ids, lo, end) else None
+    plans = _PlanBatches(calendar_ids, lo, end, first_rows)
     heap: list[_Entry] = []
     found: list[PageOccurrence] = []
     while len(found) <= size:
@@ -172,17 +219,23 @@ def _stream(
 class _PlanBatches:
     """The plans whose series can reach [lo, end), in order of their earliest start (unknown, NULL, first)."""
 
-    def __init__(self, calendar_ids: list[int], lo: datetime, end: datetime) -> None:
+    def __init__(
+        self, calendar_ids: list[int], lo: datetime, end: datetime, first_rows: list[tuple[Any, ...]] | None = None
+    ) -> None:
         self.calendar_ids, self.lo, self.end = list(calendar_ids), lo, end
+        self.first_rows = first_rows  # the first batch's rows, when read already (FirstBatch)
         self.done = False
         self.reached: datetime | None = None  # the earliest start of the last plan read (None: unknown)
         self.last_pk = 0
         self.started = False
 
     def next_batch(self) -> list[PlanRow]:
-        shape = _FIRST if not self.started else _AFTER_UNKNOWN if self.reached is None else _AFTER
-        values = _BatchValues(self.calendar_ids, self.lo, self.end, self.reached, self.last_pk)
-        batch, complete = plan_rows_of(_batch_rows(shape, values), BATCH_ROWS)
+        if not self.started and self.first_rows is not None:
+            rows = self.first_rows
+        else:
+            shape = _FIRST if not self.started else _AFTER_UNKNOWN if self.reached is None else _AFTER
+            rows = _batch_rows(shape, _BatchValues(self.calendar_ids, self.lo, self.end, self.reached, self.last_pk))
+        batch, complete = plan_rows_of(rows, BATCH_ROWS)
         self.started = True
         self.done = complete
         if batch:
@@ -241,3 +294,22 @@ def _compiled_batch(shape: str, calendars: int) -> tuple[str, tuple[str, ...]]:
         shape, _BatchValues(calendar_ids, value["lo"], value["end"], value["reached"], value["last_pk"])
     )
     return queries.compiled(query, stand_ins)
+
+
+@lru_cache(maxsize=1)
+def _compiled_owned_first_batch() -> tuple[str, tuple[str, ...]]:
+    """The first batch of one calendar beside its time zone, the calendar read only for its owner: no row when it
+    is not theirs, one row of NULLs beside the zone when no plan reaches the window. The join need not keep the
+    batch's order, so the outer query orders again, by position (after the zone): start (unknown first), plan,
+    override."""
+    sql, names = _compiled_batch(_FIRST, 1)
+    start, pk, override = (
+        2 + plan_value_position(field) for field in ("series_start_utc", "pk", "overrides__recurrence_id")
+    )
+    table = connection.ops.quote_name(Calendar._meta.db_table)
+    owned = (
+        f'SELECT calendar."timezone", batch.* FROM {table} calendar LEFT JOIN ({sql}) batch ON TRUE '  # noqa: S608  # nosec B608
+        f'WHERE calendar."id" = %s AND calendar."owner_id" = %s '
+        f"ORDER BY {start} ASC NULLS FIRST, {pk} ASC, {override} ASC"
+    )
+    return owned, (*names, "calendar 0", "owner")

@@ -23,6 +23,7 @@ from apps.users.models import User
 # How far ahead a new or moved plan is checked against the others (a weekly series runs on for a year).
 CONFLICT_HORIZON = timedelta(days=365)
 NEIGHBOURHOOD = timedelta(days=1)
+NO_SUCH_CALENDAR = "No such calendar."
 
 
 def calendars_of(*, owner: User) -> QuerySet[Calendar]:
@@ -32,19 +33,20 @@ def calendars_of(*, owner: User) -> QuerySet[Calendar]:
 def calendar_of(*, owner: User, calendar_id: int) -> Calendar:
     calendar = Calendar.objects.filter(owner=owner, pk=calendar_id).first()
     if calendar is None:
-        raise Http404("No such calendar.")
+        raise Http404(NO_SUCH_CALENDAR)
     return calendar
 
 
 def calendar_timezone_of(*, owner: User, calendar_id: int) -> str:
-    """The time zone of the person's calendar, or a 404: all a page of its occurrences needs of it. Every page asks,
-    so on PostgreSQL the SQL is compiled once (apps.core.queries.compiled)."""
+    """The time zone of the person's calendar, or a 404: all a window of its occurrences needs of it. Asked by every
+    read of a whole window (a page reads it with its plans: occurrence_pages.first_batch), so on PostgreSQL the SQL
+    is compiled once (apps.core.queries.compiled)."""
     if connection.vendor != "postgresql":
         found = list(_calendar_timezone_query(owner.pk, calendar_id))
     else:
         found = queries.rows(_compiled_calendar_timezone(), {"owner": owner.pk, "calendar": calendar_id})
     if not found:
-        raise Http404("No such calendar.")
+        raise Http404(NO_SUCH_CALENDAR)
     return str(found[0][0])
 
 

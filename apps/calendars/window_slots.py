@@ -84,6 +84,11 @@ def plan_values(plans: QuerySet[Plan], order: tuple[Any, ...] = ("pk",)) -> Quer
     return _values(plans, order)
 
 
+def plan_value_position(field: str) -> int:
+    """Where `field` ("pk", "series_start_utc", "overrides__recurrence_id"...) is among plan_values' columns."""
+    return (*_PLAN, *_SERIES, *_OVERRIDES).index(field)
+
+
 def _values(plans: QuerySet[Plan], order: tuple[Any, ...] = ("pk",)) -> QuerySet[Plan, tuple[Any, ...]]:
     # RDATE and EXDATE lists as their JSON text: almost always "[]", decoded once per distinct text (_dates).
     texts = {"rdates_text": Cast("rdates", TextField()), "exdates_text": Cast("exdates", TextField())}

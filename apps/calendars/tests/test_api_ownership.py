@@ -33,6 +33,14 @@ def _requests(calendar_id: int, plan_id: int) -> list[tuple[str, str, dict | byt
         ("delete", f"{base}/feed", None),
         ("get", f"{base}/ics", None),
         ("get", f"{base}/occurrences?start=2026-12-01&end=2026-12-31", None),
+        # A page reads the calendar with its first plans in one query (occurrence_pages.first_batch)...
+        ("get", f"{base}/occurrences?start=2026-12-01&end=2026-12-31&page_size=2", None),
+        ("get", f"{base}/occurrences?start=2026-12-01T00:00:00Z&end=2026-12-31T00:00:00Z&page_size=2", None),
+        # ...and with a parameter that does not read, finds the calendar first: a 404, not a 400 about theirs.
+        ("get", f"{base}/occurrences?start=2026-12-01&end=someday&page_size=2", None),
+        ("get", f"{base}/occurrences?start=2026-12-01&end=2026-12-31&page_size=0", None),
+        ("get", f"{base}/occurrences?start=2026-12-01&end=2026-12-31&cursor=not-a-cursor", None),
+        ("get", f"{base}/occurrences?start=2026-12-31&end=2026-12-01&page_size=2", None),
         ("get", f"{base}/plans", None),
         ("post", f"{base}/plans", {"title": "x", "start": "2026-12-05T10:00:00Z", "end": "2026-12-05T11:00:00Z"}),
         ("get", plan, None),

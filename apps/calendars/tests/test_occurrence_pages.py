@@ -125,7 +125,77 @@ def test_a_page_reads_the_database_a_fixed_number_of_times(auth_client: Any, cal
         services.occurrence_change(
             plan=plan, recurrence_id=(datetime(2026, 11, 9, 7) + timedelta(days=n)).isoformat(), cancelled=True
         )
-    assert queries() == few <= 4  # the person, the calendar, the plans with their overrides (+ the throttle's own)
+    # The person, then the calendar with the plans and their overrides (the throttle counts in Redis).
+    assert queries() == few == 2
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12", "America/St_Johns"])
+@pytest.mark.parametrize("page_size", [1, 2])
+def test_a_page_read_before_its_zone_is_known_keeps_the_windows_edges(
+    auth_client: Any, user: Any, zone: str, page_size: int
+) -> None:
+    """The first plans are read over bounds that hold the window in any zone (UTC+14 to UTC-12): the pages still
+    start and end at the calendar's own midnights."""
+    calendar = services.calendar_create(owner=user, name="Far away", timezone=zone)
+    for title, start, minutes in [
+        ("Ends at the start", datetime(2026, 11, 30, 23), 60),
+        ("First thing", datetime(2026, 12, 1, 0, 30), 30),
+        ("Last thing", datetime(2026, 12, 30, 23), 30),
+        ("Starts at the end", datetime(2026, 12, 31, 0), 30),
+    ]:
+        PlanFactory(calendar=calendar, title=title, timezone=zone, start=start, minutes=minutes)
+    PlanFactory(calendar=calendar, title="Weekly", timezone=zone, start=datetime(2026, 11, 25, 12), rrule="FREQ=WEEKLY")
+    base = f"/api/v1/calendars/{calendar.pk}/occurrences?start=2026-12-01&end=2026-12-31"
+    whole = auth_client.get(base).json()["results"]
+    paged, _ = _follow(auth_client, f"{base}&page_size={page_size}")
+    assert paged == whole
+    with CaptureQueriesContext(connection) as captured:
+        auth_client.get(f"{base}&page_size={page_size}")
+    assert len(captured) == 2  # the person, then the calendar with its plans: the wider read held the window
+    titles = [o["title"] for o in paged]
+    assert titles[0] == "First thing"
+    assert titles[-1] == "Last thing"
+    assert titles.count("Weekly") == 5  # 2, 9, 16, 23 and 30 December
+    assert "Ends at the start" not in titles
+    assert "Starts at the end" not in titles
+
+
+def test_pages_past_the_first_batch_hold_exactly_the_whole_window(auth_client: Any, calendar: Calendar) -> None:
+    """More plans than one batch reads (BATCH_ROWS): the page goes on from the batch it read with the calendar."""
+    from apps.calendars.occurrence_pages import BATCH_ROWS
+
+    for n in range(BATCH_ROWS + 30):
+        PlanFactory(calendar=calendar, title=f"Plan {n}", start=datetime(2026, 11, 2, 7) + timedelta(hours=n))
+    base = f"/api/v1/calendars/{calendar.pk}/occurrences?{WINDOW}"
+    whole = auth_client.get(base).json()["results"]
+    assert len(whole) == BATCH_ROWS + 30
+    paged, pages = _follow(auth_client, f"{base}&page_size=100")
+    assert paged == whole
+    assert pages == 3
+
+
+def test_the_first_batch_is_read_with_the_calendars_zone_only_for_its_owner(
+    user: Any, other_user: Any, calendar: Calendar
+) -> None:
+    from apps.calendars import occurrence_pages
+
+    _busy_calendar(calendar)
+    calendar.timezone = "America/Toronto"
+    calendar.save()
+    start, end = datetime(2026, 11, 1, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC)
+    first = occurrence_pages.first_batch(owner_id=user.pk, calendar_id=calendar.pk, start=start, end=end)
+    assert first is not None
+    assert first.timezone == "America/Toronto"
+    values = occurrence_pages._BatchValues([calendar.pk], start, end, None, 0)
+    through_orm = list(occurrence_pages._batch_query("first", values))
+    assert len(through_orm) > 5
+    assert first.rows == through_orm
+    assert occurrence_pages.first_batch(owner_id=other_user.pk, calendar_id=calendar.pk, start=start, end=end) is None
+    # A window without plans: the zone, and no rows.
+    later, later_end = datetime(2030, 1, 1, tzinfo=UTC), datetime(2030, 2, 1, tzinfo=UTC)
+    empty = occurrence_pages.first_batch(owner_id=user.pk, calendar_id=calendar.pk, start=later, end=later_end)
+    assert empty is not None
+    assert (empty.timezone, empty.rows) == ("America/Toronto", [])
 
 
 def test_the_conflicts_endpoint_reads_the_database_a_fixed_number_of_times(
@@ -193,6 +263,17 @@ def test_a_bad_page_size_or_cursor_is_a_400_naming_it(
     response = auth_client.get(f"/api/v1/calendars/{calendar.pk}/occurrences?{WINDOW}&{query}")
     assert response.status_code == 400
     assert field in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("bounds", [WINDOW, "start=2026-11-01T00:00:00Z&end=2027-03-01T00:00:00Z"])
+def test_a_cursor_from_past_the_windows_end_is_an_empty_last_page(
+    auth_client: Any, calendar: Calendar, bounds: str
+) -> None:
+    _busy_calendar(calendar)
+    later = Position(datetime(2027, 6, 1, tzinfo=UTC), 1, datetime(2027, 6, 1, 1, tzinfo=UTC), "").encode()
+    response = auth_client.get(f"/api/v1/calendars/{calendar.pk}/occurrences?{bounds}&cursor={later}")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"next": None, "previous": None, "results": []}
 
 
 def test_the_written_out_occurrences_equal_the_serializer(calendar: Calendar) -> None:

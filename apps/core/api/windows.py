@@ -48,3 +48,24 @@ def query_window(params: Mapping[str, str], *, tz: str, max_days: int) -> tuple[
     if errors:
         raise serializers.ValidationError(errors)
     return bounds["start"], bounds["end"]
+
+
+# A date is local midnight: from UTC+14 (the earliest, in Kiribati) to UTC-12 (the latest); a day either way holds
+# both, and any shift a daylight-saving change gives a midnight.
+_ANY_ZONE_MARGIN = timedelta(days=1)
+
+
+def window_in_any_zone(params: Mapping[str, str]) -> tuple[datetime, datetime] | None:
+    """Bounds holding the window `query_window` gives in any time zone, for reading before the zone is known (a
+    date-time with offset is exact; a date is widened). None when a bound is missing or unreadable, or the end is
+    not after the start even so: then `query_window` says which. The window's longest span is not checked here."""
+    try:
+        start, end = params["start"], params["end"]
+        outer_start, outer_end = parse_window_bound(start, "UTC"), parse_window_bound(end, "UTC")
+    except (KeyError, ValueError):
+        return None
+    if len(start) == len("YYYY-MM-DD"):
+        outer_start -= _ANY_ZONE_MARGIN
+    if len(end) == len("YYYY-MM-DD"):
+        outer_end += _ANY_ZONE_MARGIN
+    return (outer_start, outer_end) if outer_start < outer_end else None

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
@@ -16,7 +17,7 @@ from apps.core.api.fields import openapi_pattern, query_flag
 from apps.core.api.pagination import MAX_PAGE_SIZE, OnePage
 from apps.core.api.schema import error_response
 from apps.core.api.views import APIView
-from apps.core.api.windows import query_window
+from apps.core.api.windows import query_window, window_in_any_zone
 from apps.core.time import WINDOW_BOUND_PATTERN
 from apps.users.auth import request_user
 
@@ -83,6 +84,27 @@ def _cursor(request: Request) -> occurrence_pages.Position | None:
         raise ValidationError({"cursor": [str(exc)]}) from None
 
 
+def _first_batch(request: Request, owner_id: int, calendar_id: int) -> occurrence_pages.FirstBatch | None:
+    """For a page whose parameters all read: the calendar's time zone and the page's first plans, in one query (a
+    404 when the calendar is not the person's). None otherwise: the calendar is then found before anything is
+    validated, so that another person's calendar is a 404 whatever the parameters."""
+    outer = window_in_any_zone(request.query_params)
+    if outer is None:
+        return None
+    try:
+        size, after = _page_size(request), _cursor(request)
+    except ValidationError:
+        return None
+    if size is None:
+        return None
+    first = occurrence_pages.first_batch(
+        owner_id=owner_id, calendar_id=calendar_id, start=outer[0], end=outer[1], after=after
+    )
+    if first is None:
+        raise Http404(selectors.NO_SUCH_CALENDAR)
+    return first
+
+
 class OccurrenceListView(APIView):
     pagination_class = OnePage  # the list shape; paging by `page_size` and `cursor` is declared below
 
@@ -92,7 +114,9 @@ class OccurrenceListView(APIView):
         tags=["plans"],
     )
     def get(self, request: Request, calendar_id: int) -> Response:
-        timezone = selectors.calendar_timezone_of(owner=request_user(request), calendar_id=calendar_id)
+        owner = request_user(request)
+        first = _first_batch(request, owner.pk, calendar_id)
+        timezone = first.timezone if first else selectors.calendar_timezone_of(owner=owner, calendar_id=calendar_id)
         start, end = query_window(request.query_params, tz=timezone, max_days=MAX_WINDOW_DAYS)
         include_cancelled = query_flag(request.query_params, "include_cancelled")
         size, after = _page_size(request), _cursor(request)
@@ -108,6 +132,7 @@ class OccurrenceListView(APIView):
             size=size,
             after=after,
             include_cancelled=include_cancelled,
+            first=first,
         )
         next_url = None
         if position is not None:
