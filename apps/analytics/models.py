@@ -163,7 +163,8 @@ class Exposure(models.Model):
     """A unit's first exposure to a running experiment: one row per (experiment, unit), never updated."""
 
     id = models.BigAutoField(primary_key=True)
-    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="exposures")
+    # Not indexed alone: exposure_once_per_unit leads with it.
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="exposures", db_index=False)
     unit_id = models.CharField(max_length=64)
     variant = models.CharField(max_length=32)
     exposed_at = models.DateTimeField(default=timezone.now)

@@ -25,7 +25,10 @@ def new_feed_token() -> str:
 
 
 class Calendar(models.Model):
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendars")
+    # Not indexed alone: calendar_owner_name_idx leads with it.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendars", db_index=False
+    )
     name = models.CharField(max_length=200)
     color = models.CharField(max_length=7, default="#1d5fd1")
     timezone = models.CharField(max_length=64, validators=[validate_timezone])
@@ -61,7 +64,8 @@ class PlanOrigin(models.TextChoices):
 
 
 class Plan(models.Model):
-    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="plans")
+    # Not indexed alone: plan_calendar_start_idx and the other indexes that lead with it leads with it.
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="plans", db_index=False)
     title = models.CharField(max_length=500)
     notes = models.TextField(blank=True)
     timezone = models.CharField(max_length=64, validators=[validate_timezone])
@@ -85,7 +89,10 @@ class Plan(models.Model):
     location = models.CharField(max_length=500, blank=True)
     lat = models.FloatField(null=True, blank=True, validators=[validate_latitude])
     lon = models.FloatField(null=True, blank=True, validators=[validate_longitude])
-    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="plans")
+    # Not indexed alone: plan_event_idx leads with it.
+    event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="plans", db_index=False
+    )
     status = models.CharField(max_length=10, choices=PlanStatus.choices, default=PlanStatus.CONFIRMED)
     origin = models.CharField(max_length=10, choices=PlanOrigin.choices, default=PlanOrigin.MANUAL)
     ical_uid = models.CharField(max_length=500)
@@ -137,7 +144,8 @@ class Plan(models.Model):
 class PlanOverride(models.Model):
     """One occurrence of a series moved or cancelled, keyed by its RECURRENCE-ID (the original start)."""
 
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="overrides")
+    # Not indexed alone: override_unique_recurrence_id leads with it.
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="overrides", db_index=False)
     # The occurrence's original start: a naive local date-time in the plan's zone, or a date for all-day.
     recurrence_id = models.CharField(max_length=32)
     cancelled = models.BooleanField(default=False)
@@ -164,7 +172,8 @@ class Subscription(models.Model):
     encrypted at rest; `url_hash` (SHA-256 of the URL) is what uniqueness and look-ups use instead.
     """
 
-    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="subscriptions")
+    # Not indexed alone: subscription_unique_url_hash leads with it.
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="subscriptions", db_index=False)
     url = EncryptedTextField()
     url_hash = models.CharField(max_length=64, editable=False)
     etag = models.CharField(max_length=500, blank=True)

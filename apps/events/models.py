@@ -166,7 +166,8 @@ class SyncOutcome(models.TextChoices):
 
 
 class SyncRun(models.Model):
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="runs")
+    # Not indexed alone: syncrun_source_recent_idx leads with it.
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="runs", db_index=False)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=12, choices=SyncOutcome.choices, default=SyncOutcome.RUNNING)

@@ -54,8 +54,12 @@ class Role(models.TextChoices):
 
 
 class Membership(models.Model):
-    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="group_memberships")
+    # Not indexed alone: membership_unique_per_group leads with it.
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships", db_index=False)
+    # Not indexed alone: membership_user_group_idx leads with it.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="group_memberships", db_index=False
+    )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     # Paused: the other members see this person as neither free nor busy in this group (not counted at all).
     sharing_paused = models.BooleanField(default=False)
@@ -75,7 +79,8 @@ class Membership(models.Model):
 class Invite(models.Model):
     """A link that lets whoever holds it join until it expires or is revoked; sent by email when `email` is set."""
 
-    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="invites")
+    # Not indexed alone: invite_group_newest_idx leads with it.
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="invites", db_index=False)
     token = models.CharField(max_length=64, unique=True, default=new_invite_token)
     email = models.EmailField(blank=True)
     created_by = models.ForeignKey(
@@ -98,7 +103,8 @@ class PollStatus(models.TextChoices):
 
 
 class Poll(models.Model):
-    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="polls")
+    # Not indexed alone: poll_group_newest_idx leads with it.
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="polls", db_index=False)
     question = models.CharField(max_length=300)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="group_polls_created"
@@ -151,7 +157,8 @@ class VoteChoice(models.TextChoices):
 
 
 class Vote(models.Model):
-    option = models.ForeignKey(PollOption, on_delete=models.CASCADE, related_name="votes")
+    # Not indexed alone: vote_one_per_person_and_option leads with it.
+    option = models.ForeignKey(PollOption, on_delete=models.CASCADE, related_name="votes", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="group_votes")
     choice = models.CharField(max_length=5, choices=VoteChoice.choices)
     updated_at = models.DateTimeField(auto_now=True)
@@ -171,7 +178,8 @@ class GroupPlanStatus(models.TextChoices):
 class GroupPlan(models.Model):
     """What the group agreed on: a catalogue event or a time window, sent to every member as an invitation."""
 
-    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="plans")
+    # Not indexed alone: group_plan_group_start_idx leads with it.
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="plans", db_index=False)
     poll = models.OneToOneField(Poll, null=True, blank=True, on_delete=models.SET_NULL, related_name="group_plan")
     organizer = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="group_plans_organized"
@@ -213,7 +221,8 @@ class Answer(models.TextChoices):
 class Attendance(models.Model):
     """A member's answer to a group plan (iTIP PARTSTAT) and, once accepted, the plan on their default calendar."""
 
-    group_plan = models.ForeignKey(GroupPlan, on_delete=models.CASCADE, related_name="attendances")
+    # Not indexed alone: attendance_one_per_member leads with it.
+    group_plan = models.ForeignKey(GroupPlan, on_delete=models.CASCADE, related_name="attendances", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="group_attendances")
     answer = models.CharField(max_length=12, choices=Answer.choices, default=Answer.NEEDS_ACTION)
     calendar_plan = models.ForeignKey(

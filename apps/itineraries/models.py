@@ -21,7 +21,10 @@ class Pace(models.TextChoices):
 
 
 class Itinerary(models.Model):
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="itineraries")
+    # Not indexed alone: itinerary_owner_newest_idx leads with it.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="itineraries", db_index=False
+    )
     status = models.CharField(max_length=10, choices=ItineraryStatus.choices, default=ItineraryStatus.DRAFT)
     # What it was asked for, as the API took it (window in UTC, local day hours, start point, mode, pace, budget,
     # must_include, exclude): replanning asks again with the same.
@@ -50,7 +53,8 @@ class Itinerary(models.Model):
 
 
 class Stop(models.Model):
-    itinerary = models.ForeignKey(Itinerary, on_delete=models.CASCADE, related_name="stops")
+    # Not indexed alone: stop_event_once_per_itinerary leads with it.
+    itinerary = models.ForeignKey(Itinerary, on_delete=models.CASCADE, related_name="stops", db_index=False)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="itinerary_stops")
     day = models.DateField()  # local date of the tour it belongs to
     position = models.PositiveSmallIntegerField()  # order within the day, from 1

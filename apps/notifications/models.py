@@ -53,8 +53,14 @@ class Status(models.TextChoices):
 class Notification(models.Model):
     kind = models.CharField(max_length=24, choices=Kind.choices)
     # A person with an account, or only an address (an invitation to someone who has none yet).
+    # Not indexed alone: notification_user_newest_idx leads with it.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     to_address = models.EmailField()
     idempotency_key = models.CharField(max_length=200, unique=True)
@@ -86,7 +92,8 @@ class Reminder(models.Model):
     A row is `done` once the tick stored its Notification (or found the occurrence already started); a refresh
     replaces the rows that are not done when the plan, its overrides or the person's lead time change."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Not indexed alone: reminder_user_upcoming_idx leads with it.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     plan = models.ForeignKey("calendars.Plan", on_delete=models.CASCADE, related_name="+")
     recurrence_id = models.CharField(max_length=32, blank=True)
     occurrence_start = models.DateTimeField()

@@ -20,7 +20,10 @@ class Feedback(models.Model):
     """A person's word on one listed event. The event's category and venue are copied, so what it taught about
     them outlives the event (events live days; tastes longer)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recommendation_feedback")
+    # Not indexed alone: feedback_user_recent_idx leads with it.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recommendation_feedback", db_index=False
+    )
     event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="+")
     action = models.CharField(max_length=16, choices=FeedbackAction.choices)
     category = models.CharField(max_length=30, blank=True)
