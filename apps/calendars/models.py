@@ -64,7 +64,7 @@ class PlanOrigin(models.TextChoices):
 
 
 class Plan(models.Model):
-    # Not indexed alone: plan_calendar_start_idx and the other indexes that lead with it leads with it.
+    # Not indexed alone: plan_calendar_start_idx and four more indexes lead with it.
     calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="plans", db_index=False)
     title = models.CharField(max_length=500)
     notes = models.TextField(blank=True)
@@ -89,7 +89,7 @@ class Plan(models.Model):
     location = models.CharField(max_length=500, blank=True)
     lat = models.FloatField(null=True, blank=True, validators=[validate_latitude])
     lon = models.FloatField(null=True, blank=True, validators=[validate_longitude])
-    # Not indexed alone: plan_event_idx leads with it.
+    # Indexed by plan_event_idx below, not twice.
     event = models.ForeignKey(
         Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="plans", db_index=False
     )
