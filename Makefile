@@ -65,10 +65,11 @@ run: install
 # --- Checks ------------------------------------------------------------------------------------------------
 
 # The chart (helm lint/template, kubernetes-validate, checkov), the metrics scrapes, the deploy script and
-# Ansible against moto run inside pytest; the image is built and checked last, after the suite.
+# Ansible against moto run inside pytest (tests/infra in a second process beside the rest: scripts/run_test_suites.py);
+# the image is built and checked last, after the suite.
 test: install-dev tools helm services browser-deps lint types imports migrations-check deploy-check schema-check \
       workflows-check shellcheck bandit hadolint ansible-lint
-	$(TEST_ENV) $(BIN)/pytest
+	$(TEST_ENV) $(BIN)/python scripts/run_test_suites.py
 	$(MAKE) image
 
 lint: install-dev
@@ -163,6 +164,7 @@ bench: install-dev services tools
 	$(TEST_ENV) $(BIN)/python bench/recommendations_quality.py
 	$(TEST_ENV) $(BIN)/python bench/itineraries_plan.py
 	$(TEST_ENV) $(BIN)/python bench/calendars_occurrences.py
+	$(BIN)/python bench/calendars_plan_writes.py
 	$(BIN)/python bench/groups_polls.py
 	$(TEST_ENV) $(BIN)/python bench/groups_page.py
 	$(TEST_ENV) $(BIN)/python bench/groups_availability.py

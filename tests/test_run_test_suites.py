@@ -1,0 +1,33 @@
+"""The addresses scripts/run_test_suites.py gives the infra tests' process: never the main suite's."""
+
+import pytest
+
+from scripts.run_test_suites import next_redis_database, suffixed_database
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("redis://127.0.0.1:6379/9", "redis://127.0.0.1:6379/10"),
+        ("redis://127.0.0.1:6379/15", "redis://127.0.0.1:6379/0"),
+        ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379/1"),
+        ("redis://127.0.0.1:6379/", "redis://127.0.0.1:6379/1"),
+        ("redis://:secret@cache.internal:6380/0", "redis://:secret@cache.internal:6380/1"),
+    ],
+)
+def test_the_infra_tests_get_the_next_redis_database(url: str, expected: str) -> None:
+    assert next_redis_database(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "postgres://postgres@127.0.0.1:5432/weekend_planner",
+            "postgres://postgres@127.0.0.1:5432/weekend_planner_infra",
+        ),
+        ("postgres://u@db:5432/wp?sslmode=require", "postgres://u@db:5432/wp_infra?sslmode=require"),
+    ],
+)
+def test_the_infra_tests_get_a_database_name_of_their_own(url: str, expected: str) -> None:
+    assert suffixed_database(url, "_infra") == expected
