@@ -2,9 +2,10 @@
 
 The infra tests take a third of a serial run and need neither the test database nor the other tests; most of the
 rest waits on servers, browsers and workers. Side by side, the two use the machine's two CPUs. The infra process gets
-a Redis database of its own (the next one: conftest.py empties the cache around every test) and its own database
-name (pytest-django would make one only for a test that asks for it), so neither can see the other's state. Its
-output is saved under test-results/ and printed after the main run's; the exit status is the first failure's.
+Redis databases of its own (conftest.py empties the cache around every test, and the suite's Celery broker is the
+database after its cache's: planner.settings) and its own database name (pytest-django would make one only for a
+test that asks for it), so neither can see the other's state. Its output is saved under test-results/ and printed
+after the main run's; the exit status is the first failure's.
 
 Run: DJANGO_SETTINGS_MODULE=... DATABASE_URL=... REDIS_URL=... .venv/bin/python scripts/run_test_suites.py
 """
@@ -20,12 +21,13 @@ INFRA_LOG = ROOT / "test-results" / "pytest-infra.log"
 REDIS_DATABASES = 16  # Redis's default number of logical databases
 
 
-def next_redis_database(url: str) -> str:
-    """redis://host:port/N -> redis://host:port/N+1 (wrapping); /1 when the URL names none (Redis reads /0)."""
+def infra_redis_database(url: str) -> str:
+    """redis://host:port/N -> redis://host:port/N+2 (wrapping): N is the suite's cache and N+1 its Celery broker, so
+    the infra tests' cache (N+2) and broker (N+3) are neither. Redis reads a URL without a database as /0."""
     base, _, database = url.rstrip("/").rpartition("/")
     if not database.isdigit() or base.endswith(":/"):  # "redis://host:6379": the last part is the host
-        return f"{url.rstrip('/')}/1"
-    return f"{base}/{(int(database) + 1) % REDIS_DATABASES}"
+        base, database = url.rstrip("/"), "0"
+    return f"{base}/{(int(database) + 2) % REDIS_DATABASES}"
 
 
 def suffixed_database(url: str, suffix: str) -> str:
@@ -38,7 +40,7 @@ def main() -> int:
     pytest = str(Path(sys.executable).parent / "pytest")
     infra_env = dict(
         os.environ,
-        REDIS_URL=next_redis_database(os.environ["REDIS_URL"]),
+        REDIS_URL=infra_redis_database(os.environ["REDIS_URL"]),
         DATABASE_URL=suffixed_database(os.environ["DATABASE_URL"], "_infra"),
     )
     INFRA_LOG.parent.mkdir(parents=True, exist_ok=True)

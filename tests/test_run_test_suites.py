@@ -2,21 +2,21 @@
 
 import pytest
 
-from scripts.run_test_suites import next_redis_database, suffixed_database
+from scripts.run_test_suites import infra_redis_database, suffixed_database
 
 
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("redis://127.0.0.1:6379/9", "redis://127.0.0.1:6379/10"),
-        ("redis://127.0.0.1:6379/15", "redis://127.0.0.1:6379/0"),
-        ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379/1"),
-        ("redis://127.0.0.1:6379/", "redis://127.0.0.1:6379/1"),
-        ("redis://:secret@cache.internal:6380/0", "redis://:secret@cache.internal:6380/1"),
+        ("redis://127.0.0.1:6379/9", "redis://127.0.0.1:6379/11"),
+        ("redis://127.0.0.1:6379/15", "redis://127.0.0.1:6379/1"),
+        ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379/2"),
+        ("redis://127.0.0.1:6379/", "redis://127.0.0.1:6379/2"),
+        ("redis://:secret@cache.internal:6380/0", "redis://:secret@cache.internal:6380/2"),
     ],
 )
-def test_the_infra_tests_get_the_next_redis_database(url: str, expected: str) -> None:
-    assert next_redis_database(url) == expected
+def test_the_infra_tests_get_the_infra_redis_database(url: str, expected: str) -> None:
+    assert infra_redis_database(url) == expected
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,14 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from apps.core.migration_operations import drop_index_concurrently
+
 
 class Migration(migrations.Migration):
     # Each of these foreign keys leads another index, so its own index only costs writes. Django's AlterField
     # would also drop and re-add the foreign key (a scan of the table under lock) and, for calendars_calendar,
     # drop the partial unique index calendar_one_default_per_owner with it: only the index goes here, and
-    # concurrently, so writes carry on (outside a transaction: DROP INDEX CONCURRENTLY cannot run in one).
+    # concurrently on PostgreSQL, so writes carry on (outside a transaction: DROP INDEX CONCURRENTLY cannot run in one).
     atomic = False
 
     dependencies = [
@@ -75,25 +77,22 @@ class Migration(migrations.Migration):
                 ),
             ],
             database_operations=[
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "calendars_calendar_owner_id_0a5db954"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "calendars_calendar_owner_id_0a5db954" ON "calendars_calendar" ("owner_id")',
+                drop_index_concurrently(
+                    table="calendars_calendar", column="owner_id", name="calendars_calendar_owner_id_0a5db954"
                 ),
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "calendars_plan_calendar_id_5877a973"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "calendars_plan_calendar_id_5877a973" ON "calendars_plan" ("calendar_id")',
+                drop_index_concurrently(
+                    table="calendars_plan", column="calendar_id", name="calendars_plan_calendar_id_5877a973"
                 ),
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "calendars_plan_event_id_2ac9624b"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "calendars_plan_event_id_2ac9624b" ON "calendars_plan" ("event_id")',
+                drop_index_concurrently(
+                    table="calendars_plan", column="event_id", name="calendars_plan_event_id_2ac9624b"
                 ),
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "calendars_planoverride_plan_id_4ba4747e"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "calendars_planoverride_plan_id_4ba4747e" ON "calendars_planoverride" ("plan_id")',
+                drop_index_concurrently(
+                    table="calendars_planoverride", column="plan_id", name="calendars_planoverride_plan_id_4ba4747e"
                 ),
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "calendars_subscription_calendar_id_4003706f"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "calendars_subscription_calendar_id_4003706f" ON "calendars_subscription" ("calendar_id")',
+                drop_index_concurrently(
+                    table="calendars_subscription",
+                    column="calendar_id",
+                    name="calendars_subscription_calendar_id_4003706f",
                 ),
             ],
         ),

@@ -3,12 +3,14 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from apps.core.migration_operations import drop_index_concurrently
+
 
 class Migration(migrations.Migration):
     # Each of these foreign keys leads another index, so its own index only costs writes. Django's AlterField
     # would also drop and re-add the foreign key (a scan of the table under lock) and, for calendars_calendar,
     # drop the partial unique index calendar_one_default_per_owner with it: only the index goes here, and
-    # concurrently, so writes carry on (outside a transaction: DROP INDEX CONCURRENTLY cannot run in one).
+    # concurrently on PostgreSQL, so writes carry on (outside a transaction: DROP INDEX CONCURRENTLY cannot run in one).
     atomic = False
 
     dependencies = [
@@ -30,9 +32,8 @@ class Migration(migrations.Migration):
                 ),
             ],
             database_operations=[
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "events_syncrun_source_id_ce3f7576"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "events_syncrun_source_id_ce3f7576" ON "events_syncrun" ("source_id")',
+                drop_index_concurrently(
+                    table="events_syncrun", column="source_id", name="events_syncrun_source_id_ce3f7576"
                 ),
             ],
         ),

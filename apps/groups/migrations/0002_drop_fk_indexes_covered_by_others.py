@@ -4,12 +4,14 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from apps.core.migration_operations import drop_index_concurrently
+
 
 class Migration(migrations.Migration):
     # Each of these foreign keys leads another index, so its own index only costs writes. Django's AlterField
     # would also drop and re-add the foreign key (a scan of the table under lock) and, for calendars_calendar,
     # drop the partial unique index calendar_one_default_per_owner with it: only the index goes here, and
-    # concurrently, so writes carry on (outside a transaction: DROP INDEX CONCURRENTLY cannot run in one).
+    # concurrently on PostgreSQL, so writes carry on (outside a transaction: DROP INDEX CONCURRENTLY cannot run in one).
     atomic = False
 
     dependencies = [
@@ -92,34 +94,23 @@ class Migration(migrations.Migration):
                 ),
             ],
             database_operations=[
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "groups_attendance_group_plan_id_2b0cc2a5"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "groups_attendance_group_plan_id_2b0cc2a5" ON "groups_attendance" ("group_plan_id")',
+                drop_index_concurrently(
+                    table="groups_attendance", column="group_plan_id", name="groups_attendance_group_plan_id_2b0cc2a5"
                 ),
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "groups_groupplan_group_id_67063096"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "groups_groupplan_group_id_67063096" ON "groups_groupplan" ("group_id")',
+                drop_index_concurrently(
+                    table="groups_groupplan", column="group_id", name="groups_groupplan_group_id_67063096"
                 ),
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "groups_invite_group_id_e87b5ef3"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "groups_invite_group_id_e87b5ef3" ON "groups_invite" ("group_id")',
+                drop_index_concurrently(
+                    table="groups_invite", column="group_id", name="groups_invite_group_id_e87b5ef3"
                 ),
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "groups_membership_group_id_dcb8901e"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "groups_membership_group_id_dcb8901e" ON "groups_membership" ("group_id")',
+                drop_index_concurrently(
+                    table="groups_membership", column="group_id", name="groups_membership_group_id_dcb8901e"
                 ),
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "groups_membership_user_id_0a0fb8a9"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "groups_membership_user_id_0a0fb8a9" ON "groups_membership" ("user_id")',
+                drop_index_concurrently(
+                    table="groups_membership", column="user_id", name="groups_membership_user_id_0a0fb8a9"
                 ),
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "groups_poll_group_id_4b7ca551"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "groups_poll_group_id_4b7ca551" ON "groups_poll" ("group_id")',
-                ),
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "groups_vote_option_id_4fb00121"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "groups_vote_option_id_4fb00121" ON "groups_vote" ("option_id")',
-                ),
+                drop_index_concurrently(table="groups_poll", column="group_id", name="groups_poll_group_id_4b7ca551"),
+                drop_index_concurrently(table="groups_vote", column="option_id", name="groups_vote_option_id_4fb00121"),
             ],
         ),
     ]

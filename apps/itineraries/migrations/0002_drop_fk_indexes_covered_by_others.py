@@ -4,12 +4,14 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from apps.core.migration_operations import drop_index_concurrently
+
 
 class Migration(migrations.Migration):
     # Each of these foreign keys leads another index, so its own index only costs writes. Django's AlterField
     # would also drop and re-add the foreign key (a scan of the table under lock) and, for calendars_calendar,
     # drop the partial unique index calendar_one_default_per_owner with it: only the index goes here, and
-    # concurrently, so writes carry on (outside a transaction: DROP INDEX CONCURRENTLY cannot run in one).
+    # concurrently on PostgreSQL, so writes carry on (outside a transaction: DROP INDEX CONCURRENTLY cannot run in one).
     atomic = False
 
     dependencies = [
@@ -42,13 +44,11 @@ class Migration(migrations.Migration):
                 ),
             ],
             database_operations=[
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "itineraries_itinerary_owner_id_ad3a0172"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "itineraries_itinerary_owner_id_ad3a0172" ON "itineraries_itinerary" ("owner_id")',
+                drop_index_concurrently(
+                    table="itineraries_itinerary", column="owner_id", name="itineraries_itinerary_owner_id_ad3a0172"
                 ),
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "itineraries_stop_itinerary_id_a9584c61"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "itineraries_stop_itinerary_id_a9584c61" ON "itineraries_stop" ("itinerary_id")',
+                drop_index_concurrently(
+                    table="itineraries_stop", column="itinerary_id", name="itineraries_stop_itinerary_id_a9584c61"
                 ),
             ],
         ),

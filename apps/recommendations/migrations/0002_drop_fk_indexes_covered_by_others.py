@@ -4,12 +4,14 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from apps.core.migration_operations import drop_index_concurrently
+
 
 class Migration(migrations.Migration):
     # Each of these foreign keys leads another index, so its own index only costs writes. Django's AlterField
     # would also drop and re-add the foreign key (a scan of the table under lock) and, for calendars_calendar,
     # drop the partial unique index calendar_one_default_per_owner with it: only the index goes here, and
-    # concurrently, so writes carry on (outside a transaction: DROP INDEX CONCURRENTLY cannot run in one).
+    # concurrently on PostgreSQL, so writes carry on (outside a transaction: DROP INDEX CONCURRENTLY cannot run in one).
     atomic = False
 
     dependencies = [
@@ -32,9 +34,8 @@ class Migration(migrations.Migration):
                 ),
             ],
             database_operations=[
-                migrations.RunSQL(
-                    'DROP INDEX CONCURRENTLY IF EXISTS "recommendations_feedback_user_id_51e80011"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "recommendations_feedback_user_id_51e80011" ON "recommendations_feedback" ("user_id")',
+                drop_index_concurrently(
+                    table="recommendations_feedback", column="user_id", name="recommendations_feedback_user_id_51e80011"
                 ),
             ],
         ),
