@@ -101,10 +101,17 @@ def test_the_ranker_experiment_is_read_once_per_interval_and_at_once_after_a_cha
 def test_a_served_lists_impressions_reach_the_table_through_a_real_worker(settings, client_for, celery_worker) -> None:
     settings.RECOMMENDATIONS_QUEUE_IMPRESSIONS = True
     someone = person(interests=["music"])
-    listed = [event("Jazz night"), event("Film", category="film")]
+    # The real clock (a test that starts a worker): next weekend's Sunday afternoon in Berlin, wholly ahead at any
+    # hour, asked for by its bounds. This weekend's (factories.weekend_moment) is over from Sunday 17:00 Berlin,
+    # when the list came back empty and the comparison below held for no impression at all.
+    start, end = weekend_window("next", "Europe/Berlin", now=timezone.now())
+    sunday_afternoon = start + timedelta(days=1, hours=14)
+    listed = [event("Jazz night", start=sunday_afternoon), event("Film", start=sunday_afternoon, category="film")]
     worker = celery_worker("analytics")
 
-    body = client_for(someone).get(URL).json()
+    window = {"start": start.isoformat(), "end": end.isoformat()}
+    body = client_for(someone).get(URL, window).json()
+    assert sorted(item["event"]["id"] for item in body["results"]) == sorted(e.pk for e in listed), body
 
     deadline = datetime.now(UTC) + timedelta(seconds=60)
     impressions = TrackedEvent.objects.filter(type="impression", user_id=someone.pk)
