@@ -9,8 +9,8 @@ from apps.core.migration_operations import drop_index_concurrently
 
 class Migration(migrations.Migration):
     # Each of these foreign keys leads another index, so its own index only costs writes. Django's AlterField
-    # would also drop and re-add the foreign key (a scan of the table under lock) and, for calendars_calendar,
-    # drop the partial unique index calendar_one_default_per_owner with it: only the index goes here, and
+    # would also drop and re-add the foreign key (a scan of the table under lock) and any single-column index of
+    # the field that Meta.indexes does not name (docs/migrations.md): only the index goes here, and
     # concurrently on PostgreSQL, so writes carry on (outside a transaction: DROP INDEX CONCURRENTLY cannot run in one).
     atomic = False
 
