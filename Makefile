@@ -65,10 +65,14 @@ run: install
 # --- Checks ------------------------------------------------------------------------------------------------
 
 # The chart (helm lint/template, kubernetes-validate, checkov), the metrics scrapes, the deploy script and
-# Ansible against moto run inside pytest (tests/infra in a second process beside the rest: scripts/run_test_suites.py);
-# the image is built and checked last, after the suite.
-test: install-dev tools helm services browser-deps lint types imports migrations-check deploy-check schema-check \
-      workflows-check shellcheck bandit hadolint ansible-lint
+# Ansible against moto run inside pytest (tests/infra and the contract test in a second process beside the rest:
+# scripts/run_test_suites.py); the image is built and checked last, after the suite.
+# The static checks only read the tree, so they run two at a time, the two longest (ansible-lint, mypy) first;
+# --output-sync prints each one's output whole when it ends.
+STATIC_CHECKS := ansible-lint types lint imports migrations-check deploy-check schema-check workflows-check shellcheck \
+                 bandit hadolint
+test: install-dev tools helm services browser-deps
+	$(MAKE) --no-print-directory -j2 --output-sync=target $(STATIC_CHECKS)
 	$(TEST_ENV) $(BIN)/python scripts/run_test_suites.py
 	$(MAKE) image
 

@@ -1,8 +1,8 @@
-"""The addresses scripts/run_test_suites.py gives the infra tests' process: never the main suite's."""
+"""The addresses scripts/run_test_suites.py gives its side process: never the suite's."""
 
 import pytest
 
-from scripts.run_test_suites import infra_redis_database, suffixed_database
+from scripts.run_test_suites import side_redis_database, suffixed_database
 
 
 @pytest.mark.parametrize(
@@ -15,8 +15,8 @@ from scripts.run_test_suites import infra_redis_database, suffixed_database
         ("redis://:secret@cache.internal:6380/0", "redis://:secret@cache.internal:6380/2"),
     ],
 )
-def test_the_infra_tests_get_the_infra_redis_database(url: str, expected: str) -> None:
-    assert infra_redis_database(url) == expected
+def test_the_side_tests_get_the_side_redis_database(url: str, expected: str) -> None:
+    assert side_redis_database(url) == expected
 
 
 @pytest.mark.parametrize(
@@ -24,10 +24,10 @@ def test_the_infra_tests_get_the_infra_redis_database(url: str, expected: str) -
     [
         (
             "postgres://postgres@127.0.0.1:5432/weekend_planner",
-            "postgres://postgres@127.0.0.1:5432/weekend_planner_infra",
+            "postgres://postgres@127.0.0.1:5432/weekend_planner_side",
         ),
-        ("postgres://u@db:5432/wp?sslmode=require", "postgres://u@db:5432/wp_infra?sslmode=require"),
+        ("postgres://u@db:5432/wp?sslmode=require", "postgres://u@db:5432/wp_side?sslmode=require"),
     ],
 )
-def test_the_infra_tests_get_a_database_name_of_their_own(url: str, expected: str) -> None:
-    assert suffixed_database(url, "_infra") == expected
+def test_the_side_process_gets_a_database_name_of_its_own(url: str, expected: str) -> None:
+    assert suffixed_database(url, "_side") == expected
