@@ -67,8 +67,8 @@ run: install
 # The chart (helm lint/template, kubernetes-validate, checkov), the metrics scrapes, the deploy script and
 # Ansible against moto run inside pytest (tests/infra and the contract test in a second process beside the rest:
 # scripts/run_test_suites.py); the image is built and checked last, after the suite.
-# The static checks only read the tree, so they run two at a time, the two longest (ansible-lint, mypy) first;
-# --output-sync prints each one's output whole when it ends.
+# The static checks write nothing but their own caches, so they run two at a time, the two longest (ansible-lint,
+# mypy) first; --output-sync prints each one's output whole when it ends.
 STATIC_CHECKS := ansible-lint types lint imports migrations-check deploy-check schema-check workflows-check shellcheck \
                  bandit hadolint
 test: install-dev tools helm services browser-deps

@@ -15,7 +15,7 @@ from scripts.run_test_suites import side_redis_database, suffixed_database
         ("redis://:secret@cache.internal:6380/0", "redis://:secret@cache.internal:6380/2"),
     ],
 )
-def test_the_side_tests_get_the_side_redis_database(url: str, expected: str) -> None:
+def test_the_side_process_gets_redis_databases_past_the_suites(url: str, expected: str) -> None:
     assert side_redis_database(url) == expected
 
 
