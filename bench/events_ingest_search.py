@@ -5,7 +5,7 @@
    one transaction, duplicates looked for, the run recorded. Events/s.
 2. Unchanged re-sync: the same items again (every content hash matches). Events/s.
 3. Changed re-sync: the same items with every tenth one's price changed. Events/s.
-4. Baseline: 5,000 events saved through the ORM one row at a time (event + source record). Events/s, and
+4. Baseline: 5,000 events saved through the ORM one row at a time (venue, then event). Events/s, and
    the ratio of the first sync against it.
 5. Search: a weekend window + 10 km around random points in the city, through apps.events.selectors and
    through the API view (Django test client, no network): p50/p95 over many queries.
@@ -120,10 +120,7 @@ def reset_catalogue() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE events_sourcerecord, events_syncrun, events_event, events_venue, events_source "
-            "RESTART IDENTITY CASCADE"
-        )
+        cursor.execute("TRUNCATE events_syncrun, events_event, events_venue, events_source RESTART IDENTITY CASCADE")
 
 
 def peak_rss_mb() -> float:
@@ -204,7 +201,7 @@ def held_pages(items: list[Any]) -> list[list[Any]]:
 def orm_one_by_one(source: Any, items: list[Any]) -> float:
     from django.db import transaction
 
-    from apps.events.models import Event, SourceRecord, Venue
+    from apps.events.models import Event, Venue
 
     started = time.perf_counter()
     for item in items:
@@ -214,13 +211,12 @@ def orm_one_by_one(source: Any, items: list[Any]) -> float:
                 defaults={"name": item.venue.name, "address": item.venue.address, "lat": item.venue.lat,
                           "lon": item.venue.lon, "timezone": item.venue.timezone},
             )  # fmt: skip
-            event = Event.objects.create(
+            Event.objects.create(
                 title=item.title, description=item.description, start_utc=item.start_utc, end_utc=item.end_utc,
                 timezone=item.timezone, category=item.category, price_min=item.price_min, price_max=item.price_max,
                 currency=item.currency, is_free=item.is_free, url=item.url, venue=venue, lat=venue.lat, lon=venue.lon,
+                source=source, provider_id=item.provider_id, content_hash=item.content_hash(),
             )  # fmt: skip
-            SourceRecord.objects.create(source=source, provider_id=item.provider_id, event=event,
-                                        content_hash=item.content_hash(), url=item.url)  # fmt: skip
     return time.perf_counter() - started
 
 
@@ -237,7 +233,7 @@ def search_latencies() -> dict[str, dict[str, float]]:
     from apps.events import selectors
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE events_event, events_venue, events_sourcerecord")
+        cursor.execute("ANALYZE events_event, events_venue")
     rng = random.Random(11)
     client = Client()
     selector_ms, api_ms, result_counts = [], [], []

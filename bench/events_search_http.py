@@ -111,7 +111,7 @@ def fill_catalogue() -> None:
             services.events_upsert(source=source, items=items[offset : offset + PAGE])
         print(f"  {TOTAL:,} events in {time.perf_counter() - started:.0f} s", flush=True)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE events_event, events_venue, events_sourcerecord")
+        cursor.execute("ANALYZE events_event, events_venue")
 
 
 def query(rng: random.Random) -> dict[str, str]:

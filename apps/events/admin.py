@@ -6,7 +6,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.core.queueing import enqueue
-from apps.events.models import Event, Source, SourceRecord, SyncRun, Venue
+from apps.events import services
+from apps.events.models import Event, Source, SyncRun, Venue
 
 # Links without a scheme are https (Django 6's default; set now to skip its deprecation warning).
 URL_FIELDS: dict[type[models.Field[Any, Any]], dict[str, Any]] = {models.URLField: {"assume_scheme": "https"}}
@@ -18,6 +19,15 @@ class SourceAdmin(admin.ModelAdmin[Source]):
     list_filter = ("provider", "enabled")
     search_fields = ("name",)
     actions = ("sync_now",)
+
+    def delete_model(self, request: HttpRequest, obj: Source) -> None:
+        services.source_legacy_records_adopt(source_id=obj.pk)  # their rows would hold the source in place
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        for source_id in queryset.values_list("pk", flat=True):
+            services.source_legacy_records_adopt(source_id=source_id)
+        super().delete_queryset(request, queryset)
 
     @admin.action(description="Sync now (in the background)")
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
@@ -54,15 +64,6 @@ class DuplicateInline(admin.TabularInline[Event, Event]):
     verbose_name_plural = "Merged duplicates"
 
 
-class RecordInline(admin.TabularInline[SourceRecord, Event]):
-    model = SourceRecord
-    formfield_overrides = URL_FIELDS
-    fields = ("source", "provider_id", "url", "changed_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin[Event]):
     formfield_overrides = URL_FIELDS
@@ -72,7 +73,10 @@ class EventAdmin(admin.ModelAdmin[Event]):
     date_hierarchy = "start_utc"
     raw_id_fields = ("venue", "canonical")
     list_select_related = ("venue", "canonical")
-    inlines = (RecordInline, DuplicateInline)
+    # Where it came from is the sync's to write: an edited provider id or hash would make the next sync store
+    # the item again as a new event, or skip a change.
+    readonly_fields = ("source", "provider_id", "content_hash")
+    inlines = (DuplicateInline,)
 
 
 @admin.register(Venue)

@@ -3,7 +3,7 @@
 On PostgreSQL a page costs a few round trips whatever its size: one query compares the page's content hashes
 with the stored ones in SQL (unchanged items stop there, nothing else is sent) and draws the new events' ids
 from the sequence; the items to write are COPYed into a temporary staging table; one batch of statements then
-upserts their venues, events and source records from it with `INSERT ... ON CONFLICT ... DO UPDATE`.
+upserts their venues and events from it with `INSERT ... ON CONFLICT ... DO UPDATE`.
 Elsewhere (the SQLite of `make run`) the ORM does the same work with bulk_create and bulk_update.
 
 It also finds the candidate duplicates among a page's events (duplicate_candidates): on PostgreSQL through the
@@ -19,10 +19,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Min
 from psycopg import sql
 
-from apps.events.models import Event, SourceRecord, Venue
+from apps.events.models import Event, Venue
 
 EVENT_COLUMNS = (
     "title", "description", "start_utc", "end_utc", "timezone", "all_day", "time_tba", "category", "tags",
@@ -34,11 +33,10 @@ BATCH_SIZE = 2000
 
 @dataclass(frozen=True)
 class PageRow:
-    """One item of a page: its key and hash, its source record's url, its venue and its event columns."""
+    """One item of a page: its key and hash, its venue and its event columns."""
 
     provider_id: str
     content_hash: str
-    url: str
     venue: tuple[Any, ...] | None  # VENUE_COLUMNS order
     event: tuple[Any, ...]  # EVENT_COLUMNS order
 
@@ -65,19 +63,18 @@ def tune_page_transaction() -> None:
 
 # The columns a page's statements and the duplicate probe plan by, per catalogue table; autovacuum refreshes the rest.
 _PLANNING_COLUMNS = {
-    "events_event": ("canonical_id", "start_utc", "lat", "venue_id"),
-    "events_sourcerecord": ("event_id", "source_id", "provider_id"),
+    "events_event": ("canonical_id", "start_utc", "lat", "venue_id", "source_id"),
 }
 _GROWN_TABLES = """
 SELECT relname FROM pg_class
-WHERE oid IN ('events_event'::regclass, 'events_sourcerecord'::regclass)
+WHERE oid = 'events_event'::regclass
   AND pg_stat_get_live_tuples(oid) > 2 * greatest(reltuples, 0) + %s
 """
 ANALYZE_AFTER_ROWS = 1_000  # a table is analysed again once it holds twice what the planner knows, plus this
 
 
 def refresh_statistics_if_grown() -> None:
-    """ANALYZE the catalogue tables when they have outgrown the planner's statistics.
+    """ANALYZE the events table when it has outgrown the planner's statistics.
 
     A first load into an empty catalogue outgrows them within a page, a minute before autovacuum's next round:
     the planner, still counting a few dozen rows, read 73,000 canonical events for each event of a page in the
@@ -110,27 +107,27 @@ def write_page(*, source_id: int, keys: Sequence[tuple[str, str]], row_of: RowOf
 # --- PostgreSQL ------------------------------------------------------------------------------------------
 
 # The new or changed items of a page, with the event each one is stored as (drawn from the sequence when new).
-# Each item is looked up through the (source, provider id) index: LIMIT keeps the planner from hashing the
+# Each item is looked up through the (source, provider id) unique index: LIMIT keeps the planner from hashing the
 # source's whole table instead, which it prefers for a thousand items and which grows with the source.
 _TO_WRITE = """
 SELECT page.position, stored.id IS NULL,
-       COALESCE(stored.event_id, nextval((SELECT pg_get_serial_sequence('events_event', 'id')::regclass)))
+       COALESCE(stored.id, nextval((SELECT pg_get_serial_sequence('events_event', 'id')::regclass)))
 FROM json_array_elements(%s::json) WITH ORDINALITY AS page(item, position)
 LEFT JOIN LATERAL (
-    SELECT id, event_id, content_hash FROM events_sourcerecord
+    SELECT id, content_hash FROM events_event
     WHERE source_id = %s AND provider_id = page.item->>0 LIMIT 1
 ) stored ON true
 WHERE stored.id IS NULL OR stored.content_hash <> page.item->>1
 ORDER BY page.position
 """
 _STAGE_COLUMNS = (
-    "position", "provider_id", "content_hash", "record_url", "event_id", "venue_key", "venue_name", "venue_address",
+    "position", "provider_id", "content_hash", "event_id", "venue_key", "venue_name", "venue_address",
     "venue_lat", "venue_lon", "venue_timezone", *EVENT_COLUMNS,
 )  # fmt: skip
 # Temporary: one per connection, private to it, never logged. Emptied before each page.
 _STAGE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS events_ingest_stage (
-    position integer, provider_id text, content_hash text, record_url text, event_id bigint, venue_key text,
+    position integer, provider_id text, content_hash text, event_id bigint, venue_key text,
     venue_name text, venue_address text, venue_lat double precision, venue_lon double precision,
     venue_timezone text, title text, description text, start_utc timestamptz, end_utc timestamptz, timezone text,
     all_day boolean, time_tba boolean, category text, tags jsonb, price_min numeric, price_max numeric,
@@ -138,8 +135,10 @@ CREATE TEMPORARY TABLE IF NOT EXISTS events_ingest_stage (
 );
 TRUNCATE events_ingest_stage;
 """
-_EVENT_SET = ", ".join(f"{column} = EXCLUDED.{column}" for column in (*EVENT_COLUMNS, "venue_id", "lat", "lon"))
-# Venues first (a page naming one venue twice keeps its last details), then events, then source records.
+_EVENT_SET = ", ".join(
+    f"{column} = EXCLUDED.{column}" for column in (*EVENT_COLUMNS, "venue_id", "lat", "lon", "content_hash")
+)
+# Venues first (a page naming one venue twice keeps its last details), then events, by their source item.
 # A venue or event is rewritten only when something differs, so a re-sync leaves unchanged rows alone.
 _UPSERT = f"""
 INSERT INTO events_venue (key, name, address, lat, lon, timezone)
@@ -156,17 +155,14 @@ ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, address = EXCLUDED.address
     lon = EXCLUDED.lon, timezone = EXCLUDED.timezone
 WHERE (events_venue.name, events_venue.address, events_venue.lat, events_venue.lon, events_venue.timezone)
     IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.address, EXCLUDED.lat, EXCLUDED.lon, EXCLUDED.timezone);
-INSERT INTO events_event (id, {", ".join(EVENT_COLUMNS)}, venue_id, lat, lon, created_at, updated_at)
-SELECT stage.event_id, {", ".join(f"stage.{c}" for c in EVENT_COLUMNS)}, venue.id, stage.venue_lat,
-    stage.venue_lon, {{now}}, {{now}}
+INSERT INTO events_event (id, source_id, provider_id, content_hash, {", ".join(EVENT_COLUMNS)}, venue_id, lat, lon,
+    created_at, updated_at)
+SELECT stage.event_id, {{source_id}}, stage.provider_id, stage.content_hash,
+    {", ".join(f"stage.{c}" for c in EVENT_COLUMNS)}, venue.id, stage.venue_lat, stage.venue_lon, {{now}}, {{now}}
 FROM events_ingest_stage stage
 LEFT JOIN LATERAL (SELECT id FROM events_venue WHERE key = stage.venue_key LIMIT 1) venue ON true
 ORDER BY stage.event_id
-ON CONFLICT (id) DO UPDATE SET {_EVENT_SET}, updated_at = EXCLUDED.updated_at;
-INSERT INTO events_sourcerecord (source_id, provider_id, event_id, content_hash, url, first_seen_at, changed_at)
-SELECT {{source_id}}, provider_id, event_id, content_hash, record_url, {{now}}, {{now}} FROM events_ingest_stage
-ON CONFLICT (source_id, provider_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, url = EXCLUDED.url,
-    changed_at = EXCLUDED.changed_at;
+ON CONFLICT (source_id, provider_id) DO UPDATE SET {_EVENT_SET}, updated_at = EXCLUDED.updated_at;
 """  # noqa: S608 - column names only; now and source_id go in as psycopg literals
 
 
@@ -185,9 +181,9 @@ def _write_page_postgresql(source_id: int, keys: Sequence[tuple[str, str]], row_
                 row = row_of(position - 1)  # WITH ORDINALITY counts from 1
                 event = list(row.event)
                 event[tags] = json.dumps(event[tags]) if event[tags] else "[]"
-                copy.write_row((position, row.provider_id, row.content_hash, row.url, event_id,
+                copy.write_row((position, row.provider_id, row.content_hash, event_id,
                                 *(row.venue or no_venue), *event))  # fmt: skip
-        # Statements with parameters go one round trip each; as literals, the three upserts share one.
+        # Statements with parameters go one round trip each; as literals, the two upserts share one.
         upsert = sql.SQL(_UPSERT).format(now=sql.Literal(now), source_id=sql.Literal(source_id))
         cursor.execute(upsert.as_string(cursor.cursor))
     created = [event_id for _, is_new, event_id in to_write if is_new]
@@ -229,52 +225,35 @@ def _event(row: PageRow, venue_ids: dict[str, int], **extra: Any) -> Event:
         venue_id=venue_ids[venue[0]] if venue else None,
         lat=venue[3] if venue else None,
         lon=venue[4] if venue else None,
+        content_hash=row.content_hash,
         **extra,
     )
 
 
 def _write_page_orm(source_id: int, keys: Sequence[tuple[str, str]], row_of: RowOf, now: datetime) -> Written:
     stored = {
-        pid: (record_id, event_id, content_hash)
-        for record_id, pid, event_id, content_hash in SourceRecord.objects.filter(
+        pid: (event_id, content_hash)
+        for pid, event_id, content_hash in Event.objects.filter(
             source_id=source_id, provider_id__in=[key[0] for key in keys]
-        ).values_list("id", "provider_id", "event_id", "content_hash")
+        ).values_list("provider_id", "id", "content_hash")
     }
     new = [row_of(n) for n, (pid, _) in enumerate(keys) if pid not in stored]
-    changed = [row_of(n) for n, (pid, digest) in enumerate(keys) if pid in stored and stored[pid][2] != digest]
+    changed = [row_of(n) for n, (pid, digest) in enumerate(keys) if pid in stored and stored[pid][1] != digest]
     if not new and not changed:
         return Written([], [], len(keys))
     venue_ids = _venue_ids([*new, *changed])
-    created = Event.objects.bulk_create([_event(row, venue_ids) for row in new], batch_size=BATCH_SIZE)
-    SourceRecord.objects.bulk_create(
-        [
-            SourceRecord(
-                source_id=source_id,
-                provider_id=row.provider_id,
-                event=event,
-                content_hash=row.content_hash,
-                url=row.url,
-            )
-            for row, event in zip(new, created, strict=True)
-        ],
+    created = Event.objects.bulk_create(
+        [_event(row, venue_ids, source_id=source_id, provider_id=row.provider_id) for row in new],
         batch_size=BATCH_SIZE,
     )
     if changed:
-        events = [_event(row, venue_ids, id=stored[row.provider_id][1], updated_at=now) for row in changed]
+        events = [_event(row, venue_ids, id=stored[row.provider_id][0], updated_at=now) for row in changed]
         Event.objects.bulk_update(
-            events, [*EVENT_COLUMNS, "venue_id", "lat", "lon", "updated_at"], batch_size=BATCH_SIZE
-        )
-        SourceRecord.objects.bulk_update(
-            [
-                SourceRecord(id=stored[row.provider_id][0], content_hash=row.content_hash, url=row.url, changed_at=now)
-                for row in changed
-            ],
-            ["content_hash", "url", "changed_at"],
-            batch_size=BATCH_SIZE,
+            events, [*EVENT_COLUMNS, "venue_id", "lat", "lon", "content_hash", "updated_at"], batch_size=BATCH_SIZE
         )
     return Written(
         [event.pk for event in created],
-        [stored[row.provider_id][1] for row in changed],
+        [stored[row.provider_id][0] for row in changed],
         len(keys) - len(new) - len(changed),
     )
 
@@ -285,39 +264,26 @@ CandidateRow = tuple[int, int | None, str, datetime, float | None, float | None,
 # Two listings can only be one event within 0.3 km (dedupe.NEAR_KM), hence within this many degrees of latitude.
 LATITUDE_MARGIN = 0.003
 NEIGHBOURS_LIMIT = 10_000  # events starting within minutes of one another at one spot: far more than any city has
-# Each given canonical event against the canonical events starting within the tolerance at the same venue or
-# within the margin of latitude, of another source (its records' lowest source id): a superset of the pairs
-# dedupe.is_duplicate accepts, found through the start index rather than by reading the whole time window.
+# Each given canonical event against the canonical events of another source starting within the tolerance at the
+# same venue or within the margin of latitude: a superset of the pairs dedupe.is_duplicate accepts, found through
+# the start indexes rather than by reading the whole time window.
 _CANDIDATE_PAIRS = """
-SELECT event_id, event_source, event_title, event_start, event_lat, event_lon, event_venue,
-       other_id, other_source, other_title, other_start, other_lat, other_lon, other_venue
-FROM (
-    SELECT pair.*,
-           (SELECT min(source_id) FROM events_sourcerecord WHERE event_id = pair.event_id) AS event_source,
-           (SELECT min(source_id) FROM events_sourcerecord WHERE event_id = pair.other_id) AS other_source
-    FROM (
-        SELECT event.id AS event_id, event.title AS event_title, event.start_utc AS event_start,
-               event.lat AS event_lat, event.lon AS event_lon, event.venue_id AS event_venue,
-               near.id AS other_id, near.title AS other_title, near.start_utc AS other_start,
-               near.lat AS other_lat, near.lon AS other_lon, near.venue_id AS other_venue
-        FROM events_event event
-        CROSS JOIN LATERAL (
-            -- In start order, so that the planner walks the start index even before the statistics catch up
-            -- with a first load (a sequential scan for each event would make a page quadratic).
-            SELECT near.id, near.title, near.start_utc, near.lat, near.lon, near.venue_id
-            FROM events_event near
-            WHERE near.start_utc BETWEEN event.start_utc - %(tolerance)s AND event.start_utc + %(tolerance)s
-              AND near.id <> event.id AND near.canonical_id IS NULL
-              AND (near.venue_id = event.venue_id
-                   OR near.lat BETWEEN event.lat - %(margin)s AND event.lat + %(margin)s)
-            ORDER BY near.start_utc
-            LIMIT %(limit)s
-        ) near
-        WHERE event.id = ANY(%(ids)s) AND event.canonical_id IS NULL
-        OFFSET 0  -- the sources below are looked up for the pairs found, not for every event given
-    ) pair
-) sourced
-WHERE other_source IS DISTINCT FROM event_source
+SELECT event.id, event.source_id, event.title, event.start_utc, event.lat, event.lon, event.venue_id,
+       near.id, near.source_id, near.title, near.start_utc, near.lat, near.lon, near.venue_id
+FROM events_event event
+CROSS JOIN LATERAL (
+    -- In start order, so that the planner walks the start index even before the statistics catch up with a
+    -- first load (a sequential scan for each event would make a page quadratic).
+    SELECT near.id, near.source_id, near.title, near.start_utc, near.lat, near.lon, near.venue_id
+    FROM events_event near
+    WHERE near.start_utc BETWEEN event.start_utc - %(tolerance)s AND event.start_utc + %(tolerance)s
+      AND near.id <> event.id AND near.canonical_id IS NULL
+      AND near.source_id IS DISTINCT FROM event.source_id
+      AND (near.venue_id = event.venue_id OR near.lat BETWEEN event.lat - %(margin)s AND event.lat + %(margin)s)
+    ORDER BY near.start_utc
+    LIMIT %(limit)s
+) near
+WHERE event.id = ANY(%(ids)s) AND event.canonical_id IS NULL
 """
 
 
@@ -347,7 +313,7 @@ def _candidate_pairs_postgresql(
 def _candidate_pairs_orm(event_ids: Sequence[int], tolerance: timedelta) -> list[tuple[CandidateRow, CandidateRow]]:
     """The same pairs read the simple way: the given events against every canonical event in their time span."""
     fields = ("id", "source_id", "title", "start_utc", "lat", "lon", "venue_id")
-    canonical = Event.objects.filter(canonical__isnull=True).annotate(source_id=Min("records__source_id"))
+    canonical = Event.objects.filter(canonical__isnull=True)
     touched = list(canonical.filter(pk__in=event_ids).values_list(*fields))
     if not touched:
         return []

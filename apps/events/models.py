@@ -1,4 +1,5 @@
-"""The catalogue: sources we sync from, venues, events, where each event came from, and every sync run."""
+"""The catalogue: sources we sync from, venues, events (each with the source item it came from), and every sync
+run."""
 
 from django.db import models
 from django.db.models import Q
@@ -89,6 +90,15 @@ class Event(models.Model):
     canonical = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates", db_index=False
     )
+    # The source item it was stored from: (source, provider id) is the key of every sync's idempotent upsert,
+    # and the content hash what the item said when last stored (an unchanged item is not written again). One row
+    # per item, the event itself: a separate record row for each cost a first sync an eighth of its time
+    # (docs/benchmarks.md). Empty on events no source lists; a deleted source leaves its events without one.
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
+    )
+    provider_id = models.CharField(max_length=300, blank=True, default="", db_default="")
+    content_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -118,6 +128,8 @@ class Event(models.Model):
             models.Index(fields=["updated_at"], name="event_updated_idx"),
         ]
         constraints = [
+            # Also the index of the source's foreign key (it leads) and of a sync's lookups by provider id.
+            models.UniqueConstraint(fields=["source", "provider_id"], name="event_unique_source_item"),
             models.CheckConstraint(
                 condition=Q(end_utc__isnull=True) | Q(end_utc__gte=models.F("start_utc")), name="event_ends_after_start"
             ),
@@ -135,27 +147,6 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-
-class SourceRecord(models.Model):
-    """One provider item as last seen: the key of idempotent upserts and of change detection."""
-
-    # Not indexed alone: the unique (source, provider_id) index below starts with it.
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="records", db_index=False)
-    provider_id = models.CharField(max_length=300)
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="records")
-    content_hash = models.CharField(max_length=64)
-    url = models.URLField(max_length=1000, blank=True)
-    first_seen_at = models.DateTimeField(auto_now_add=True)
-    changed_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["source", "provider_id"], name="source_record_unique_provider_id")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.source.name}:{self.provider_id}"
 
 
 class SyncOutcome(models.TextChoices):

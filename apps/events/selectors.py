@@ -195,19 +195,11 @@ def event_detail(*, event_id: int) -> Event | None:
 def event_listings(*, event: Event) -> list[dict[str, str]]:
     """Every source that lists the event, its duplicates included: provider, source name and link."""
     rows = (
-        Event.objects.filter(Q(pk=event.pk) | Q(canonical_id=event.pk))
-        .values("records__source__provider", "records__source__name", "records__url")
-        .order_by("records__source__name")
+        Event.objects.filter(Q(pk=event.pk) | Q(canonical_id=event.pk), source__isnull=False)
+        .values("source__provider", "source__name", "url")
+        .order_by("source__name")
     )
-    return [
-        {
-            "provider": row["records__source__provider"],
-            "name": row["records__source__name"],
-            "url": row["records__url"],
-        }
-        for row in rows
-        if row["records__source__name"]
-    ]
+    return [{"provider": row["source__provider"], "name": row["source__name"], "url": row["url"]} for row in rows]
 
 
 def sources_due(*, now: datetime | None = None) -> list[int]:

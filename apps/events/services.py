@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.events import bulk, dedupe
+from apps.events import bulk, dedupe, legacy_records
 from apps.events.models import Event, Provider, Source, SyncOutcome, SyncRun
 from apps.events.signals import sync_finished
 from apps.events.sources.base import NormalizedEvent, Page, SourceConfigError
@@ -58,6 +58,12 @@ def source_create(
     return source
 
 
+def source_legacy_records_adopt(*, source_id: int) -> int:
+    """Gives the source's events the source items the previous release kept in events_sourcerecord (until a later
+    release drops that table: apps/events/legacy_records.py). Cheap when there are none: one index lookup."""
+    return legacy_records.adopt(source_id=source_id)
+
+
 # --- Upsert ----------------------------------------------------------------------------------------------
 
 
@@ -88,7 +94,7 @@ def _page_row(item: NormalizedEvent, content_hash: str) -> bulk.PageRow:
         item.image_url, item.status,
     )  # fmt: skip
     place = (venue.key, venue.name, venue.address, venue.lat, venue.lon, venue.timezone) if venue else None
-    return bulk.PageRow(item.provider_id, content_hash, item.url, place, event)
+    return bulk.PageRow(item.provider_id, content_hash, place, event)
 
 
 @transaction.atomic(savepoint=False)  # a page is all or nothing with whatever transaction it is part of

@@ -21,7 +21,7 @@ from django.utils import timezone
 from apps.core.http import CredentialsRejectedError, RetryLaterError
 from apps.core.redaction import redact_text
 from apps.events import services
-from apps.events.models import Source, SourceRecord, SyncOutcome, SyncRun
+from apps.events.models import Event, Source, SyncOutcome, SyncRun
 from apps.events.signals import events_changed
 from apps.events.sources import connector_for
 from apps.events.sources.base import Connector, SourceConfigError
@@ -115,6 +115,8 @@ def sync_source(*, source_id: int, connector: Connector | None = None, now: date
         # A run that dies without an exception (the worker killed) stays RUNNING; the next run records it.
         outcome, error = SyncOutcome.RUNNING, ""
         try:
+            # Before any page: the previous release's rows for this source must be found as its items.
+            services.source_legacy_records_adopt(source_id=source.pk)
             connector = connector or connector_for(source)
             window_start, window_end = _window(source, now or timezone.now())
             started, budget = _clock(), settings.SYNC_RUN_MAX_SECONDS
@@ -149,9 +151,7 @@ def sync_source(*, source_id: int, connector: Connector | None = None, now: date
                 # The pages stored by the run we resumed may not have been announced, or (stored by an older
                 # version) checked for duplicates.
                 resumed_ids = list(
-                    SourceRecord.objects.filter(source=source, changed_at__gte=resumed.started_at).values_list(
-                        "event_id", flat=True
-                    )
+                    Event.objects.filter(source=source, updated_at__gte=resumed.started_at).values_list("id", flat=True)
                 )
             services.sync_run_finish(run=run, outcome=outcome, error=error, event_ids=resumed_ids)
             touched.extend(resumed_ids)

@@ -19,8 +19,8 @@ START = datetime(2026, 12, 5, 19, 0, tzinfo=UTC)
 def _stored(source_name: str) -> list[tuple[Any, ...]]:
     """The source's events as the catalogue holds them, by provider id."""
     return sorted(
-        Event.objects.filter(records__source__name=source_name).values_list(
-            "records__provider_id", *bulk.EVENT_COLUMNS, "venue__key", "venue__name", "lat", "lon"
+        Event.objects.filter(source__name=source_name).values_list(
+            "provider_id", "content_hash", *bulk.EVENT_COLUMNS, "venue__key", "venue__name", "lat", "lon"
         )
     )
 
@@ -52,8 +52,8 @@ def test_the_copy_path_stores_every_column_and_the_orm_path_stores_the_same():
 
     assert (len(written.created_ids), len(by_orm.created_ids)) == (3, 3)
     assert _stored("copy") == _stored("orm")
-    assert Event.objects.get(records__provider_id="a", records__source=copy_source).tags == ["Jazz", "Live"]
-    no_venue = Event.objects.get(records__provider_id="b", records__source=copy_source)
+    assert Event.objects.get(provider_id="a", source=copy_source).tags == ["Jazz", "Live"]
+    no_venue = Event.objects.get(provider_id="b", source=copy_source)
     assert (no_venue.venue_id, no_venue.lat, no_venue.lon) == (None, None, None)
 
 
@@ -65,7 +65,9 @@ def test_the_orm_path_skips_unchanged_items_and_updates_changed_ones():
     again = _write(source, changed, orm=True)
 
     assert (len(again.created_ids), len(again.updated_ids), again.unchanged) == (0, 1, 2)
-    assert Event.objects.get(records__provider_id="b").title == "Renamed"
+    renamed = Event.objects.get(provider_id="b")
+    assert renamed.title == "Renamed"
+    assert renamed.content_hash == changed[1].content_hash()
 
 
 def test_a_venue_whose_details_changed_is_refreshed_and_a_page_naming_it_twice_keeps_the_last(clock):

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from apps.events import services
-from apps.events.models import Event, EventStatus, SourceRecord, Venue
+from apps.events.models import Event, EventStatus, Venue
 from apps.events.tests.factories import item, make_source, venue
 
 pytestmark = pytest.mark.django_db
@@ -18,16 +18,17 @@ def _catalogue():
     )
 
 
-def test_first_upsert_creates_events_records_and_venues():
+def test_first_upsert_creates_events_keyed_by_their_source_item_and_venues():
     source = make_source()
     result = services.events_upsert(source=source, items=[item("a"), item("b", venue=venue("v:2", "Lido"))])
 
     assert (result.counts.created, result.counts.updated, result.counts.unchanged) == (2, 0, 0)
     assert Event.objects.count() == 2
     assert Venue.objects.count() == 2
-    record = SourceRecord.objects.get(provider_id="a")
-    assert record.event.title == "Concert a"
-    assert record.event.lat == pytest.approx(52.52)
+    event = Event.objects.get(source=source, provider_id="a")
+    assert event.title == "Concert a"
+    assert event.lat == pytest.approx(52.52)
+    assert event.content_hash == item("a").content_hash()
 
 
 def test_upserting_the_same_items_again_changes_nothing():
@@ -72,11 +73,11 @@ def test_a_repeated_item_in_one_page_is_stored_once():
     assert Event.objects.get().title == "New"
 
 
-def test_the_same_provider_id_from_two_sources_is_two_records():
+def test_the_same_provider_id_from_two_sources_is_two_events():
     one, two = make_source("one"), make_source("two")
     services.events_upsert(source=one, items=[item("a")])
     services.events_upsert(source=two, items=[item("a")])
-    assert SourceRecord.objects.count() == 2
+    assert sorted(Event.objects.values_list("source__name", "provider_id")) == [("one", "a"), ("two", "a")]
 
 
 def test_two_sources_listing_one_event_give_one_canonical_event():

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from apps.events import services, sync
-from apps.events.models import Event, Source, SourceRecord, SyncOutcome
+from apps.events.models import Event, Source, SyncOutcome
 from apps.events.sources.base import NormalizedVenue, Page, SourceConfigError
 from apps.events.sources.eventbrite import EventbriteConnector, EventbriteError
 from apps.events.tests.fakes import eventbrite as fake_eb
@@ -296,7 +296,7 @@ def test_a_full_sync_stores_the_events_and_a_second_sync_finds_them_unchanged(fa
     assert (run.fetched, run.created, run.updated, run.unchanged, run.failed, run.pages) == (7, 7, 0, 0, 0, 4)
     assert run.checkpoint is None
     assert Event.objects.count() == 7
-    assert SourceRecord.objects.filter(source=source).count() == 7
+    assert Event.objects.filter(source=source).count() == 7
     gala = Event.objects.get(title="Called-off gala")
     assert gala.status == "cancelled"
     free = Event.objects.get(title="Free jam")

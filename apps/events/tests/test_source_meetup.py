@@ -12,7 +12,7 @@ import pytest
 
 from apps.core.http import CredentialsRejectedError
 from apps.events import services
-from apps.events.models import Event, Source, SourceRecord
+from apps.events.models import Event, Source
 from apps.events.sources.base import NormalizedEvent, NormalizedVenue, Page, SourceConfigError
 from apps.events.sources.meetup import EVENT_SEARCH_QUERY, MeetupConnector, MeetupError
 from apps.events.tests.fakes import meetup as fake_mu
@@ -312,7 +312,7 @@ def test_a_full_sync_stores_the_events_and_a_second_sync_finds_them_unchanged(fa
 
     assert (run.fetched, run.created, run.updated, run.unchanged, run.failed, run.pages) == (5, 5, 0, 0, 0, 3)
     assert Event.objects.count() == 5
-    assert SourceRecord.objects.filter(source=source).count() == 5
+    assert Event.objects.filter(source=source).count() == 5
     assert Event.objects.get(title="Cancelled picnic").status == "cancelled"
     yoga = Event.objects.get(title="Paid yoga")
     assert (yoga.price_min, yoga.currency, yoga.is_free, yoga.category) == (Decimal("8.00"), "EUR", False, "")

@@ -17,7 +17,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from apps.events import services, sync, tasks
-from apps.events.models import Event, Source, SourceRecord, SyncOutcome, SyncRun
+from apps.events.models import Event, Source, SyncOutcome, SyncRun
 from apps.events.tests.fakes import ticketmaster as tm
 from apps.events.tests.fakes.network import FakeClock, serve
 
@@ -37,7 +37,7 @@ def _until(condition: Callable[[], bool], what: str, timeout: float = 60) -> Non
 
 
 def _records(source: Source) -> list[tuple[str, str, str]]:
-    return sorted(SourceRecord.objects.filter(source=source).values_list("provider_id", "content_hash", "event__title"))
+    return sorted(Event.objects.filter(source=source).values_list("provider_id", "content_hash", "title"))
 
 
 def _purge_sync_queue() -> None:
@@ -73,7 +73,7 @@ def test_a_worker_killed_mid_sync_leaves_what_an_undisturbed_run_leaves(celery_w
         killed = SyncRun.objects.get(source=source)
         assert killed.outcome == SyncOutcome.RUNNING  # nothing ran after the kill to say otherwise
         assert killed.checkpoint
-        assert 0 < SourceRecord.objects.filter(source=source).count() < EVENTS  # stored up to the kill, no more
+        assert 0 < Event.objects.filter(source=source).count() < EVENTS  # stored up to the kill, no more
         lock = f"events:sync-lock:{source.pk}"
         assert cache.get(lock) is not None, "the killed worker's lock is still there"
         _until(lambda: cache.get(lock) is None, "the dead worker's lock lapsed", timeout=3 * LOCK_SECONDS)
@@ -86,6 +86,6 @@ def test_a_worker_killed_mid_sync_leaves_what_an_undisturbed_run_leaves(celery_w
     assert killed.outcome == SyncOutcome.FAILED  # recorded as abandoned by the run that resumed it
     assert _records(source) == _records(undisturbed)
     assert len(_records(source)) == EVENTS
-    # No event twice: each record its own event, and no event without a record.
+    # No item twice and none without its source item.
     assert Event.objects.count() == 2 * EVENTS
-    assert SourceRecord.objects.values("event").distinct().count() == 2 * EVENTS
+    assert Event.objects.filter(source__isnull=False).count() == 2 * EVENTS

@@ -14,7 +14,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from apps.events import services, sync
-from apps.events.models import Event, Source, SourceRecord, SyncOutcome
+from apps.events.models import Event, Source, SyncOutcome
 from apps.events.tests.fakes import ticketmaster as tm
 from apps.events.tests.fakes.network import FakeClock, dropped, serve
 
@@ -28,7 +28,7 @@ WHERE = {"near": (52.52, 13.405), "radius_km": 12.5, "options": {"days_ahead": 7
 
 
 def _records(source: Source) -> list[tuple[str, str, str]]:
-    return sorted(SourceRecord.objects.filter(source=source).values_list("provider_id", "content_hash", "event__title"))
+    return sorted(Event.objects.filter(source=source).values_list("provider_id", "content_hash", "title"))
 
 
 def _pages_asked(fake: tm.FakeTicketmaster) -> list[int]:
@@ -73,7 +73,7 @@ def test_a_provider_answering_in_10_s_a_page_ends_each_run_on_time_and_the_next_
             assert stopped.pages == 1
             assert stopped.checkpoint["page"] == 1
             assert _pages_asked(fake) == [0], "the run stopped after the page that spent its budget"
-            assert SourceRecord.objects.filter(source=source).count() == EVENTS // 2
+            assert Event.objects.filter(source=source).count() == EVENTS // 2
 
             resumed = sync.sync_source(source_id=source.pk)
 
@@ -106,7 +106,7 @@ def test_a_provider_dropping_connections_fails_the_run_at_a_checkpoint_and_the_n
             assert failed.pages == 1
             assert failed.checkpoint["page"] == 1
             assert _pages_asked(fake) == [0, 1, 1, 1, 1], "the second page was tried four times, then given up"
-            assert SourceRecord.objects.filter(source=source).count() == EVENTS // 2
+            assert Event.objects.filter(source=source).count() == EVENTS // 2
 
             dropping["on"] = False
             fake.requests.clear()

@@ -31,7 +31,7 @@ def add_member(group: Group, user: User | None = None) -> User:
 def make_event(provider_id: str = "e1", *, start: datetime = SATURDAY, **fields: Any) -> Event:
     source = make_source(name=f"source-{provider_id}")
     event_services.events_upsert(source=source, items=[item(provider_id, start=start, venue=venue(), **fields)])
-    return Event.objects.get(records__source=source)
+    return Event.objects.get(source=source)
 
 
 def window(hours_from: int = 0, length: int = 3) -> dict[str, str]:
