@@ -92,7 +92,7 @@ class Event(models.Model):
     )
     # The source item it was stored from: (source, provider id) is the key of every sync's idempotent upsert,
     # and the content hash what the item said when last stored (an unchanged item is not written again). One row
-    # per item, the event itself: a separate record row for each cost a first sync an eighth of its time
+    # per item, the event itself: a separate record row for each cost a first sync a tenth of its time
     # (docs/benchmarks.md). Empty on events no source lists; a deleted source leaves its events without one.
     source = models.ForeignKey(
         Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False

@@ -124,7 +124,7 @@ def events_upsert(*, source: Source, items: Sequence[NormalizedEvent]) -> Upsert
 def events_merge_duplicates(*, event_ids: Sequence[int]) -> int:
     """Points each of the given events that another source already lists at one canonical event.
 
-    The canonical event is the one first seen (lowest id); the rest keep their rows and records and point to
+    The canonical event is the one first seen (lowest id); the rest keep their rows (and source items) and point to
     it, so nothing a source said is lost and a later change of either still lands. Returns how many events
     became duplicates. The database finds the candidate pairs (bulk.duplicate_candidates); dedupe decides.
     """
