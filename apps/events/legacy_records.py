@@ -13,22 +13,26 @@ from django.db import connection, transaction
 BATCH = 5_000  # rows moved per transaction: row locks held briefly, whatever the source's size
 
 _LEGACY_TABLE = "events_sourcerecord"
+# A batch is the source's rows up to a provider id, read in the order of the table's unique (source, provider id)
+# index: each batch reads only its own rows, however many other sources' rows are left.
 _BATCH_END = f"""
-SELECT max(id) FROM (SELECT id FROM {_LEGACY_TABLE} WHERE source_id = %s ORDER BY id LIMIT %s) batch
+SELECT max(provider_id) FROM (
+    SELECT provider_id FROM {_LEGACY_TABLE} WHERE source_id = %s ORDER BY provider_id LIMIT %s
+) batch
 """  # noqa: S608 - a constant table name
 # Plain SQL that PostgreSQL and SQLite (3.33 and later: UPDATE ... FROM) both run.
 _ADOPT = f"""
 UPDATE events_event SET source_id = legacy.source_id, provider_id = legacy.provider_id,
     content_hash = legacy.content_hash
 FROM {_LEGACY_TABLE} legacy
-WHERE legacy.source_id = %s AND legacy.id <= %s AND events_event.id = legacy.event_id
+WHERE legacy.source_id = %s AND legacy.provider_id <= %s AND events_event.id = legacy.event_id
   AND events_event.source_id IS NULL
   AND NOT EXISTS (
       SELECT 1 FROM events_event taken
       WHERE taken.source_id = legacy.source_id AND taken.provider_id = legacy.provider_id
   )
 """  # noqa: S608 - a constant table name
-_DROP = f"DELETE FROM {_LEGACY_TABLE} WHERE source_id = %s AND id <= %s"  # noqa: S608 - a constant table name
+_DROP = f"DELETE FROM {_LEGACY_TABLE} WHERE source_id = %s AND provider_id <= %s"  # noqa: S608 - a constant table name
 
 
 def adopt(*, source_id: int) -> int:
