@@ -3,15 +3,8 @@ import pytest
 from apps.events import services
 from apps.events.models import Event
 from apps.events.tests.factories import item, make_source
-from apps.users.models import User
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(User.objects.create_superuser(email="ops@example.test", password="s3cret-passphrase"))
-    return client
 
 
 def test_operators_see_sources_runs_and_events_with_their_merges(staff_client):

@@ -11,7 +11,6 @@ from apps.events.models import Event, Source
 from apps.events.sources.base import Page
 from apps.events.tests.factories import item, make_source
 from apps.events.tests.test_sync import ScriptedConnector
-from apps.users.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -90,12 +89,11 @@ def test_an_item_the_previous_release_stored_again_during_the_switch_stays_one_l
     assert _legacy_rows() == []
 
 
-def test_a_source_with_rows_of_the_previous_release_can_be_deleted_in_the_admin(client):
-    client.force_login(User.objects.create_superuser(email="ops@example.test", password="s3cret-passphrase"))
+def test_a_source_with_rows_of_the_previous_release_can_be_deleted_in_the_admin(staff_client):
     source = make_source()
     ids = _stored_by_previous_release(source, [item("a")])
 
-    response = client.post(f"/admin/events/source/{source.pk}/delete/", {"post": "yes"})
+    response = staff_client.post(f"/admin/events/source/{source.pk}/delete/", {"post": "yes"})
 
     assert response.status_code == 302
     connection.check_constraints()  # the deferred foreign keys, as the commit would check them
