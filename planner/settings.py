@@ -331,7 +331,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["apps.core.api.throttling.ClientRateThrottle"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    "DEFAULT_RENDERER_CLASSES": ["apps.core.api.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     # JSON in (docs/architecture.md, API conventions): form encodings carry no null, number or boolean and read
     # an empty field as an absent one, so they cannot mean what the schema says. The ICS import takes multipart too.

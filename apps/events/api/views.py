@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api.pagination import CursorPagination, OnePage
+from apps.core.api.renderers import render_json
 from apps.core.api.schema import CONDITIONAL_GET_PARAMETERS, error_response, not_modified_response
 from apps.core.api.views import APIView
 from apps.core.db_router import replica_reads
@@ -41,7 +42,7 @@ def _rendered(request: Request, data: Any) -> HttpResponseBase:
     """JSON rendered here, so that the anonymous answer's bytes can be stored (the browsable API, under DEBUG only,
     goes through DRF's rendering and is never stored)."""
     if isinstance(request.accepted_renderer, JSONRenderer):
-        return HttpResponse(JSONRenderer().render(data), content_type="application/json")
+        return HttpResponse(render_json(data), content_type="application/json")
     return Response(data)
 
 

@@ -1,15 +1,18 @@
 """GET /api/v1/events, /events/{id} and /categories: filters, edges, sort, paging and bad parameters."""
 
 import math
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from apps.core.time import weekend_window
 from apps.events import services
-from apps.events.api.serializers import _PRICE, _price
+from apps.events.api.serializers import _PRICE, _local_iso, _price, _utc_iso
 from apps.events.tests.factories import BERLIN, item, make_source, venue
 from apps.users import services as user_services
 
@@ -213,6 +216,32 @@ def test_the_list_rows_render_exactly_as_the_event_serializer(near):
     events = list(selectors.events_search(search).order_by(*ordered))
     assert len(rows) == (3 if near else 4)
     assert event_list_out(rows) == EventOut(events, many=True).data
+
+
+@given(
+    moment=st.datetimes(timezones=st.one_of(st.just(UTC), st.timezones()), allow_imaginary=False),
+    zone=st.timezone_keys(),
+)
+def test_dates_are_written_as_isoformat_writes_them(moment, zone):
+    try:
+        local = moment.astimezone(zoneinfo.ZoneInfo(zone))
+    except OverflowError:  # the first or last day of the calendar, moved past year 1 or 9999
+        return
+    assert _local_iso(moment, zone) == local.isoformat()
+    assert _utc_iso(moment) == moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@pytest.mark.parametrize(
+    ("moment", "zone", "local"),
+    [
+        (datetime(2026, 12, 19, 18, tzinfo=UTC), "Europe/London", "2026-12-19T18:00:00+00:00"),  # a zero offset
+        (datetime(2026, 12, 19, 18, 0, 0, 7, tzinfo=UTC), "Asia/Kolkata", "2026-12-19T23:30:00.000007+05:30"),
+        (datetime(1890, 1, 1, tzinfo=UTC), "Europe/Amsterdam", "1890-01-01T00:19:32+00:19:32"),  # local mean time
+    ],
+)
+def test_dates_in_the_offsets_that_differ(moment, zone, local):
+    assert _local_iso(moment, zone) == local
+    assert _utc_iso(moment) == moment.isoformat().replace("+00:00", "Z")
 
 
 @pytest.mark.parametrize("value", ["0.00", "15.00", "30.50", "99999999.99", "-0.00", "0E-2", "1.5", "15", "1.2E+3"])
