@@ -153,6 +153,7 @@ def test_parameter_group_values(rds):  # type: ignore[no-untyped-def]
     assert values["shared_preload_libraries"] == "pg_stat_statements"
     assert values["log_min_duration_statement"] == "1000"
     assert values["log_statement"] == "ddl"
+    assert values["random_page_cost"] == "1.1"
 
 
 def test_read_replica_follows_the_primary(rds, groups, key_arn):  # type: ignore[no-untyped-def]
