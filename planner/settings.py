@@ -240,6 +240,9 @@ else:
 # browser caches may keep them (Cache-Control: public, max-age), and the clock step their "this weekend, not over
 # yet" answers are computed at (docs/api.md, "Caching").
 CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=60)
+# How long a process answers from the catalogue's version as it last read it (apps.events.public_cache): a sync run
+# elsewhere shows at the origin that much later; 0 reads it on every request.
+CATALOGUE_STATE_MEMO_SECONDS = env.float("CATALOGUE_STATE_MEMO_SECONDS", default=1.0)
 
 # --- Accounts ---------------------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ ITINERARY_SOLVER_ITERATIONS = 300
 # the remembered paths have tests of their own that turn them on.
 RECOMMENDATIONS_QUEUE_IMPRESSIONS = False
 SERVING_CHECK_SECONDS = 0.0
+CATALOGUE_STATE_MEMO_SECONDS = 0.0
 
 # A worker a test starts may refresh subscriptions from the fake feed servers on 127.0.0.1 (never in production).
 CALENDAR_SUBSCRIPTIONS_ALLOW_PRIVATE = os.environ.get("CALENDAR_SUBSCRIPTIONS_ALLOW_PRIVATE", "") == "true"

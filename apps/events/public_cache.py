@@ -17,6 +17,7 @@ import contextlib
 import functools
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +41,34 @@ class CatalogueState:
     last_modified: datetime
 
 
+# The state as this process last read it, and until when (its clock) it may answer from it.
+_remembered: tuple[float, CatalogueState] | None = None
+_clock = time.monotonic
+
+
 def catalogue_state() -> CatalogueState:
+    """The current version and last change: read at most once every CATALOGUE_STATE_MEMO_SECONDS per process.
+
+    Every anonymous catalogue read needs it, and reading it was a Redis round trip of each (5% of a new search's
+    CPU; docs/benchmarks.md, eleventh pass). A change made in this process is seen at once (`_bump` forgets it);
+    one made elsewhere (a sync on a Celery worker) within that second, where browsers and shared caches keep the
+    answers for max_age() anyway."""
+    global _remembered  # one per process, replaced whole (no lock: a tuple is swapped atomically)
+    remembered, now = _remembered, _clock()
+    if remembered is not None and now < remembered[0]:
+        return remembered[1]
+    state = _read_state()
+    seconds = float(settings.CATALOGUE_STATE_MEMO_SECONDS)
+    _remembered = (now + seconds, state) if seconds > 0 else None
+    return state
+
+
+def _forget() -> None:
+    global _remembered
+    _remembered = None
+
+
+def _read_state() -> CatalogueState:
     """The current version and last change, in one cache round trip (plus one query after each change)."""
     found = cache.get_many([VERSION_KEY, MODIFIED_KEY])
     version = found.get(VERSION_KEY)
@@ -72,6 +100,7 @@ def _bump() -> None:
     db_router.shared_data_changed()
     with contextlib.suppress(ValueError):  # no version yet: the next read starts one
         cache.incr(VERSION_KEY)
+    _forget()
 
 
 def max_age() -> int:

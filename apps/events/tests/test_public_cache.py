@@ -102,6 +102,38 @@ def test_anonymous_reads_are_a_304_until_a_sync_changes_an_event(client: Client,
     assert "Jazz Quartet" not in html
 
 
+@pytest.fixture
+def remembered_state(settings, monkeypatch):
+    """The catalogue's state remembered for a second, as production runs it, on a clock the test turns."""
+    from apps.events import public_cache
+
+    settings.CATALOGUE_STATE_MEMO_SECONDS = 1.0
+    now = [1000.0]
+    monkeypatch.setattr(public_cache, "_clock", lambda: now[0])
+    monkeypatch.setattr(public_cache, "_remembered", None)
+    return now
+
+
+def test_a_change_elsewhere_shows_once_the_remembered_state_lapses(client: Client, source, remembered_state):
+    from apps.events import public_cache
+
+    first = client.get(SEARCH, {"weekend": "next"})
+    cache.incr(public_cache.VERSION_KEY)  # as a sync in another process bumps it: this process is not told
+    assert client.get(SEARCH, {"weekend": "next"}, headers={"If-None-Match": first["ETag"]}).status_code == 304
+    remembered_state[0] += 1.0
+    later = client.get(SEARCH, {"weekend": "next"}, headers={"If-None-Match": first["ETag"]})
+    assert later.status_code == 200
+    assert later["ETag"] != first["ETag"]
+
+
+def test_a_change_in_this_process_shows_at_once(client: Client, source, remembered_state):
+    first = client.get(SEARCH, {"weekend": "next"})
+    _sync(source, _items("Jazz Quintet"))  # events_changed in this process
+    fresh = client.get(SEARCH, {"weekend": "next"}, headers={"If-None-Match": first["ETag"]})
+    assert fresh.status_code == 200
+    assert "Jazz Quintet" in fresh.content.decode()
+
+
 def test_an_unchanged_resync_still_answers_from_the_same_version(client: Client, source):
     first = client.get(SEARCH, {"weekend": "next"})
     _sync(source, _items())  # nothing changed: no event touched, no events_changed
