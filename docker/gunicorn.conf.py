@@ -26,10 +26,11 @@ workers = _int("WEB_CONCURRENCY", 2)
 # per pod x maximum replicas) counts WEB_CONCURRENCY x threads.
 worker_class = "planner.gunicorn_worker.EventLoopThreadWorker"
 threads = _int("GUNICORN_THREADS", 1)
-# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections across them. With
-# one shared socket, whichever worker woke first accepted a burst of keep-alive connections and kept them: the bench
-# measured one worker doing all the work while the other idled (docs/benchmarks.md, "The serving model").
-reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "true").lower() != "false"
+# The workers share one socket and take turns by how many connections each holds (planner/gunicorn_worker.py): the
+# least loaded accepts the next one. With a socket each (SO_REUSEPORT, GUNICORN_REUSE_PORT=true) the kernel hashes
+# connections to workers, 11 and 5 of 16 in some runs; with a shared socket and gunicorn's own accepting, whichever
+# worker woke first took a burst of them (docs/benchmarks.md, "The serving model" and the eleventh pass).
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "false").lower() == "true"
 
 # A request running longer than this is killed (the worker is replaced); below the ALB's 60 s idle timeout.
 timeout = _int("GUNICORN_TIMEOUT", 30)

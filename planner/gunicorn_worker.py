@@ -12,13 +12,84 @@ heartbeat, so the master replaces the worker (as with gunicorn's sync worker), w
 and the hung thread held the worker's only slot for good. HTTP/1.1 only, as the config leaves gunicorn
 (`http_protocols` h1): an HTTP/2 connection would hold the loop for as long as it lasts, as it would hold gthread's
 one pool thread.
+
+The workers also spread connections evenly. A keep-alive connection stays with the worker that accepted it (the
+ALB keeps its connections for minutes), so how connections are spread when they are accepted is how the load is
+spread for as long as they live. With SO_REUSEPORT the kernel hashes each new connection to one worker's socket:
+16 connections came out 11 and 5 in some runs, and the busier worker's queue set the p95 (docs/benchmarks.md,
+eleventh pass). Here the workers share one socket (docker/gunicorn.conf.py: reuse_port off), and a worker accepts
+only while it holds no more connections than any sibling that is serving: the least loaded takes the next one.
+Each worker writes its count to a table in memory the master shares with them (`_Board`), on every turn of its
+loop. A sibling whose loop has not turned for BEAT_FRESH_S (stuck in a long request) stops counting, so even then a
+new connection waits that long at most; with SO_REUSEPORT it waited for that worker to finish or be killed.
 """
 
+import mmap
+import multiprocessing
+import os
+import struct
+import time
 from collections import deque
 from concurrent import futures
 from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
+
+# A worker's loop turns at least once a second (gthread's select timeout) whether or not it has work.
+BEAT_FRESH_S = 2.0
+SLOTS = 64  # workers of one master at once; any beyond take connections as gunicorn does, without counting
+_SLOT = struct.Struct("=qqd")  # pid (0: free), connections held, time.monotonic() of the loop's last turn
+
+
+class _Board:
+    """How many connections each worker holds, in memory mapped before the master forks them (shared with each)."""
+
+    def __init__(self) -> None:
+        self.memory = mmap.mmap(-1, _SLOT.size * SLOTS)
+        self.whole = struct.Struct("=" + "qqd" * SLOTS)
+        self.lock = multiprocessing.Lock()  # claiming a slot; writes to one's own slot need none
+
+    def claim(self, pid: int) -> int | None:
+        if not self.lock.acquire(timeout=1):
+            return None
+        try:
+            for slot in range(SLOTS):
+                owner = _SLOT.unpack_from(self.memory, slot * _SLOT.size)[0]
+                if owner == 0 or not _alive(owner):
+                    self.publish(slot, pid, 0)
+                    return slot
+            return None
+        finally:
+            self.lock.release()
+
+    def publish(self, slot: int, pid: int, connections: int) -> None:
+        _SLOT.pack_into(self.memory, slot * _SLOT.size, pid, connections, time.monotonic())
+
+    def release(self, slot: int) -> None:
+        _SLOT.pack_into(self.memory, slot * _SLOT.size, 0, 0, 0.0)
+
+    def fewest_elsewhere(self, slot: int) -> int | None:
+        """The fewest connections any other serving worker holds (None: there is none)."""
+        values = self.whole.unpack_from(self.memory)
+        now, fewest = time.monotonic(), None
+        for other in range(SLOTS):
+            pid, connections, beat = values[3 * other : 3 * other + 3]
+            if pid and other != slot and now - beat < BEAT_FRESH_S and (fewest is None or connections < fewest):
+                fewest = connections
+        return fewest
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_board: _Board | None = None  # made in the master, by the first worker it creates
 
 
 class EventLoopThreadWorker(ThreadWorker):
@@ -26,6 +97,48 @@ class EventLoopThreadWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         self._ready: deque[Any] = deque()
         self._serving = False
+        global _board  # one board per master, inherited by every worker it forks
+        if _board is None and not self.cfg.reuse_port:  # with SO_REUSEPORT each worker has its own socket
+            _board = _Board()
+        self._board = _board
+        self._slot: int | None = None
+
+    def run(self) -> None:
+        if self._board is not None:
+            self._slot = self._board.claim(os.getpid())
+        try:
+            super().run()
+        finally:
+            self._leave_board()
+
+    def _leave_board(self) -> None:
+        if self._board is not None and self._slot is not None:
+            self._board.release(self._slot)
+            self._slot = None
+
+    def _may_accept(self) -> bool:
+        if self._board is None or self._slot is None:
+            return True
+        fewest = self._board.fewest_elsewhere(self._slot)
+        return fewest is None or self.nr_conns <= fewest
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        super().set_accept_enabled(enabled and self._may_accept())
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        if self._board is not None and self._slot is not None:
+            if self.alive:
+                self._board.publish(self._slot, self.pid, self.nr_conns)
+                if self.nr_conns < self.worker_connections:
+                    self.set_accept_enabled(True)  # or not, if a sibling now holds fewer connections
+            else:
+                self._leave_board()  # stopping: it accepts nothing more, so siblings must not wait for it
+        super().wait_for_and_dispatch_events(timeout)
+
+    def accept(self, listener: Any) -> None:
+        super().accept(listener)
+        if self._board is not None and self._slot is not None:
+            self._board.publish(self._slot, self.pid, self.nr_conns)
 
     def enqueue_req(self, conn: Any) -> None:
         if self.cfg.threads > 1:

@@ -44,8 +44,8 @@ def test_defaults_are_the_contract() -> None:
     assert int(config["keepalive"]) > ALB_IDLE_TIMEOUT_SECONDS
     assert config["worker_class"] == "planner.gunicorn_worker.EventLoopThreadWorker"
     assert config["threads"] == "1"
-    # Each worker accepts on its own SO_REUSEPORT socket: the kernel spreads keep-alive connections over them.
-    assert config["reuse_port"] == "True"
+    # One socket shared, the workers taking turns by the connections they hold (planner/gunicorn_worker.py).
+    assert config["reuse_port"] == "False"
     assert config["worker_tmp_dir"] in {"/dev/shm", "/tmp"}
     assert config["accesslog"] == "None"
     assert config["preload_app"] == "False"
@@ -67,7 +67,7 @@ def test_defaults_are_the_contract() -> None:
             },
             {"workers": "4", "threads": "2", "timeout": "20", "graceful_timeout": "15"},
         ),
-        ({"GUNICORN_REUSE_PORT": "false"}, {"reuse_port": "False"}),
+        ({"GUNICORN_REUSE_PORT": "true"}, {"reuse_port": "True"}),
     ],
 )
 def test_the_environment_tunes_it(env: dict[str, str], expected: dict[str, str]) -> None:

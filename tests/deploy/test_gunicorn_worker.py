@@ -116,3 +116,68 @@ def test_a_request_past_the_timeout_has_its_worker_replaced(tmp_path: Path) -> N
             httpx.get(f"{url}/?hold={hold}", timeout=45)  # the connection closes when the worker is killed
         served = wait_for_url(url, timeout=30, accept=ok, child=child).json()
     assert served["pid"] != first_worker
+
+
+# --- Spreading connections over the workers -------------------------------------------------------------------
+
+
+def _connect(port: int) -> tuple[http.client.HTTPConnection, int]:
+    """A keep-alive connection, and the worker that answered its first request."""
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=30)
+    return connection, answer(connection)["pid"]
+
+
+def _second_worker(child: Child, port: int, first: int) -> int:
+    """Adds a worker (TTIN) and returns its pid once it answers: a new connection goes to it, since it holds none."""
+    os.kill(child.pid, signal.SIGTTIN)
+    deadline = time.monotonic() + 60
+    while True:
+        child.check_running()
+        assert time.monotonic() < deadline, f"the second worker never answered:\n{child.output()}"
+        probe, pid = _connect(port)
+        probe.close()
+        if pid != first:
+            time.sleep(0.3)  # it sees the probe's connection close on its loop's next turn
+            return pid
+        time.sleep(0.2)
+
+
+def test_new_connections_go_to_the_worker_that_holds_the_fewest(tmp_path: Path) -> None:
+    with serving(tmp_path, "--threads", "1") as (url, child):
+        port = int(url.rsplit(":", 1)[1])
+        held_by_first = [_connect(port) for _ in range(6)]
+        first = held_by_first[0][1]
+        assert {pid for _, pid in held_by_first} == {first}
+        second = _second_worker(child, port, first)
+        opened = []
+        for _ in range(6):
+            opened.append(_connect(port))
+            time.sleep(0.05)  # the worker that accepted counts it before the next one arrives
+        try:
+            # With the kernel or the first to wake choosing, all six going to one of two workers is 1 in 64.
+            assert [pid for _, pid in opened] == [second] * 6
+        finally:
+            for connection, _ in held_by_first + opened:
+                connection.close()
+
+
+def test_a_worker_stuck_in_a_request_stops_counting_after_a_while(tmp_path: Path) -> None:
+    hold = held(tmp_path)
+    with serving(tmp_path, "--threads", "1") as (url, child):
+        port = int(url.rsplit(":", 1)[1])
+        held_by_first = [_connect(port) for _ in range(2)]
+        first = held_by_first[0][1]
+        second = _second_worker(child, port, first)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            stuck = pool.submit(httpx.get, f"{url}/?hold={hold}", timeout=60)  # to the second: it holds none
+            wait_for_file(hold / "started", child)
+            started = time.monotonic()
+            connection, pid = _connect(port)  # the first holds more, but the second's loop has stopped turning
+            waited = time.monotonic() - started
+            (hold / "release").touch()
+            assert stuck.result().json()["pid"] == second
+        connection.close()
+        for held_connection, _ in held_by_first:
+            held_connection.close()
+    assert pid == first
+    assert waited < 10  # BEAT_FRESH_S (2 s) and a turn of the first worker's loop (at most 1 s), with room
