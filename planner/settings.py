@@ -336,6 +336,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["apps.core.api.throttling.ClientRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["apps.core.api.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "apps.core.api.negotiation.FirstRendererNegotiation",
     # JSON in (docs/architecture.md, API conventions): form encodings carry no null, number or boolean and read
     # an empty field as an absent one, so they cannot mean what the schema says. The ICS import takes multipart too.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
