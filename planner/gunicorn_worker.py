@@ -18,10 +18,11 @@ ALB keeps its connections for minutes), so how connections are spread when they 
 spread for as long as they live. With SO_REUSEPORT the kernel hashes each new connection to one worker's socket:
 16 connections came out 11 and 5 in some runs, and the busier worker's queue set the p95 (docs/benchmarks.md,
 eleventh pass). Here the workers share one socket (docker/gunicorn.conf.py: reuse_port off), and a worker accepts
-only while it holds no more connections than any sibling that is serving: the least loaded takes the next one.
-Each worker writes its count to a table in memory the master shares with them (`_Board`), on every turn of its
-loop. A sibling whose loop has not turned for BEAT_FRESH_S (stuck in a long request) stops counting, so even then a
-new connection waits that long at most; with SO_REUSEPORT it waited for that worker to finish or be killed.
+only while it holds no more connections than any sibling that is listening and serving: the least loaded takes the
+next one. Each worker writes its count to a table in memory the master shares with them (`_Board`) when it accepts
+and on every turn of its loop, and asks the table again before each accept. A sibling whose loop has not turned for
+BEAT_FRESH_S (stuck in a long request) stops counting, so even then a new connection waits that long at most; with
+SO_REUSEPORT it waited for that worker to finish or be killed.
 """
 
 import mmap
@@ -38,7 +39,8 @@ from gunicorn.workers.gthread import ThreadWorker
 # A worker's loop turns at least once a second (gthread's select timeout) whether or not it has work.
 BEAT_FRESH_S = 2.0
 SLOTS = 64  # workers of one master at once; any beyond take connections as gunicorn does, without counting
-_SLOT = struct.Struct("=qqd")  # pid (0: free), connections held, time.monotonic() of the loop's last turn
+# pid (0: free), connections held, time.monotonic() of the loop's last turn, whether it is listening for connections
+_SLOT = struct.Struct("=qqdq")
 
 
 class _Board:
@@ -46,7 +48,7 @@ class _Board:
 
     def __init__(self) -> None:
         self.memory = mmap.mmap(-1, _SLOT.size * SLOTS)
-        self.whole = struct.Struct("=" + "qqd" * SLOTS)
+        self.whole = struct.Struct("=" + "qqdq" * SLOTS)
         self.lock = multiprocessing.Lock()  # claiming a slot; writes to one's own slot need none
 
     def claim(self, pid: int) -> int | None:
@@ -56,25 +58,30 @@ class _Board:
             for slot in range(SLOTS):
                 owner = _SLOT.unpack_from(self.memory, slot * _SLOT.size)[0]
                 if owner == 0 or not _alive(owner):
-                    self.publish(slot, pid, 0)
+                    self.publish(slot, pid, 0, listening=False)
                     return slot
             return None
         finally:
             self.lock.release()
 
-    def publish(self, slot: int, pid: int, connections: int) -> None:
-        _SLOT.pack_into(self.memory, slot * _SLOT.size, pid, connections, time.monotonic())
+    def publish(self, slot: int, pid: int, connections: int, *, listening: bool) -> None:
+        _SLOT.pack_into(self.memory, slot * _SLOT.size, pid, connections, time.monotonic(), listening)
 
     def release(self, slot: int) -> None:
-        _SLOT.pack_into(self.memory, slot * _SLOT.size, 0, 0, 0.0)
+        _SLOT.pack_into(self.memory, slot * _SLOT.size, 0, 0, 0.0, False)
 
     def fewest_elsewhere(self, slot: int) -> int | None:
-        """The fewest connections any other serving worker holds (None: there is none)."""
+        """The fewest connections any other worker holds that is listening and serving (None: there is none).
+
+        A sibling that stopped listening (it held more, or is stopping) is not waited for: it listens again on its
+        loop's next turn, which may be a second away when it is idle."""
         values = self.whole.unpack_from(self.memory)
         now, fewest = time.monotonic(), None
         for other in range(SLOTS):
-            pid, connections, beat = values[3 * other : 3 * other + 3]
-            if pid and other != slot and now - beat < BEAT_FRESH_S and (fewest is None or connections < fewest):
+            pid, connections, beat, listening = values[4 * other : 4 * other + 4]
+            if not pid or other == slot or not listening or now - beat >= BEAT_FRESH_S:
+                continue
+            if fewest is None or connections < fewest:
                 fewest = connections
         return fewest
 
@@ -122,25 +129,34 @@ class EventLoopThreadWorker(ThreadWorker):
         fewest = self._board.fewest_elsewhere(self._slot)
         return fewest is None or self.nr_conns <= fewest
 
+    def _publish(self) -> None:
+        if self._board is not None and self._slot is not None:
+            self._board.publish(self._slot, self.pid, self.nr_conns, listening=self._accepting)
+
     def set_accept_enabled(self, enabled: bool) -> None:
         super().set_accept_enabled(enabled and self._may_accept())
+        self._publish()
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
         if self._board is not None and self._slot is not None:
-            if self.alive:
-                self._board.publish(self._slot, self.pid, self.nr_conns)
-                if self.nr_conns < self.worker_connections:
-                    self.set_accept_enabled(True)  # or not, if a sibling now holds fewer connections
-            else:
+            if not self.alive:
                 self._leave_board()  # stopping: it accepts nothing more, so siblings must not wait for it
+            elif self.nr_conns < self.worker_connections:
+                self.set_accept_enabled(True)  # or not, if a sibling now holds fewer connections (and publish)
+            else:
+                self._publish()
         super().wait_for_and_dispatch_events(timeout)
 
     def accept(self, listener: Any) -> None:
+        # The listener may have been registered since before a sibling came to hold fewer: ask again, and leave the
+        # connection in the backlog for that sibling (woken by the same socket) when it is its turn.
+        if not self._may_accept():
+            self.set_accept_enabled(False)
+            return
         super().accept(listener)
-        if self._board is not None and self._slot is not None:
-            self._board.publish(self._slot, self.pid, self.nr_conns)
 
     def enqueue_req(self, conn: Any) -> None:
+        self._publish()  # before serving: a connection just accepted counts for siblings at once
         if self.cfg.threads > 1:
             super().enqueue_req(conn)
             return
