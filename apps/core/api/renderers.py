@@ -1,6 +1,6 @@
 """The API's JSON renderer: DRF's JSONRenderer, written by orjson.
 
-DRF renders through the standard library's encoder, which was a tenth of a search page's CPU and about 3% of a
+DRF renders through the standard library's encoder, which was 8% of a new search question's CPU and about 3% of a
 GET /api/v1/me (docs/benchmarks.md, eleventh pass); orjson writes the same JSON in a tenth of the time. What comes out
 is what DRF writes, with two exceptions: a float orjson spells in its own way (1e-07 as 1e-7: the same number), and a
 NaN or infinity, which DRF refuses (a 500) and orjson writes as null. Dates and times go through DRF's encoder, as
