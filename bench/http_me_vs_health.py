@@ -15,6 +15,12 @@ What a run does:
     and stops gunicorn, also when anything fails or the bench is interrupted;
  4. prints a table with the ratios and targets, and writes bench/results/http_me_vs_health.json.
 
+Beside the two endpoints it measures the stack's floor (BENCH_FLOOR=0 leaves it out): GET /api/v1/me without a
+token, answered 401 through every middleware and DRF's dispatch, with the log line written and the client counted
+by the throttle in Redis (apps.core.api.views counts refused requests too), but no token to read and no query. Its
+ratio to /health is about the most a signed-in endpoint can reach in this stack: what /api/v1/me does beyond it
+(the token, the identity query, the view and its serializer) can only lower it.
+
 Besides wrk's figures, each run records the CPU time per request of gunicorn, of the PostgreSQL backends
 serving the bench database and of the Redis server, and how much of the machine went to processes that are
 not part of the bench: on a shared 2-core machine that is what tells a real change from noise.
@@ -35,6 +41,7 @@ Environment (all optional):
   BENCH_DATABASE_URL   default postgres://postgres@127.0.0.1:5432/weekend_planner_bench
   BENCH_REDIS_URL      default redis://127.0.0.1:6379/8
   BENCH_LOG_LEVEL      the server's LOG_LEVEL (default INFO, as the chart runs it)
+  BENCH_FLOOR          1 (default) to measure the stack's floor too, 0 to leave it out
   BENCH_QUIET_WAIT     before each run, wait up to this many seconds (default 60; 0 = never) for the machine to
                        be at most 25% busy, so that other work on a shared machine disturbs the figures less
 """
@@ -78,6 +85,9 @@ RESULTS_FILE = RESULTS_DIR / "http_me_vs_health.json"
 HEALTH_PATH = "/health"
 ME_PATH = "/api/v1/me"
 TOKEN_PATH = "/api/v1/auth/token"  # noqa: S105 - a URL path, not a secret
+# The floor: /api/v1/me without a token, a 401 that reads no token and no database (module docstring). It needs a
+# label of its own, since the path is /api/v1/me's.
+FLOOR = "floor (401)"
 
 TARGET_RATIO = 0.35
 TARGET_ME_P99_MS = 50.0
@@ -103,6 +113,7 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 LOG_LEVEL = os.environ.get("BENCH_LOG_LEVEL", "INFO").upper()  # the chart's: one JSON line per request
 QUIET_WAIT_S = _env_int("BENCH_QUIET_WAIT", 60)
+MEASURE_FLOOR = _env_int("BENCH_FLOOR", 1) != 0
 QUIET_BUSY_PCT = 25.0
 
 
@@ -405,7 +416,17 @@ def _account_cpu(result: WrkResult, before: CpuSnapshot, after: CpuSnapshot) -> 
     result.steal_pct = 100 * (after.jiffies.steal - before.jiffies.steal) / total_jiffies
 
 
-def run_wrk(server: Gunicorn, path: str, *, connections: int, duration_s: int, token: str | None) -> WrkResult:
+def run_wrk(
+    server: Gunicorn,
+    path: str,
+    *,
+    connections: int,
+    duration_s: int,
+    token: str | None,
+    endpoint: str | None = None,
+    expect_refused: bool = False,
+) -> WrkResult:
+    """wrk against `path`; every answer must be 2xx/3xx, or with `expect_refused` (the floor) every one a 4xx."""
     command = [
         shutil.which("wrk") or "/usr/bin/wrk",
         f"-t{min(WRK_THREADS, connections)}",
@@ -425,8 +446,14 @@ def run_wrk(server: Gunicorn, path: str, *, connections: int, duration_s: int, t
     after = CpuSnapshot.take(server)
     if done.returncode != 0:
         raise BenchError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    result = parse_wrk(done.stdout, endpoint=path, connections=connections, duration_s=duration_s)
-    if result.non_2xx_3xx:
+    result = parse_wrk(done.stdout, endpoint=endpoint or path, connections=connections, duration_s=duration_s)
+    if expect_refused:
+        if result.non_2xx_3xx != result.requests:
+            raise BenchError(
+                f"{result.requests - result.non_2xx_3xx} of {result.requests} tokenless requests to {path} were "
+                f"answered 2xx/3xx: the floor would not be the 401 it means to measure:\n{done.stdout}"
+            )
+    elif result.non_2xx_3xx:
         raise BenchError(
             f"{result.non_2xx_3xx} of {result.requests} responses to {path} were not 2xx/3xx "
             f"(throttled? token rejected?):\n{done.stdout}\n{server.child.output()}"
@@ -450,9 +477,12 @@ class ModelResult:
     def run_for(self, path: str, connections: int) -> WrkResult:
         return next(r for r in self.runs if r.endpoint == path and r.connections == connections)
 
-    def ratio(self, connections: int) -> float:
+    def ratio(self, connections: int, endpoint: str = ME_PATH) -> float:
         health = self.run_for(HEALTH_PATH, connections).requests_per_s
-        return self.run_for(ME_PATH, connections).requests_per_s / health if health else 0.0
+        return self.run_for(endpoint, connections).requests_per_s / health if health else 0.0
+
+    def has_floor(self) -> bool:
+        return any(r.endpoint == FLOOR for r in self.runs)
 
     def me_p99_at_target(self) -> float:
         return self.run_for(ME_PATH, TARGET_CONNECTIONS if TARGET_CONNECTIONS in CONNECTIONS else CONNECTIONS[0]).p99_ms
@@ -470,13 +500,33 @@ def measure(model: WorkerModel, token_holder: dict[str, str], password: str) -> 
         token = token_holder["access"]
         check_me(server, token)
         warm = max(CONNECTIONS)
-        for path, auth in ((HEALTH_PATH, None), (ME_PATH, token)):
+        # (path, token, label, refused): /health, /api/v1/me with the token, and the floor without one.
+        plan = [(HEALTH_PATH, None, HEALTH_PATH, False), (ME_PATH, token, ME_PATH, False)]
+        if MEASURE_FLOOR:
+            plan.append((ME_PATH, None, FLOOR, True))
+        for path, auth, label, refused in plan:
             if WARMUP_S > 0:
-                run_wrk(server, path, connections=warm, duration_s=WARMUP_S, token=auth)
+                run_wrk(
+                    server,
+                    path,
+                    connections=warm,
+                    duration_s=WARMUP_S,
+                    token=auth,
+                    endpoint=label,
+                    expect_refused=refused,
+                )
         runs: list[WrkResult] = []
         for connections in CONNECTIONS:
-            for path, auth in ((HEALTH_PATH, None), (ME_PATH, token)):
-                result = run_wrk(server, path, connections=connections, duration_s=DURATION_S, token=auth)
+            for path, auth, label, refused in plan:
+                result = run_wrk(
+                    server,
+                    path,
+                    connections=connections,
+                    duration_s=DURATION_S,
+                    token=auth,
+                    endpoint=label,
+                    expect_refused=refused,
+                )
                 runs.append(result)
                 waited = result.waited_for_quiet_s
                 note = f"  (waited {waited:.0f} s for a quiet machine)" if waited >= 2 else ""
@@ -551,6 +601,9 @@ def report(results: list[ModelResult]) -> dict[str, Any]:
     for model_result in results:
         ratios = ", ".join(f"{c} conns {model_result.ratio(c):.2f}" for c in CONNECTIONS)
         print(f"ratio me/health req/s, {model_result.model.name}: {ratios}")
+        if model_result.has_floor():
+            floors = ", ".join(f"{c} conns {model_result.ratio(c, FLOOR):.2f}" for c in CONNECTIONS)
+            print(f"ratio floor/health req/s, {model_result.model.name}: {floors} (near a signed-in endpoint's most)")
     if len(results) > 1:
         print(
             f"\nWorker model chosen: {chosen.model.name} ({chosen.model.description}): it meets "
@@ -618,6 +671,9 @@ def report(results: list[ModelResult]) -> dict[str, Any]:
                 "description": m.model.description,
                 "runs": [asdict(r) for r in m.runs],
                 "ratio_me_health": {str(c): round(m.ratio(c), 3) for c in CONNECTIONS},
+                "ratio_floor_health": (
+                    {str(c): round(m.ratio(c, FLOOR), 3) for c in CONNECTIONS} if m.has_floor() else None
+                ),
             }
             for m in results
         ],
