@@ -156,6 +156,7 @@ bench: install-dev services tools
 	fi
 	$(TEST_ENV) $(BIN)/python bench/http_me_vs_health.py
 	$(TEST_ENV) $(BIN)/python bench/profile_request.py
+	$(TEST_ENV) $(BIN)/python bench/request_parts.py
 	$(TEST_ENV) $(BIN)/python bench/events_ingest_search.py
 	$(TEST_ENV) $(BIN)/python bench/events_search_http.py
 	$(TEST_ENV) $(BIN)/python bench/backup_restore.py
