@@ -276,6 +276,12 @@ def check_me(server: Gunicorn, token: str) -> None:
         raise BenchError(f"GET {ME_PATH} with the token answered {response.status_code}: {response.text}")
 
 
+def check_floor(server: Gunicorn) -> None:
+    response = httpx.get(server.base_url + ME_PATH, timeout=10)
+    if response.status_code != 401:
+        raise BenchError(f"GET {ME_PATH} without a token answered {response.status_code}, not 401: {response.text}")
+
+
 def database_backend_cpu() -> dict[int, float]:
     """CPU seconds so far of each PostgreSQL backend connected to the bench database (gunicorn's connections)."""
     with (
@@ -426,7 +432,8 @@ def run_wrk(
     endpoint: str | None = None,
     expect_refused: bool = False,
 ) -> WrkResult:
-    """wrk against `path`; every answer must be 2xx/3xx, or with `expect_refused` (the floor) every one a 4xx."""
+    """wrk against `path`; every answer must be 2xx/3xx, or with `expect_refused` (the floor) none of them (wrk
+    does not tell a 401 from a 500: check_floor() made sure of the status before the runs)."""
     command = [
         shutil.which("wrk") or "/usr/bin/wrk",
         f"-t{min(WRK_THREADS, connections)}",
@@ -503,6 +510,7 @@ def measure(model: WorkerModel, token_holder: dict[str, str], password: str) -> 
         # (path, token, label, refused): /health, /api/v1/me with the token, and the floor without one.
         plan = [(HEALTH_PATH, None, HEALTH_PATH, False), (ME_PATH, token, ME_PATH, False)]
         if MEASURE_FLOOR:
+            check_floor(server)
             plan.append((ME_PATH, None, FLOOR, True))
         for path, auth, label, refused in plan:
             if WARMUP_S > 0:
