@@ -176,15 +176,20 @@ def _row(event: CheckedEvent, *, user_id: int | None, anonymous_id: str, receive
     )
 
 
+def _without_stored_clamped(rows: Sequence[TrackedEvent]) -> list[TrackedEvent]:
+    """The rows less the clamped ones already stored. The unique key is (client_id, at), and a clamped event's `at`
+    is the time received, different on each send, so its client id is looked up alone (one index probe per
+    partition); the others rely on the key."""
+    clamped = [row.client_id for row in rows if row.client_at is not None]
+    if not clamped:
+        return list(rows)
+    seen = set(TrackedEvent.objects.filter(client_id__in=clamped).values_list("client_id", flat=True))
+    return [row for row in rows if row.client_id not in seen]
+
+
 def _store(rows: Sequence[TrackedEvent], *, counted: set[str]) -> list[TrackedEvent]:
     """Inserts the rows whose client id is new and returns those it stored; conversions follow for them alone (of
     the `counted` types), so a batch sent twice counts once in the experiments."""
-    # The unique key is (client_id, at). A clamped event's `at` is the time received, different on each send, so
-    # its client id is looked up alone (one index probe per partition); the others rely on the key.
-    clamped = [row.client_id for row in rows if row.client_at is not None]
-    if clamped:
-        seen = set(TrackedEvent.objects.filter(client_id__in=clamped).values_list("client_id", flat=True))
-        rows = [row for row in rows if row.client_id not in seen]
     stored = sinks.default_sink().write(rows)
     new = [row for row in rows if row.client_id in stored]
     _feed_conversions(new, counted=counted)
@@ -240,8 +245,12 @@ def tracking_record(
             outcome.duplicates += 1
             continue
         rows[event.client_id] = _row(event, user_id=user_id, anonymous_id=anonymous_id, received_at=received_at)
+    # The clamped events' lookup too: a write that finds its month without a partition waits for the lock the
+    # partition's maker holds (apps.analytics.partitions.ensure) while that maker waits for the events table, so
+    # the write must hold no lock on that table then, and only its own failed insert, rolled back, had one.
+    fresh = _without_stored_clamped(list(rows.values()))
     with transaction.atomic():
-        outcome.accepted = len(_store(list(rows.values()), counted=counted))
+        outcome.accepted = len(_store(fresh, counted=counted))
     outcome.duplicates += len(rows) - outcome.accepted
     return outcome
 
