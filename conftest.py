@@ -18,6 +18,7 @@ from scripts.support import processes
 from scripts.support.databases import database_url
 from scripts.support.gunicorn import gunicorn_command
 from scripts.support.network import NotAnswering, free_port, wait_for_url
+from tests.live_server import LIVE_SERVER_ACTIVITY
 
 ROOT = Path(__file__).resolve().parent
 ARTIFACTS = ROOT / "test-results"
@@ -203,6 +204,7 @@ def page(request, browser):  # type: ignore[no-untyped-def]
     page.viewport_name = request.param
     yield page
     context.close()
+    LIVE_SERVER_ACTIVITY.wait_until_quiet()  # the closed page's last beacons land before the database is flushed
     if violations:
         pytest.fail("Policy violations in the browser:\n" + "\n".join(dict.fromkeys(violations)))
 

@@ -8,11 +8,12 @@ from collections.abc import Callable
 import pytest
 import time_machine
 from django.core.management import call_command
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from apps.analytics.models import TrackedEvent
 from apps.users.tests.factories import UserFactory
+from tests.live_server import LIVE_SERVER_ACTIVITY
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -65,6 +66,25 @@ def test_a_visit_and_a_click_reach_the_table(
     assert TrackedEvent.objects.filter(anonymous_id=anonymous_id, user_id__isnull=False).count() == 0
 
 
+def test_a_closed_page_has_its_batch_stored_once_the_live_server_is_quiet(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    """What the page fixture's teardown relies on (tests/live_server.py): closing the browser context sends the page's
+    batch after close() has returned, and waiting until the live server is quiet has it stored before the test's
+    database is flushed."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/discover/")
+        anonymous_id = _anonymous_id(page)
+        assert anonymous_id
+        assert not TrackedEvent.objects.filter(anonymous_id=anonymous_id).exists()  # the batch goes as the page is left
+    finally:
+        context.close()
+    LIVE_SERVER_ACTIVITY.wait_until_quiet()
+    assert TrackedEvent.objects.filter(anonymous_id=anonymous_id, type="page_view", object_id="/discover/").exists()
+
+
 def test_global_privacy_control_sends_nothing_and_sets_no_cookie(page: Page, live_server: LiveServer) -> None:
     page.add_init_script("Object.defineProperty(navigator, 'globalPrivacyControl', {get: () => true});")
     sent: list[str] = []
@@ -75,7 +95,7 @@ def test_global_privacy_control_sends_nothing_and_sets_no_cookie(page: Page, liv
     assert sent == []
     assert _anonymous_id(page) is None
     # Nothing stored without an anonymous id either (what this cookieless page could cause). Rows carrying an id
-    # are another test's page: its last web vitals may land after that test's flush, in the middle of this one.
+    # would be another test's page, whose last web vitals the page fixture waits for (tests/live_server.py).
     assert not TrackedEvent.objects.exclude(type="signup").filter(anonymous_id="").exists()
 
 
