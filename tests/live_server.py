@@ -20,25 +20,31 @@ class LiveServerActivity:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._in_flight = 0
+        # Each thread serving a request, by its id. A thread that died without finishing its request (none should)
+        # is not waited for.
+        self._serving: dict[int, threading.Thread] = {}
         self._last_change = time.perf_counter()  # not the test's clock: time-machine leaves perf_counter alone
 
-    def _change(self, step: int) -> None:
-        if threading.current_thread() is threading.main_thread():
+    def started(self, **_kwargs: object) -> None:
+        thread = threading.current_thread()
+        if thread is threading.main_thread():
             return  # the test's own client, not the live server
         with self._lock:
-            self._in_flight = max(0, self._in_flight + step)
+            self._serving[thread.ident or 0] = thread
             self._last_change = time.perf_counter()
 
-    def started(self, **_kwargs: object) -> None:
-        self._change(1)
-
     def finished(self, **_kwargs: object) -> None:
-        self._change(-1)
+        thread = threading.current_thread()
+        if thread is threading.main_thread():
+            return
+        with self._lock:
+            self._serving.pop(thread.ident or 0, None)
+            self._last_change = time.perf_counter()
 
     def quiet(self) -> bool:
         with self._lock:
-            return self._in_flight == 0 and time.perf_counter() - self._last_change >= self.QUIET_SECONDS
+            serving = any(thread.is_alive() for thread in self._serving.values())
+            return not serving and time.perf_counter() - self._last_change >= self.QUIET_SECONDS
 
     def wait_until_quiet(self) -> None:
         """Returns once no request has been served for QUIET_SECONDS, or after LIMIT_SECONDS whatever is left."""
