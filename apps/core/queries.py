@@ -1,6 +1,7 @@
 """Query pieces every app can use."""
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from django.db import connection
@@ -8,6 +9,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
+from psycopg import sql as psycopg_sql
 
 # Constant SQL: the ids travel as one array parameter.
 _UNNEST_IDS = "SELECT unnest(%s::bigint[])"
@@ -24,15 +26,40 @@ def id_in(field: str, ids: Sequence[int]) -> Q:
     return Q(**{f"{field}__in": RawSQL(_UNNEST_IDS, (list(ids),))})  # noqa: S611  # nosec B611
 
 
-def compiled(queryset: QuerySet[Any, Any], stand_ins: Mapping[Any, str]) -> tuple[str, tuple[str, ...]]:
+_PLACEHOLDER = re.compile("%%|%s")  # Django's parameter marker, and its escaped percent sign
+
+
+def compiled(
+    queryset: QuerySet[Any, Any], stand_ins: Mapping[Any, str], constants: Collection[str] = ()
+) -> tuple[str, tuple[str, ...]]:
     """The queryset's SQL and the name of each of its parameters, for a query run again and again with other values.
 
     Building and compiling a query through the ORM can cost more CPU than the database spends answering it. Build
     it once with stand-in values (distinct, and unlike any real one), keep what this returns (functools.cache), and
     run it with `rows`. Only for querysets whose columns need no converting on the database it runs on (no JSON,
-    no encrypted fields read back); a test should hold the two paths equal."""
+    no encrypted fields read back); a test should hold the two paths equal.
+
+    `constants` names the parameters that are the query's own constants, not values of the question (the status a
+    partial index leaves out, say): they are written into the SQL as literals. A prepared statement is planned once
+    for every value (PostgreSQL's generic plan), and a partial index serves it only when the SQL's text proves the
+    index's condition; a parameter proves nothing."""
     sql, params = queryset.query.sql_with_params()
-    return sql, tuple(stand_ins[param] for param in params)  # a parameter without a stand-in fails loudly
+    names = [stand_ins[param] for param in params]  # a parameter without a stand-in fails loudly
+    if not constants:
+        return sql, tuple(names)
+    given = iter(zip(names, params, strict=True))
+    kept: list[str] = []
+
+    def marker(found: re.Match[str]) -> str:
+        if found.group() == "%%":
+            return "%%"
+        name, value = next(given)
+        if name in constants:
+            return psycopg_sql.Literal(value).as_string().replace("%", "%%")
+        kept.append(name)
+        return "%s"
+
+    return _PLACEHOLDER.sub(marker, sql), tuple(kept)
 
 
 def prepared_cursor(database: BaseDatabaseWrapper) -> CursorWrapper:

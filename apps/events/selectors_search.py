@@ -2,7 +2,10 @@
 
 Building the search's queryset and compiling it through the ORM took more CPU than PostgreSQL took to answer it
 (docs/benchmarks.md). The SQL depends only on which filters a search uses (its shape), not on their values: each
-shape is built once with stand-in values (apps.core.queries.compiled), kept, and run with the search's own values.
+shape is built once with stand-in values (apps.core.queries.compiled), kept, and run with the search's own values
+as a prepared statement (apps.core.queries.prepared_cursor): PostgreSQL plans it once per connection, not once per
+search, where planning cost more than running it. Its constants (the status the partial search indexes leave out)
+are written into the SQL, so that the plan made once for every value can use those indexes.
 Searches by text or by part of the day take the ORM path (their SQL depends on more than the shape), and so does
 SQLite (`make run`), whose rows need the ORM's converters; a test holds both paths equal.
 """
@@ -15,9 +18,8 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.models import Field, FloatField
-from psycopg.types.datetime import TimestamptzLoader
 
-from apps.core.queries import compiled
+from apps.core.queries import compiled, prepared_cursor
 from apps.events.models import Event, EventStatus
 from apps.events.selectors import (
     EARTH_RADIUS_KM,
@@ -41,6 +43,8 @@ _STARTS_AFTER = datetime(1901, 2, 3, tzinfo=UTC)
 _STARTS_BEFORE = datetime(1902, 3, 4, tzinfo=UTC)
 _NOT_OVER_AT = datetime(1903, 4, 5, tzinfo=UTC)
 _POSITIONS = {"start_utc": datetime(1904, 5, 6, tzinfo=UTC), "distance_km": 0.123456789}
+# The values of _values() that are the same for every search: written into the SQL rather than bound.
+_CONSTANTS = frozenset({"cancelled", "earth_radius"})
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ def _compiled(shape: _Shape) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     if shape.position_lookup is not None:
         rows = rows.filter(**{shape.position_lookup: position})
     values = _values(shape.search, shape.position_lookup, position)
-    sql, names = compiled(rows, {value: name for name, value in values.items()})
+    sql, names = compiled(rows, {value: name for name, value in values.items()}, constants=_CONSTANTS)
     query = rows.query
     columns = tuple(query.selected or (*query.extra_select, *query.values_select, *query.annotation_select))
     return sql, names, columns
@@ -149,10 +153,7 @@ class SearchRows:
         shape = _Shape(connection.vendor, _stand_in_search(self.search), self.ordering, lookup)
         sql, names, columns = _compiled(shape)
         values = _values(self.search, lookup, position)
-        with connection.cursor() as cursor:
-            # psycopg's own (compiled) reader of timestamptz: Django registers a Python one to set its time zone,
-            # which is the session's anyway (UTC), and that reader was a tenth of a page's CPU.
-            cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        with prepared_cursor(connection) as cursor:  # which also reads timestamps with psycopg's compiled reader
             paged = f"{sql} LIMIT %s OFFSET %s"  # nosec B608  (SQL the ORM compiled; values are parameters)
             cursor.execute(paged, [*(values[name] for name in names), stop - start, start])
             found = cursor.fetchall()

@@ -1,11 +1,12 @@
-"""apps.core.queries.id_in: the same rows as a plain IN, with the ids as one parameter on PostgreSQL."""
+"""apps.core.queries.id_in: the same rows as a plain IN, with the ids as one parameter on PostgreSQL.
+apps.core.queries.compiled: a queryset's SQL with named parameters, its constants written in as literals."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.core.queries import id_in
+from apps.core.queries import compiled, id_in, rows
 
 User = get_user_model()
 
@@ -24,3 +25,25 @@ def test_ten_thousand_ids_are_one_parameter() -> None:
         list(User.objects.filter(id_in("id", range(1, 10_001))))
     (sql,) = (query["sql"] for query in queries.captured_queries)
     assert "IN (SELECT unnest('{1,2,3," in sql  # one array literal, not 10,000 placeholders
+
+
+def test_compiled_writes_its_constants_into_the_sql_and_binds_the_rest() -> None:
+    alice = User.objects.create_user(email="queries-alice@example.test", password=None)
+    User.objects.create_user(email="queries-bob@example.test", password=None)
+    # A constant holding a quote and a percent sign, and SQL whose own percent sign is escaped: both must stay so.
+    query = (
+        User.objects.filter(email__startswith="queries-")
+        .exclude(email="it's 100%")
+        .extra(where=["email NOT LIKE '%%@nowhere.test'"])
+        .values_list("pk")
+    )
+    stand_ins = {"queries-%": "prefix", "it's 100%": "excluded"}
+
+    sql, names = compiled(query, stand_ins, constants={"excluded"})
+
+    assert names == ("prefix",)
+    assert "'it''s 100%%'" in sql
+    assert "'%%@nowhere.test'" in sql
+    found = rows((sql, names), {"prefix": "queries-a%"})
+    assert found == [(alice.pk,)]  # the literals are read back as the constants they stand for
+    assert compiled(query, stand_ins)[1] == ("prefix", "excluded")  # without constants: all bound

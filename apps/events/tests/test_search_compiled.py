@@ -1,16 +1,20 @@
-"""The list's page query compiled once per shape (selectors_search.SearchRows) reads exactly what the ORM reads."""
+"""The list's page query compiled once per shape (selectors_search.SearchRows) reads exactly what the ORM reads, and
+the plan PostgreSQL makes once for its prepared statement can use the partial search indexes."""
 
 import random
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from psycopg import sql
 
 from apps.events import services
 from apps.events.selectors import EventSearch, events_search_rows
-from apps.events.selectors_search import SearchRows, _compiled
+from apps.events.selectors_search import SearchRows, _compiled, _Shape, _stand_in_search, _values
 from apps.events.tests.factories import BERLIN, item, make_source, venue
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +113,43 @@ def test_only_what_cursor_pagination_does_is_accepted():
         rows.filter(start_utc__gt="2026-12-05", id__gt=3)
     with pytest.raises(TypeError):
         rows[::2]
+
+
+def _generic_plan_indexes(search: EventSearch) -> set[str]:
+    """The indexes of the plan PostgreSQL makes once for every value of the search's prepared statement."""
+    SearchRows(search).order_by("start_utc", "id")[0:50]  # prepared on this connection (prepare_threshold 0)
+    query, names, _ = _compiled(_Shape("postgresql", _stand_in_search(search), ("start_utc", "id"), None))
+    number = iter(range(1, 1000))
+    # The statement as psycopg prepared it: each %s numbered.
+    paged = f"{query} LIMIT %s OFFSET %s"
+    prepared = re.sub("%%|%s", lambda found: "%" if found.group() == "%%" else f"${next(number)}", paged)
+    values = _values(search, None, None)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE statement = %s", [prepared])
+        ((name,),) = cursor.fetchall()
+        # Until the test's transaction ends: the plan made for every value, and no table read whole for lack of one.
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off")
+        arguments = [*(values[parameter] for parameter in names), 50, 0]
+        statement = sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE {}({})").format(
+            sql.Identifier(name), sql.SQL(", ").join(map(sql.Literal, arguments))
+        )
+        cursor.execute(statement.as_string(cursor.connection))
+        ((plan,),) = cursor.fetchall()
+
+    def indexes(node: dict[str, Any]) -> set[str]:
+        found = {node["Index Name"]} if "Index Name" in node else set()
+        for child in node.get("Plans", []):
+            found |= indexes(child)
+        return found
+
+    return indexes(plan[0]["Plan"])
+
+
+@pytest.mark.parametrize(
+    "search", [EventSearch(near=BERLIN, radius_km=20, categories=("music",)), EventSearch(near=BERLIN, radius_km=20)]
+)
+def test_the_plan_made_once_for_every_search_of_a_shape_can_use_the_partial_indexes(catalogue, search):
+    """A prepared search is planned once for all its values. Were the status that the partial search indexes leave
+    out a parameter, that plan could not use them: it read event_start_lat_idx and filtered, and cost the database
+    twice the CPU of planning each search afresh (docs/benchmarks.md, fourteenth pass)."""
+    assert _generic_plan_indexes(search) & {"event_search_idx", "event_category_search_idx"}
