@@ -125,8 +125,13 @@ def _generic_plan_indexes(search: EventSearch) -> set[str]:
     prepared = re.sub("%%|%s", lambda found: "%" if found.group() == "%%" else f"${next(number)}", paged)
     values = _values(search, None, None)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM pg_prepared_statements WHERE statement = %s", [prepared])
-        ((name,),) = cursor.fetchall()
+        # The same text may have been prepared more than once on this connection, with other parameter types (an
+        # int radius here, a float one elsewhere); each holds the same SQL, so each plan answers the question.
+        cursor.execute(
+            "SELECT name FROM pg_prepared_statements WHERE statement = %s ORDER BY prepare_time DESC LIMIT 1",
+            [prepared],
+        )
+        (name,) = cursor.fetchone()
         # Until the test's transaction ends: the plan made for every value, and no table read whole for lack of one.
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off")
         arguments = [*(values[parameter] for parameter in names), 50, 0]
