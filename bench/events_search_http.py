@@ -6,7 +6,8 @@ Target (performance issue): >= 500 requests/s at 16 connections and p95 < 30 ms.
 What a run does:
  1. fills its own database (BENCH_DATABASE_URL) with the events benchmark's 100,000 synthetic events through
     apps.events.services.events_upsert (kept between runs while the count matches), and ANALYZEs the tables;
- 2. prints EXPLAIN (ANALYZE, BUFFERS) of the search query the API runs for one representative request;
+ 2. prints EXPLAIN (ANALYZE, BUFFERS) of the search query the API runs for one representative request: the plan
+    for its values, and the plan PostgreSQL makes once for every value of the prepared statement;
  3. with --profile, runs the API view in-process (Django's test client) under cProfile, uncached and cached, and
     prints the top functions;
  4. starts gunicorn with docker/gunicorn.conf.py (plus the ready mark of scripts/support/gunicorn_ready.py) on a
@@ -53,6 +54,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 # Run as a file, which puts bench/, not the repository, on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -129,22 +131,35 @@ def query(rng: random.Random) -> dict[str, str]:
     }
 
 
-def explain(params: dict[str, str]) -> str:
-    """EXPLAIN (ANALYZE, BUFFERS) of the first page's query, as the API view builds it."""
+def explain(params: dict[str, str]) -> dict[str, str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the first page's query as the API view runs it: the plan for these values
+    (their SQL with the values written in) and the plan PostgreSQL makes once for every value of the prepared
+    statement (its generic plan), which a connection may settle on from its sixth search of that shape."""
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
-    with CaptureQueriesContext(connection) as captured:
+    from apps.core.queries import generic_plan
+
+    captured: list[tuple[str, list[Any]]] = []
+
+    def capture(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if 'FROM "events_event"' in sql and "LIMIT" in sql:
+            captured.append((sql, list(params or ())))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
         response = Client().get("/api/v1/events", params)
     if response.status_code != 200:
         raise BenchError(f"GET /api/v1/events answered {response.status_code}: {response.content[:300]!r}")
-    search = [q["sql"] for q in captured.captured_queries if 'FROM "events_event"' in q["sql"] and "LIMIT" in q["sql"]]
-    if not search:
+    if not captured:
         raise BenchError("No search query was captured")
+    sql, values = captured[-1]
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + search[-1])
-        return "\n".join(row[0] for row in cursor.fetchall())
+        written_in = cursor.mogrify(sql, values)  # psycopg's ClientCursor, as Django's default cursor is
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + written_in)
+        custom = "\n".join(row[0] for row in cursor.fetchall())
+    generic = "\n".join(generic_plan(connection, sql, values, options=["ANALYZE", "BUFFERS"]))
+    return {"for these values": custom, "generic (prepared once per connection)": generic}
 
 
 def profile(rng: random.Random, requests: int = 300) -> dict[str, str]:
@@ -392,8 +407,9 @@ def main() -> int:
     fill_catalogue()
     rng = random.Random(23)
     sample = query(rng)
-    plan = explain(sample)
-    print(f"\nEXPLAIN (ANALYZE, BUFFERS) for {sample}:\n{plan}\n", flush=True)
+    plans = explain(sample)
+    for which, plan in plans.items():
+        print(f"\nEXPLAIN (ANALYZE, BUFFERS) for {sample}, the plan {which}:\n{plan}\n", flush=True)
     profiles = profile(rng) if args.profile else {}
     for name, text in profiles.items():
         print(f"--- profile, {name} ---\n{text}", flush=True)
@@ -425,7 +441,7 @@ def main() -> int:
                 "log_level": LOG_LEVEL,
                 "uptime_before": uptime_before,
                 "uptime_after": uptime_after,
-                "explain": plan,
+                "explain": plans,
                 "runs": [asdict(run) for run in runs],
             },
             indent=2,

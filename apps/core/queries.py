@@ -4,7 +4,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Q, QuerySet
@@ -80,3 +80,52 @@ def rows(query: tuple[str, tuple[str, ...]], values: Mapping[str, Any]) -> list[
         cursor.execute(sql, [values[name] for name in names])
         found: list[tuple[Any, ...]] = cursor.fetchall()
     return found
+
+
+_EXPLAIN_OPTIONS = frozenset({"ANALYZE", "BUFFERS", "VERBOSE", "SETTINGS", "FORMAT JSON"})
+
+
+def generic_plan(
+    database: BaseDatabaseWrapper,
+    sql: str,
+    params: Sequence[Any],
+    *,
+    options: Sequence[str] = (),
+    settings: Mapping[str, str] | None = None,
+) -> list[Any]:
+    """EXPLAIN of the plan PostgreSQL makes once for every value of SQL that `prepared_cursor` runs (its generic
+    plan), shown for these values: the plan a statement run again and again on a connection may settle on, where
+    EXPLAIN of the SQL with its values written in shows only the plan for those values. The statement is run once
+    first, so that it is prepared. `settings` are set for the EXPLAIN only (`enable_seqscan`, say). PostgreSQL only.
+
+    The rows of EXPLAIN's one column: lines of text, or one JSON document with `FORMAT JSON`."""
+    if unknown := set(options) - _EXPLAIN_OPTIONS:
+        raise ValueError(f"EXPLAIN options not allowed here: {sorted(unknown)}")
+    with prepared_cursor(database) as cursor:
+        cursor.execute(sql, params)
+        cursor.fetchall()
+    numbers = iter(range(1, len(params) + 1))
+    # The statement as psycopg prepared it: each %s numbered, Django's escaped %% read back as %.
+    text = _PLACEHOLDER.sub(lambda found: "%" if found.group() == "%%" else f"${next(numbers)}", sql)
+    values = {"plan_cache_mode": "force_generic_plan", **(settings or {})}
+    with transaction.atomic(using=database.alias), database.cursor() as cursor:
+        # The same text may have been prepared more than once on this connection, with other parameter types (an
+        # int where another caller passed a float); each holds the same SQL, so each plan answers the question.
+        cursor.execute(
+            "SELECT name FROM pg_prepared_statements WHERE statement = %s ORDER BY prepare_time DESC LIMIT 1", [text]
+        )
+        (name,) = cursor.fetchone()
+        cursor.execute(f"SELECT {', '.join(['current_setting(%s)'] * len(values))}", list(values))
+        before = dict(zip(values, cursor.fetchone(), strict=True))
+        for setting, value in values.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [setting, value])  # until the transaction ends
+        explain = psycopg_sql.SQL("EXPLAIN ({}) EXECUTE {}({})").format(
+            psycopg_sql.SQL(", ").join(map(psycopg_sql.SQL, options or ["COSTS"])),
+            psycopg_sql.Identifier(name),
+            psycopg_sql.SQL(", ").join(map(psycopg_sql.Literal, params)),
+        )
+        cursor.execute(explain.as_string(cursor.connection))
+        plan = [row[0] for row in cursor.fetchall()]
+        for setting, value in before.items():  # as they were, for the rest of the caller's transaction
+            cursor.execute("SELECT set_config(%s, %s, true)", [setting, value])
+    return plan

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, FloatField
 
 from apps.core.queries import compiled, prepared_cursor
@@ -146,6 +147,21 @@ class SearchRows:
         connection = connections[router.db_for_read(Event)]
         if self.search.q or self.search.times_of_day or connection.vendor != "postgresql":
             return list(events_search_rows(self.search).order_by(*self.ordering).filter(**self.position)[start:stop])
+        sql, params, columns = self._page(connection, start, stop)
+        with prepared_cursor(connection) as cursor:  # which also reads timestamps with psycopg's compiled reader
+            cursor.execute(sql, params)
+            found = cursor.fetchall()
+        return [dict(zip(columns, row, strict=True)) for row in found]
+
+    def statement(self, start: int, stop: int) -> tuple[str, list[Any]]:
+        """The SQL of the page [start:stop] and its parameters, as a prepared statement runs them on PostgreSQL (for
+        apps.core.queries.generic_plan). For a search by text or by part of the day, which the ORM reads: an error."""
+        if self.search.q or self.search.times_of_day:
+            raise TypeError("A search by text or by part of the day is not compiled")
+        sql, params, _ = self._page(connections[router.db_for_read(Event)], start, stop)
+        return sql, params
+
+    def _page(self, connection: BaseDatabaseWrapper, start: int, stop: int) -> tuple[str, list[Any], tuple[str, ...]]:
         lookup, position = next(iter(self.position.items()), (None, None))
         if lookup is not None:
             # As the ORM reads the cursor's text for that column (a bad one fails the same way).
@@ -153,8 +169,5 @@ class SearchRows:
         shape = _Shape(connection.vendor, _stand_in_search(self.search), self.ordering, lookup)
         sql, names, columns = _compiled(shape)
         values = _values(self.search, lookup, position)
-        with prepared_cursor(connection) as cursor:  # which also reads timestamps with psycopg's compiled reader
-            paged = f"{sql} LIMIT %s OFFSET %s"  # nosec B608  (SQL the ORM compiled; values are parameters)
-            cursor.execute(paged, [*(values[name] for name in names), stop - start, start])
-            found = cursor.fetchall()
-        return [dict(zip(columns, row, strict=True)) for row in found]
+        paged = f"{sql} LIMIT %s OFFSET %s"  # nosec B608  (SQL the ORM compiled; values are parameters)
+        return paged, [*(values[name] for name in names), stop - start, start], columns

@@ -2,7 +2,6 @@
 the plan PostgreSQL makes once for its prepared statement can use the partial search indexes."""
 
 import random
-import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,11 +9,11 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from psycopg import sql
 
+from apps.core.queries import generic_plan
 from apps.events import services
 from apps.events.selectors import EventSearch, events_search_rows
-from apps.events.selectors_search import SearchRows, _compiled, _Shape, _stand_in_search, _values
+from apps.events.selectors_search import SearchRows, _compiled
 from apps.events.tests.factories import BERLIN, item, make_source, venue
 
 pytestmark = pytest.mark.django_db
@@ -117,29 +116,9 @@ def test_only_what_cursor_pagination_does_is_accepted():
 
 def _generic_plan_indexes(search: EventSearch) -> set[str]:
     """The indexes of the plan PostgreSQL makes once for every value of the search's prepared statement."""
-    SearchRows(search).order_by("start_utc", "id")[0:50]  # prepared on this connection (prepare_threshold 0)
-    query, names, _ = _compiled(_Shape("postgresql", _stand_in_search(search), ("start_utc", "id"), None))
-    number = iter(range(1, 1000))
-    # The statement as psycopg prepared it: each %s numbered.
-    paged = f"{query} LIMIT %s OFFSET %s"
-    prepared = re.sub("%%|%s", lambda found: "%" if found.group() == "%%" else f"${next(number)}", paged)
-    values = _values(search, None, None)
-    with connection.cursor() as cursor:
-        # The same text may have been prepared more than once on this connection, with other parameter types (an
-        # int radius here, a float one elsewhere); each holds the same SQL, so each plan answers the question.
-        cursor.execute(
-            "SELECT name FROM pg_prepared_statements WHERE statement = %s ORDER BY prepare_time DESC LIMIT 1",
-            [prepared],
-        )
-        (name,) = cursor.fetchone()
-        # Until the test's transaction ends: the plan made for every value, and no table read whole for lack of one.
-        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off")
-        arguments = [*(values[parameter] for parameter in names), 50, 0]
-        statement = sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE {}({})").format(
-            sql.Identifier(name), sql.SQL(", ").join(map(sql.Literal, arguments))
-        )
-        cursor.execute(statement.as_string(cursor.connection))
-        ((plan,),) = cursor.fetchall()
+    page = SearchRows(search).order_by("start_utc", "id").statement(0, 50)
+    # No table read whole for lack of a plan: the test's catalogue is small enough for a sequential scan to win.
+    ((plan,),) = generic_plan(connection, *page, options=["FORMAT JSON"], settings={"enable_seqscan": "off"})
 
     def indexes(node: dict[str, Any]) -> set[str]:
         found = {node["Index Name"]} if "Index Name" in node else set()
@@ -147,7 +126,25 @@ def _generic_plan_indexes(search: EventSearch) -> set[str]:
             found |= indexes(child)
         return found
 
-    return indexes(plan[0]["Plan"])
+    return indexes(plan["Plan"])
+
+
+def test_the_generic_plan_is_explained_with_the_settings_given_and_leaves_them_as_they_were(catalogue):
+    search = EventSearch(near=BERLIN, radius_km=20)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_seqscan")
+        assert cursor.fetchone() == ("on",)
+        lines = generic_plan(connection, *SearchRows(search).statement(0, 50), settings={"enable_seqscan": "off"})
+        assert any("Index" in line for line in lines)
+        assert not any("Seq Scan" in line for line in lines)
+        cursor.execute("SHOW enable_seqscan")
+        assert cursor.fetchone() == ("on",)
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone() == ("auto",)
+    with pytest.raises(ValueError, match="not allowed"):
+        generic_plan(connection, *SearchRows(search).statement(0, 50), options=["ANALYZE); DROP TABLE x; --"])
+    with pytest.raises(TypeError):
+        SearchRows(EventSearch(q="jazz")).statement(0, 50)
 
 
 @pytest.mark.parametrize(
