@@ -114,7 +114,10 @@ def generic_plan(
         cursor.execute(
             "SELECT name FROM pg_prepared_statements WHERE statement = %s ORDER BY prepare_time DESC LIMIT 1", [text]
         )
-        (name,) = cursor.fetchone()
+        found = cursor.fetchone()
+        if found is None:  # prepare_threshold None: DATABASE_PREPARED_STATEMENTS=false, for a pooler
+            raise RuntimeError("This connection does not prepare statements: it has no generic plan to show")
+        (name,) = found
         cursor.execute(f"SELECT {', '.join(['current_setting(%s)'] * len(values))}", list(values))
         before = dict(zip(values, cursor.fetchone(), strict=True))
         for setting, value in values.items():

@@ -1,12 +1,13 @@
 """apps.core.queries.id_in: the same rows as a plain IN, with the ids as one parameter on PostgreSQL.
-apps.core.queries.compiled: a queryset's SQL with named parameters, its constants written in as literals."""
+apps.core.queries.compiled: a queryset's SQL with named parameters, its constants written in as literals.
+apps.core.queries.generic_plan: the plan of a prepared statement, and a clear error where nothing is prepared."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.core.queries import compiled, id_in, rows
+from apps.core.queries import compiled, generic_plan, id_in, rows
 
 User = get_user_model()
 
@@ -47,3 +48,16 @@ def test_compiled_writes_its_constants_into_the_sql_and_binds_the_rest() -> None
     found = rows((sql, names), {"prefix": "queries-a%"})
     assert found == [(alice.pk,)]  # the literals are read back as the constants they stand for
     assert compiled(query, stand_ins)[1] == ("prefix", "excluded")  # without constants: all bound
+
+
+@pytest.mark.django_db(transaction=True)  # reconnects with other options
+def test_without_prepared_statements_there_is_no_generic_plan_to_show(monkeypatch: pytest.MonkeyPatch) -> None:
+    statement = 'SELECT "id" FROM "users_user" WHERE "email" LIKE %s'
+    assert "$1" in "\n".join(generic_plan(connection, statement, ["%@example.test"]))  # planned for any value
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepare_threshold", None)  # DATABASE_PREPARED_STATEMENTS
+    connection.close()
+    try:
+        with pytest.raises(RuntimeError, match="does not prepare"):
+            generic_plan(connection, statement, ["%@example.test"])
+    finally:
+        connection.close()  # the next test connects with the default options again
