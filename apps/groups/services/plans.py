@@ -79,6 +79,21 @@ def _validated(plan: GroupPlan) -> None:
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise GroupPlanInputError(field, " ".join(messages)) from None
+    # Members' calendars hold the plan on its own clock, where 1600-01-01T00:00Z is still 1599 in Chicago, and
+    # where an hour that the clocks go back through can end at an earlier time than it starts.
+    for name in ("start_utc", "end_utc"):
+        if not fits_on_clock(getattr(plan, name), plan.timezone):
+            message = f"On the plan's clock ({plan.timezone}), plans fall within the years {FIRST_YEAR} to {LAST_YEAR}."
+            raise GroupPlanInputError(name, message)
+    zone = ZoneInfo(plan.timezone)
+    if plan.end_utc.astimezone(zone).replace(tzinfo=None) < plan.start_utc.astimezone(zone).replace(tzinfo=None):
+        message = f"On the plan's clock ({plan.timezone}), it would end before it starts: the clocks go back between."
+        raise GroupPlanInputError("end_utc", message)
+
+
+def fits_on_clock(moment: datetime, zone: str) -> bool:
+    """Whether the moment falls within the years plans may take as read on that clock (a valid zone name)."""
+    return FIRST_YEAR <= moment.astimezone(ZoneInfo(zone)).year <= LAST_YEAR
 
 
 @transaction.atomic

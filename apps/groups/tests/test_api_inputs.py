@@ -1,13 +1,15 @@
 """Inputs the API's schema allows must be taken, not turned into a 500 or a refusal the schema does not state
 (found by the Schemathesis contract run): offsets ISO 8601 allows beyond PostgreSQL's ±15:59, and extra keys in a
 poll option, which the API ignores as it ignores unknown fields everywhere else; a day the pattern admits but the
-calendar has not (2026-02-31) is a 400 naming the field."""
+calendar has not (2026-02-31) is a 400 naming the field, and so is a moment that members' calendars cannot hold on
+the plan's own clock (the years plans take, read in its time zone; an hour the clocks go back through)."""
 
 from datetime import UTC, datetime
 
 import pytest
 
 from apps.groups.models import GroupPlan, PollOption
+from apps.groups.services import polls as poll_services
 from apps.groups.tests.poll_factories import make_group
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +79,54 @@ def test_a_day_that_does_not_exist_is_a_400_naming_the_field(auth_client, user, 
     poll = auth_client.post(f"/api/v1/groups/{group.pk}/polls", {"question": "?", "options": options}, format="json")
     assert poll.status_code == 400
     assert "options[0].start" in poll.json()["error"]["fields"]
+
+
+def test_a_moment_outside_the_years_on_the_plans_own_clock_is_a_400_and_changes_nothing(
+    auth_client, user, other_user, client_for
+) -> None:
+    """1600-01-01T00:00Z is within the years in UTC but 1599 in Chicago, where members' calendars hold the plan:
+    the contract run found a change to it answered 500 once a member had accepted."""
+    group = make_group(user, other_user)
+    base = f"/api/v1/groups/{group.pk}/plans"
+    body = {"title": "Old", "start": "2026-03-07T10:00:00-06:00", "end": "2026-03-07T12:00:00-06:00"}
+    plan = auth_client.post(base, {**body, "timezone": "America/Chicago"}, format="json").json()
+    accepted = client_for(other_user).post(f"{base}/{plan['id']}/answer", {"answer": "accepted"}, format="json")
+    assert accepted.status_code == 200
+    changed = auth_client.patch(f"{base}/{plan['id']}", {"start": "1600-01-01T00:00Z"}, format="json")
+    assert changed.status_code == 400, changed.content
+    assert "Chicago" in changed.json()["error"]["fields"]["start"][0]
+    assert auth_client.get(f"{base}/{plan['id']}").json()["start_utc"] == "2026-03-07T16:00:00Z"
+    late = {"title": "Late", "start": "2999-12-31T20:00Z", "end": "2999-12-31T22:00Z", "timezone": "Asia/Tokyo"}
+    created = auth_client.post(base, late, format="json")
+    assert created.status_code == 400
+    assert "start" in created.json()["error"]["fields"]
+    assert auth_client.post(base, {**late, "timezone": "UTC"}, format="json").status_code == 201  # 2999 in UTC
+
+
+def test_a_plan_that_ends_before_it_starts_on_its_own_clock_is_a_400(auth_client, user, other_user) -> None:
+    """01:50 CDT to 01:10 CST, twenty minutes on 1 November 2026 in Chicago, which a calendar reads on the clock."""
+    group = make_group(user, other_user)
+    body = {"title": "Fall back", "start": "2026-11-01T06:50Z", "end": "2026-11-01T07:10Z"}
+    created = auth_client.post(
+        f"/api/v1/groups/{group.pk}/plans", {**body, "timezone": "America/Chicago"}, format="json"
+    )
+    assert created.status_code == 400
+    assert "end" in created.json()["error"]["fields"]
+    assert not GroupPlan.objects.exists()
+    assert auth_client.post(f"/api/v1/groups/{group.pk}/plans", body, format="json").status_code == 201  # in UTC
+
+
+def test_a_poll_window_at_the_edge_of_the_years_becomes_a_plan_on_utcs_clock(user, other_user) -> None:
+    user.profile.timezone = "America/Chicago"
+    user.profile.save()
+    group = make_group(user, other_user)
+    options = [
+        {"start": "1600-01-01T00:00:00Z", "end": "1600-01-01T02:00:00Z"},
+        {"start": "2026-06-21T10:00:00+02:00", "end": "2026-06-21T12:00:00+02:00"},
+    ]
+    poll = poll_services.poll_create(group=group, by=user, question="When?", options=options)
+    first = poll.options.order_by("position").first()
+    assert first is not None
+    plan = poll_services.poll_close(poll=poll, winner_option_id=first.pk, by=user)
+    assert plan is not None
+    assert (plan.start_utc, plan.timezone) == (datetime(1600, 1, 1, tzinfo=UTC), "UTC")
