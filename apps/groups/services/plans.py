@@ -79,21 +79,22 @@ def _validated(plan: GroupPlan) -> None:
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise GroupPlanInputError(field, " ".join(messages)) from None
-    # Members' calendars hold the plan on its own clock, where 1600-01-01T00:00Z is still 1599 in Chicago, and
-    # where an hour that the clocks go back through can end at an earlier time than it starts.
-    for name in ("start_utc", "end_utc"):
-        if not fits_on_clock(getattr(plan, name), plan.timezone):
-            message = f"On the plan's clock ({plan.timezone}), plans fall within the years {FIRST_YEAR} to {LAST_YEAR}."
-            raise GroupPlanInputError(name, message)
-    zone = ZoneInfo(plan.timezone)
-    if plan.end_utc.astimezone(zone).replace(tzinfo=None) < plan.start_utc.astimezone(zone).replace(tzinfo=None):
-        message = f"On the plan's clock ({plan.timezone}), it would end before it starts: the clocks go back between."
-        raise GroupPlanInputError("end_utc", message)
+    if problem := clock_problem(plan.start_utc, plan.end_utc, plan.timezone):
+        raise GroupPlanInputError(*problem)
 
 
-def fits_on_clock(moment: datetime, zone: str) -> bool:
-    """Whether the moment falls within the years plans may take as read on that clock (a valid zone name)."""
-    return FIRST_YEAR <= moment.astimezone(ZoneInfo(zone)).year <= LAST_YEAR
+def clock_problem(start_utc: datetime, end_utc: datetime, zone: str) -> tuple[str, str] | None:
+    """Why members' calendars could not hold a plan on this clock (a valid zone name), as (field, message); None
+    when they can. Calendars read a plan on its own clock, where 1600-01-01T00:00Z is still 1599 in Chicago, and
+    where a plan within the hour the clocks go back through can end at an earlier time than it starts."""
+    tz = ZoneInfo(zone)
+    start, end = start_utc.astimezone(tz), end_utc.astimezone(tz)
+    for name, moment in (("start_utc", start), ("end_utc", end)):
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            return name, f"On the plan's clock ({zone}), plans fall within the years {FIRST_YEAR} to {LAST_YEAR}."
+    if end.replace(tzinfo=None) < start.replace(tzinfo=None):
+        return "end_utc", f"On the plan's clock ({zone}), it would end before it starts: the clocks go back between."
+    return None
 
 
 @transaction.atomic

@@ -244,8 +244,10 @@ def _plan_from(poll: Poll, option: PollOption, *, organizer: User | None) -> Gro
     assert option.start_utc is not None
     assert option.end_utc is not None
     zone = user_selectors.profile_for(user=organizer).timezone if organizer is not None else "UTC"
-    if not all(plan_services.fits_on_clock(moment, zone) for moment in (option.start_utc, option.end_utc)):
-        zone = "UTC"  # an option at the edge of the years plans may take, which the organizer's clock would pass
+    if plan_services.clock_problem(option.start_utc, option.end_utc, zone) is not None:
+        # A window at the edge of the years, or within the hour the organizer's clocks go back through: UTC holds
+        # every window a poll takes.
+        zone = "UTC"
     return plan_services.group_plan_create(
         group=group,
         by=organizer,

@@ -116,17 +116,19 @@ def test_a_plan_that_ends_before_it_starts_on_its_own_clock_is_a_400(auth_client
     assert auth_client.post(f"/api/v1/groups/{group.pk}/plans", body, format="json").status_code == 201  # in UTC
 
 
-def test_a_poll_window_at_the_edge_of_the_years_becomes_a_plan_on_utcs_clock(user, other_user) -> None:
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("1600-01-01T00:00:00Z", "1600-01-01T02:00:00Z"), ("2026-11-01T06:50:00Z", "2026-11-01T07:10:00Z")],
+    ids=["the edge of the years", "the hour the clocks go back through"],
+)
+def test_a_poll_window_the_closers_clock_cannot_hold_becomes_a_plan_on_utcs_clock(user, other_user, start, end):
     user.profile.timezone = "America/Chicago"
     user.profile.save()
     group = make_group(user, other_user)
-    options = [
-        {"start": "1600-01-01T00:00:00Z", "end": "1600-01-01T02:00:00Z"},
-        {"start": "2026-06-21T10:00:00+02:00", "end": "2026-06-21T12:00:00+02:00"},
-    ]
+    options = [{"start": start, "end": end}, {"start": "2026-06-21T10:00:00+02:00", "end": "2026-06-21T12:00:00+02:00"}]
     poll = poll_services.poll_create(group=group, by=user, question="When?", options=options)
     first = poll.options.order_by("position").first()
     assert first is not None
     plan = poll_services.poll_close(poll=poll, winner_option_id=first.pk, by=user)
     assert plan is not None
-    assert (plan.start_utc, plan.timezone) == (datetime(1600, 1, 1, tzinfo=UTC), "UTC")
+    assert (plan.start_utc, plan.timezone) == (datetime.fromisoformat(start), "UTC")
