@@ -37,7 +37,13 @@ class DiscoverForm(forms.Form):
         required=False,
         max_length=200,
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "Jazz, flea market, kids…", "enterkeyhint": "search"}
+            # static/js/discover.js: typing asks for the list; leaving the box does not ask again.
+            attrs={
+                "type": "search",
+                "placeholder": "Jazz, flea market, kids…",
+                "enterkeyhint": "search",
+                "data-search-as-typed": "",
+            }
         ),
     )
     weekend = forms.ChoiceField(label="When", choices=WEEKEND_CHOICES, required=False, widget=forms.RadioSelect)

@@ -194,3 +194,19 @@ def _session_cookie(user: object, live_server: LiveServer) -> dict[str, str]:
         "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
         "url": live_server.url,
     }
+
+
+def test_leaving_the_search_box_does_not_ask_for_the_list_again(page: Page, live_server: LiveServer) -> None:
+    """Typing asks for the list; the box's change event as it loses focus (to a click on a result) must not ask
+    again: that second answer's history entry cancelled the click's navigation to the event page."""
+    call_command("seed_demo")
+    page.goto(f"{live_server.url}/discover/?weekend=next")
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.headers.get("hx-request") == "true" else None)
+    filters = _filters(page)
+    _change(page, lambda: filters.get_by_label("Search").fill("flea"))
+    page.get_by_role("heading", level=1).click()  # the box loses focus and fires its change event
+    # Another field's change asks once; had leaving the box asked, that request would have gone before this one.
+    _change(page, filters.get_by_label("Free only").check)
+    assert len(asked) == 2, asked
+    assert "free=on" in asked[-1]
