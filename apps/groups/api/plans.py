@@ -185,7 +185,14 @@ class AnswerView(APIView):
 
     @extend_schema(
         request=AnswerIn,
-        responses={200: AnswerOut, 409: CANCELLED},
+        responses={
+            200: AnswerOut,
+            409: error_response(
+                409,
+                "The plan is cancelled (`cancelled`), or its stored time cannot go on a calendar "
+                "until the organizer changes it (`unplaceable`).",
+            ),
+        },
         tags=TAGS,
         description="Accepted: the plan goes on your default calendar (a catalogue event as a saved event that keeps "
         "following it), also when it clashes with your other plans; `conflicts` lists the clashes. Declined: it "
@@ -199,6 +206,8 @@ class AnswerView(APIView):
             attendance = services.attendance_answer(group_plan=plan, user=user, answer=data["answer"])
         except services.GroupPlanCancelled as exc:
             raise Conflict(str(exc), code="cancelled") from None
+        except services.GroupPlanUnplaceable as exc:
+            raise Conflict(str(exc), code="unplaceable") from None
         clashes = [c.as_dict() for c in selectors.attendance_conflicts(attendance=attendance)]
         return Response(
             {"group_plan": _body(plan), "calendar_plan_id": attendance.calendar_plan_id, "conflicts": clashes}

@@ -51,6 +51,17 @@ class GroupPlanCancelled(Exception):
         super().__init__("This plan is cancelled.")
 
 
+class GroupPlanUnplaceable(Exception):
+    """Members' calendars cannot hold the plan as it is stored (a time written before group plans were checked on
+    their own clock, 84c8261): nobody can accept it until the owner or organizer changes it, which is checked."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"This plan cannot go on a calendar as it stands ({reason}); the group's owner or the plan's organizer "
+            "can change its time."
+        )
+
+
 class GroupPlanInputError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -253,7 +264,8 @@ def _put_on_calendar(plan: GroupPlan, user: User) -> Plan | None:
 def attendance_answer(*, group_plan: GroupPlan, user: User, answer: str) -> Attendance:
     """The member accepts (the plan goes on their default calendar, also when it clashes with their other plans:
     they chose it; selectors.attendance_conflicts says what with) or declines (it comes off). Answering again
-    is fine. A member who joined after the plan was made gets their Attendance here."""
+    is fine. A member who joined after the plan was made gets their Attendance here. Raises GroupPlanCancelled,
+    GroupPlanUnplaceable."""
     if answer not in (Answer.ACCEPTED, Answer.DECLINED):
         raise GroupPlanInputError("answer", f"One of {Answer.ACCEPTED}, {Answer.DECLINED}.")
     plan = _locked(group_plan)
@@ -261,7 +273,10 @@ def attendance_answer(*, group_plan: GroupPlan, user: User, answer: str) -> Atte
         raise NotAMember()
     attendance, _ = Attendance.objects.select_related("calendar_plan").get_or_create(group_plan=plan, user=user)
     if answer == Answer.ACCEPTED and attendance.calendar_plan is None:
-        attendance.calendar_plan = _put_on_calendar(plan, user)
+        try:
+            attendance.calendar_plan = _put_on_calendar(plan, user)
+        except calendar_services.PlanInputError as exc:  # this function is atomic: nothing of the answer stays
+            raise GroupPlanUnplaceable(str(exc)) from exc
     elif answer == Answer.DECLINED and attendance.calendar_plan is not None:
         calendar_services.plan_delete(plan=attendance.calendar_plan)
         attendance.calendar_plan = None

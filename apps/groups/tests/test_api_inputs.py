@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from apps.groups.models import GroupPlan, PollOption
+from apps.calendars.models import Calendar, Plan
+from apps.groups.models import Attendance, GroupPlan, PollOption
 from apps.groups.services import polls as poll_services
-from apps.groups.tests.poll_factories import make_group
+from apps.groups.tests.poll_factories import make_event, make_group
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +133,30 @@ def test_a_poll_window_the_closers_clock_cannot_hold_becomes_a_plan_on_utcs_cloc
     plan = poll_services.poll_close(poll=poll, winner_option_id=first.pk, by=user)
     assert plan is not None
     assert (plan.start_utc, plan.timezone) == (datetime.fromisoformat(start), "UTC")
+
+
+@pytest.mark.parametrize("with_event", [False, True], ids=["a plan of its own", "a catalogue event's plan"])
+def test_accepting_a_stored_plan_that_no_calendar_can_hold_is_a_409_that_keeps_nothing(
+    auth_client, user, other_user, client_for, with_event
+) -> None:
+    """A plan written before group plans were checked on their own clock (84c8261) answered 500 when accepted."""
+    group = make_group(user, other_user)
+    base = f"/api/v1/groups/{group.pk}/plans"
+    body: dict[str, object] = {"start": "2026-03-07T10:00:00-06:00", "end": "2026-03-07T12:00:00-06:00"}
+    body |= {"event_id": make_event().pk} if with_event else {"title": "Old"}
+    plan = auth_client.post(base, {**body, "timezone": "America/Chicago"}, format="json").json()
+    GroupPlan.objects.filter(pk=plan["id"]).update(  # what the check now refuses, as an older release stored it
+        start_utc=datetime(1600, 1, 1, tzinfo=UTC), end_utc=datetime(1600, 1, 1, 2, tzinfo=UTC)
+    )
+    calendars = list(Calendar.objects.filter(owner=other_user).values_list("pk", flat=True))
+    answer = client_for(other_user).post(f"{base}/{plan['id']}/answer", {"answer": "accepted"}, format="json")
+    assert answer.status_code == 409, answer.content
+    assert answer.json()["error"]["code"] == "unplaceable"
+    assert "1600" in answer.json()["error"]["message"]
+    assert not Attendance.objects.filter(group_plan_id=plan["id"], user=other_user, answer="accepted").exists()
+    assert not Plan.objects.filter(calendar__owner=other_user).exists()
+    assert list(Calendar.objects.filter(owner=other_user).values_list("pk", flat=True)) == calendars
+    moved = auth_client.patch(f"{base}/{plan['id']}", {"start": "2026-03-07T16:00Z", "end": "2026-03-07T18:00Z"})
+    assert moved.status_code == 200, moved.content
+    again = client_for(other_user).post(f"{base}/{plan['id']}/answer", {"answer": "accepted"}, format="json")
+    assert again.status_code == 200, again.content

@@ -227,6 +227,29 @@ def test_a_cancelled_plan_cannot_be_answered_and_says_so(user) -> None:
     assert "This plan is cancelled." in [str(m) for m in response.context["messages"]]
 
 
+def test_a_stored_plan_no_calendar_can_hold_is_refused_with_a_warning(user, other_user) -> None:
+    """A time an older release stored without the check on the plan's own clock: a warning, not a 500."""
+    group = make_group(user, other_user)
+    start = _saturday_noon()
+    plan = plan_services.group_plan_create(
+        group=group,
+        by=user,
+        title="Picnic",
+        start_utc=start,
+        end_utc=start + timedelta(hours=2),
+        timezone="America/Chicago",
+    )
+    GroupPlan.objects.filter(pk=plan.pk).update(start_utc=datetime(1600, 1, 1, tzinfo=UTC))
+    member = _client(other_user)
+    response = member.post(f"/groups/{group.pk}/plans/{plan.pk}/answer/", {"answer": "accepted"}, follow=True)
+    assert response.status_code == 200
+    [warning] = [str(m) for m in response.context["messages"]]
+    assert warning.startswith("This plan cannot go on a calendar as it stands")
+    attendance = Attendance.objects.get(group_plan=plan, user=other_user)
+    assert attendance.answer != Answer.ACCEPTED
+    assert not Plan.objects.filter(calendar__owner=other_user).exists()
+
+
 def test_the_invitation_ics_downloads(user) -> None:
     group = make_group(user)
     plan = plan_services.group_plan_create(group=group, by=user, title="Picnic", start_utc=_saturday_noon(),

@@ -215,7 +215,11 @@ def plan_answer(request: HttpRequest, group_id: int, plan_id: int) -> HttpRespon
         return _back(group, f"plan-{group_plan.pk}")
     try:
         plan_services.attendance_answer(group_plan=group_plan, user=request_user(request), answer=answer)
-    except (plan_services.GroupPlanInputError, plan_services.GroupPlanCancelled) as exc:
+    except (
+        plan_services.GroupPlanInputError,
+        plan_services.GroupPlanCancelled,
+        plan_services.GroupPlanUnplaceable,
+    ) as exc:
         messages.warning(request, str(exc))
         return _back(group, f"plan-{group_plan.pk}")
     if answer == Answer.ACCEPTED:
