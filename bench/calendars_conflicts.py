@@ -436,6 +436,7 @@ def run_database(person: Person, figures: dict[str, Any]) -> str | None:
     """The product's own path on PostgreSQL; returns why it was skipped, if it was."""
     try:
         from django.core.management import call_command
+        from django.db import connection
 
         from apps.calendars import selectors, series_cache, services
         from apps.calendars.ical import PlanData
@@ -472,6 +473,8 @@ def run_database(person: Person, figures: dict[str, Any]) -> str | None:
             print(f"  {figures['db_seed_warnings']}")
     else:
         print(f"Reusing the {len(person.plans):,} plans already saved (BENCH_RESEED=1 saves them again)")
+    with connection.cursor() as cursor:  # as autovacuum would have by now (a server may run without it)
+        cursor.execute("ANALYZE calendars_calendar, calendars_plan, calendars_planoverride")
     calendar = user.calendars.order_by("pk").first()
     assert calendar is not None
 

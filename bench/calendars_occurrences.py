@@ -107,6 +107,7 @@ def reference_once(case: Case) -> tuple[int, float]:
 def prepare(found: list[Case]) -> tuple[Any, dict[str, int]]:
     """The bench account, a calendar per file (imported once, reused), and an API client signed in as it."""
     from django.core.management import call_command
+    from django.db import connection
     from rest_framework.test import APIClient
 
     from apps.calendars import services
@@ -124,6 +125,8 @@ def prepare(found: list[Case]) -> tuple[Any, dict[str, int]]:
             calendar = services.calendar_create(owner=user, name=case.name, timezone=TIMEZONE)
             services.plans_import(calendar=calendar, data=case.data)
         calendars[case.name] = calendar.pk
+    with connection.cursor() as cursor:  # as autovacuum would have by now (a server may run without it)
+        cursor.execute("ANALYZE calendars_calendar, calendars_plan, calendars_planoverride, users_user")
     pair = user_services.token_obtain(request=None, email=EMAIL, password=PASSWORD)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
