@@ -169,6 +169,7 @@ bench: install-dev services tools
 	$(TEST_ENV) $(BIN)/python bench/recommendations_quality.py
 	$(TEST_ENV) $(BIN)/python bench/itineraries_plan.py
 	$(TEST_ENV) $(BIN)/python bench/calendars_occurrences.py
+	$(TEST_ENV) $(BIN)/python bench/calendars_conflicts.py
 	$(BIN)/python bench/calendars_plan_writes.py
 	$(BIN)/python bench/groups_polls.py
 	$(TEST_ENV) $(BIN)/python bench/groups_page.py
