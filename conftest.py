@@ -152,8 +152,12 @@ def auth_client(user, client_for) -> APIClient:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def browser():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as actions do (the page fixture's 10 s, and more): a form's POST, redirect and new
+    # page can take seconds while CI runs the infrastructure tests beside this suite; 5 s, Playwright's default,
+    # once failed there. A page that never shows the text still fails.
+    expect.set_options(timeout=15_000)
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make browser-deps` installs Debian's chromium")
     # Playwright's sync API runs an event loop in this thread; the ORM calls made by the tests are safe.

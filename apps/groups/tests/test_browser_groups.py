@@ -51,6 +51,16 @@ def _vote_yes(page: Page, poll: Poll, label: str) -> None:
     expect(card.get_by_role("button", name=f"Yes to {label}")).to_have_attribute("aria-pressed", "true")
 
 
+def _accept(page: Page, plan: GroupPlan) -> None:
+    """Accepts the plan on a page that was just loaded at its #plan-N anchor. The click waits for the page's load
+    (until then Chromium may scroll to the anchor again, moving the button), and returns once the server has answered
+    the POST, so that a lost click fails here, by name, rather than as a page that never changed."""
+    page.wait_for_load_state("load")
+    answer_url = f"/groups/{plan.group_id}/plans/{plan.pk}/answer/"
+    with page.expect_response(lambda response: response.request.method == "POST" and response.url.endswith(answer_url)):
+        page.locator(f"#plan-{plan.pk}").get_by_role("button", name=re.compile("^Accept")).click()
+
+
 def test_create_invite_join_poll_vote_close_accept(
     page: Page, browser: Browser, live_server: LiveServer, screenshot: Screenshot, before_the_weekend: object
 ) -> None:
@@ -115,11 +125,11 @@ def test_create_invite_join_poll_vote_close_accept(
         page.locator(f"#poll-{poll.pk}").get_by_role("button", name=re.compile("^Close the poll")).click()
         expect(page.get_by_role("status")).to_contain_text("Poll closed: “Climb when?” it is.")
         plan = GroupPlan.objects.get()
-        page.locator(f"#plan-{plan.pk}").get_by_role("button", name=re.compile("^Accept")).click()
+        _accept(page, plan)
         expect(page.locator(f"#plan-{plan.pk}")).to_contain_text("You are going.")
         screenshot("3-plan")
         bo_page.reload()
-        bo_page.locator(f"#plan-{plan.pk}").get_by_role("button", name=re.compile("^Accept")).click()
+        _accept(bo_page, plan)
         expect(bo_page.locator(f"#plan-{plan.pk}")).to_contain_text("You are going.")
         assert set(Attendance.objects.filter(group_plan=plan).values_list("answer", flat=True)) == {Answer.ACCEPTED}
 
