@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _recipe(target: str) -> str:
-    """The recipe lines of a Makefile target, up to the next blank line."""
+    """The recipe of a Makefile target: the tab-indented lines that follow its rule."""
     makefile = (ROOT / "Makefile").read_text()
     found = re.search(rf"^{target}:[^\n]*\n((?:\t[^\n]*\n)+)", makefile, flags=re.MULTILINE)
     assert found is not None, f"no target {target} in the Makefile"
